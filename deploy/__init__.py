@@ -1,0 +1,1 @@
+"""Deploying codegen-deploy: stage settings, the Terraform driver, outputs, the `call` client."""

@@ -1,0 +1,13 @@
+"""Where things live in the repository. Everything else derives its paths from here."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_DIR = REPO_ROOT / "lambda"
+FUNCTION_SOURCE_DIR = LAMBDA_DIR
+REQUIREMENTS_FILE = LAMBDA_DIR / "requirements.txt"
+SERVICES_FILE = LAMBDA_DIR / "services.txt"
+BUILD_DIR = REPO_ROOT / "build"
+TERRAFORM_DIR = REPO_ROOT / "terraform"
+STAGE_VARS_DIR = TERRAFORM_DIR / "stages"
+LOCAL_STATE_DIR = REPO_ROOT / ".local"

@@ -1,0 +1,64 @@
+"""Stage settings, in one place.
+
+Each stage's Terraform variables file (`terraform/stages/<stage>.tfvars.json`) is the single
+source of what Terraform and the tooling both need (region, architecture, ...); JSON so that
+Python reads the very file Terraform reads. What only the tooling needs is declared here.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploy.paths import STAGE_VARS_DIR
+
+DEFAULT_STAGE = "local"
+LAMBDA_PYTHON = "3.12"  # the function's runtime: python3.12
+
+
+class StageError(Exception):
+    """An unknown stage or an unreadable stage file; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    # True for the stage served by the local emulator instead of a real AWS account.
+    emulated: bool
+    variables: dict[str, Any]
+    var_file: Path
+
+    @property
+    def region(self) -> str:
+        return str(self.variables.get("aws_region", "us-east-1"))
+
+    @property
+    def arch(self) -> str:
+        return str(self.variables.get("architecture", "x86_64"))
+
+
+_EMULATED = {"local": True, "dev": False, "prod": False}
+
+
+def stage_names() -> list[str]:
+    return sorted(path.name.removesuffix(".tfvars.json") for path in _var_files())
+
+
+def _var_files() -> list[Path]:
+    return list(STAGE_VARS_DIR.glob("*.tfvars.json"))
+
+
+def load_stage(name: str) -> Stage:
+    var_file = STAGE_VARS_DIR / f"{name}.tfvars.json"
+    if not var_file.is_file():
+        raise StageError(
+            f"unknown stage {name!r}: known stages are {', '.join(stage_names())} "
+            f"(a stage is a file terraform/stages/<stage>.tfvars.json)"
+        )
+    try:
+        variables = json.loads(var_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise StageError(f"{var_file} is not valid JSON: {exc}") from exc
+    if not isinstance(variables, dict):
+        raise StageError(f"{var_file} must hold a JSON object of Terraform variables")
+    return Stage(name, _EMULATED.get(name, False), variables, var_file)

@@ -1,0 +1,1 @@
+"""The code-generation Lambda function."""
