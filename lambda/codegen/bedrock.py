@@ -1,0 +1,110 @@
+"""Ask Bedrock (Converse API) for the code, and map its failures to honest HTTP statuses."""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from codegen.errors import HttpError
+from codegen.prompt import system_prompt
+from codegen.request import GenerationRequest
+from codegen.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int | None
+
+
+def converse_arguments(request: GenerationRequest, model_id: str) -> dict[str, Any]:
+    """The Converse call's arguments: only the sampling settings that are set are sent."""
+    sampling = request.sampling
+    inference: dict[str, Any] = {"maxTokens": sampling.max_tokens}
+    if sampling.temperature is not None:
+        inference["temperature"] = sampling.temperature
+    if sampling.top_p is not None:
+        inference["topP"] = sampling.top_p
+    arguments: dict[str, Any] = {
+        "modelId": model_id,
+        "system": [{"text": system_prompt(request.language)}],
+        "messages": [{"role": "user", "content": [{"text": request.message}]}],
+        "inferenceConfig": inference,
+    }
+    if sampling.top_k is not None:
+        arguments["additionalModelRequestFields"] = {"top_k": sampling.top_k}
+    return arguments
+
+
+def generate(client: Any, request: GenerationRequest, settings: Settings) -> Generation:
+    try:
+        response = client.converse(**converse_arguments(request, settings.model_id))
+    except ClientError as exc:
+        raise _map_client_error(exc, settings) from exc
+    except (ReadTimeoutError, ConnectTimeoutError) as exc:
+        raise HttpError(504, "ModelTimeout", "the model did not answer in time; try again") from exc
+    except EndpointConnectionError as exc:
+        logger.error("cannot reach Bedrock: %s", exc)
+        raise HttpError(502, "ModelUnreachable", "the model service cannot be reached") from exc
+    except BotoCoreError as exc:
+        logger.exception("Bedrock call failed")
+        raise HttpError(502, "ModelError", "the model service failed; try again") from exc
+    return _generation(response)
+
+
+def _generation(response: dict[str, Any]) -> Generation:
+    content = response.get("output", {}).get("message", {}).get("content", [])
+    text = "".join(block.get("text", "") for block in content if isinstance(block, dict))
+    usage = response.get("usage", {})
+    return Generation(
+        text=text,
+        stop_reason=response.get("stopReason", ""),
+        input_tokens=int(usage.get("inputTokens", 0)),
+        output_tokens=int(usage.get("outputTokens", 0)),
+        latency_ms=response.get("metrics", {}).get("latencyMs"),
+    )
+
+
+def _map_client_error(exc: ClientError, settings: Settings) -> HttpError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    detail = exc.response.get("Error", {}).get("Message", "")
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
+    where = f"model {settings.model_id} in {settings.region}"
+    if code in {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequests"}:
+        return HttpError(429, "Throttled", "too many requests to the model; retry later",
+                         headers=retry)  # fmt: skip
+    if code == "ModelNotReadyException":
+        return HttpError(429, "ModelNotReady", "the model is warming up; retry shortly",
+                         headers=retry)  # fmt: skip
+    if code == "ModelTimeoutException":
+        return HttpError(504, "ModelTimeout", "the model took too long; try a shorter request")
+    if code == "ServiceUnavailableException":
+        return HttpError(503, "ModelUnavailable", "the model service is unavailable; retry later",
+                         headers=retry)  # fmt: skip
+    if code == "AccessDeniedException":
+        logger.error("access denied to %s: %s", where, detail)
+        return HttpError(
+            502, "ModelAccessDenied",
+            f"this service may not use {where}: enable model access in the Bedrock console "
+            f"or grant the function's role bedrock:InvokeModel on it",
+        )  # fmt: skip
+    if code == "ResourceNotFoundException":
+        logger.error("model not found: %s: %s", where, detail)
+        return HttpError(502, "ModelNotFound", f"{where} does not exist or is not offered there")
+    if code == "ValidationException":
+        logger.warning("model rejected the request: %s", detail)
+        return HttpError(400, "ModelRejectedRequest", f"the model rejected the request: {detail}")
+    logger.error("Bedrock error %s for %s: %s", code, where, detail)
+    return HttpError(502, "ModelError", "the model service failed; try again")

@@ -1,0 +1,50 @@
+"""AWS clients, created once per container and reused by every invocation.
+
+Endpoints come from the standard AWS_ENDPOINT_URL* variables that boto3 reads itself, so the
+same code talks to AWS or to the local stack.
+"""
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from codegen.settings import Settings
+
+
+@cache
+def _session() -> boto3.Session:
+    return boto3.Session()
+
+
+def bedrock_client(settings: Settings) -> Any:
+    return _bedrock(settings.region, settings.connect_timeout, settings.read_timeout,
+                    settings.bedrock_max_attempts)  # fmt: skip
+
+
+def s3_client(settings: Settings) -> Any:
+    return _s3(settings.region)
+
+
+@cache
+def _bedrock(region: str, connect_timeout: float, read_timeout: float, attempts: int) -> Any:
+    # Adaptive retries back off and rate-limit on throttling; attempts counts requests.
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "adaptive", "total_max_attempts": attempts},
+        user_agent_extra="codegen-deploy",
+    )
+    return _session().client("bedrock-runtime", region_name=region, config=config)
+
+
+@cache
+def _s3(region: str) -> Any:
+    config = Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": 3},
+        user_agent_extra="codegen-deploy",
+    )
+    return _session().client("s3", region_name=region, config=config)

@@ -1,0 +1,54 @@
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from codegen.service import CodeGenerationService
+from codegen.settings import load_settings
+from tests.unit.function.helpers import BUCKET, MODEL
+
+FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    values = {"MODEL_ID": MODEL, "OUTPUT_BUCKET": BUCKET, "AWS_REGION": "us-east-1",
+              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # fmt: skip
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                 "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    return values
+
+
+@pytest.fixture
+def s3(env):
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def bedrock(env):
+    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def service(s3, bedrock):
+    return CodeGenerationService(load_settings(), bedrock[0], s3, clock=lambda: FIXED_NOW)
+
+
+@pytest.fixture
+def stubber(bedrock):
+    return bedrock[1]
+
+
+def stored_keys(s3) -> list[str]:
+    return [obj["Key"] for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]

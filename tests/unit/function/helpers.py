@@ -1,0 +1,70 @@
+"""Events, contexts and clients for exercising the function without AWS."""
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+BUCKET = "codegen-test-output"
+MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+@dataclass
+class FakeContext:
+    aws_request_id: str = "req-1"
+    remaining_ms: int = 25_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def http_event(
+    body: Any = None,
+    *,
+    raw: str | bytes | None = None,
+    method: str = "PUT",
+    headers: dict[str, str] | None = None,
+    base64_body: bool = False,
+    version: str = "2.0",
+) -> dict[str, Any]:
+    """An API Gateway proxy event; `body` is JSON-encoded unless `raw` is given."""
+    if raw is None:
+        raw = json.dumps(body) if body is not None else None
+    if isinstance(raw, bytes):
+        raw = base64.b64encode(raw).decode() if base64_body else raw.decode()
+    elif base64_body and raw is not None:
+        raw = base64.b64encode(raw.encode()).decode()
+    hdrs = {"content-type": "application/json", **(headers or {})}
+    if version == "2.0":
+        return {
+            "version": "2.0",
+            "routeKey": "PUT /code-generation",
+            "rawPath": "/code-generation",
+            "rawQueryString": "",
+            "headers": hdrs,
+            "requestContext": {"http": {"method": method, "path": "/code-generation"}},
+            "body": raw,
+            "isBase64Encoded": base64_body,
+        }
+    return {
+        "resource": "/code-generation",
+        "path": "/code-generation",
+        "httpMethod": method,
+        "headers": hdrs,
+        "body": raw,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def converse_reply(text: str, stop: str = "end_turn", tokens: tuple[int, int] = (12, 34)):
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop,
+        "usage": {"inputTokens": tokens[0], "outputTokens": tokens[1],
+                  "totalTokens": sum(tokens)},
+        "metrics": {"latencyMs": 321},
+    }  # fmt: skip
+
+
+def body_of(result: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(result["body"])
