@@ -1,5 +1,8 @@
 """The tasks people type: `invoke --list` shows them. Thin: parse options, call packages, print."""
 
+import json
+import sys
+
 from invoke import Exit, task
 
 from deploy.artifacts import (
@@ -8,12 +11,23 @@ from deploy.artifacts import (
     keep_services_for,
     package_stage_function,
 )
+from deploy.call import build_body, describe_failure
+from deploy.call import call as call_endpoint
+from deploy.deployer import DeployError, StageDeployer
+from deploy.endpoints import EndpointError, invoke_url, signing_credentials
 from deploy.stages import DEFAULT_STAGE, LAMBDA_PYTHON, StageError, load_stage
+from deploy.terraform import TerraformError
 from layer_builder import BuildError
+
+_EXPECTED = (BuildError, StageError, DeployError, TerraformError, EndpointError)
 
 
 def _fail(message: str) -> Exit:
     return Exit(f"error: {message}", code=1)
+
+
+def _deployer(stage: str) -> StageDeployer:
+    return StageDeployer(load_stage(stage))
 
 
 @task(
@@ -33,7 +47,7 @@ def build_layer(c, stage=DEFAULT_STAGE, arch=None, python=LAMBDA_PYTHON, force=F
         target_arch = arch or load_stage(stage).arch
         keep = keep_services_for(keep_services)
         result = build_stage_layer(target_arch, python, keep_services=keep, force=force)
-    except (BuildError, StageError) as exc:
+    except _EXPECTED as exc:
         raise _fail(str(exc)) from None
     print(describe(result))
 
@@ -43,6 +57,82 @@ def package(c, force=False):
     """Zip the function's source (lambda/) reproducibly; skipped if unchanged."""
     try:
         result = package_stage_function(force=force)
-    except BuildError as exc:
+    except _EXPECTED as exc:
         raise _fail(str(exc)) from None
     print(describe(result))
+
+
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
+def plan(c, stage=DEFAULT_STAGE):
+    """Build what changed and show what Terraform would change on a stage."""
+    try:
+        changed = _deployer(stage).plan()
+    except _EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    print(f"stage {stage}: {'changes pending' if changed else 'no changes'}")
+
+
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
+def deploy(c, stage=DEFAULT_STAGE):
+    """Build what changed, then init, plan and apply the stage; prints the endpoint."""
+    try:
+        deployer = _deployer(stage)
+        report = deployer.deploy()
+        url = invoke_url(deployer.stage, report.outputs)
+    except _EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
+    print(f"stage {stage} {'deployed' if report.changed else 'unchanged'} ({timings})")
+    print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
+
+
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
+def destroy(c, stage=DEFAULT_STAGE):
+    """Destroy everything Terraform created for a stage."""
+    try:
+        _deployer(stage).destroy()
+    except _EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    print(f"stage {stage} destroyed")
+
+
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
+def outputs(c, stage=DEFAULT_STAGE):
+    """Print the stage's Terraform outputs as JSON."""
+    try:
+        values = _deployer(stage).outputs()
+    except _EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    print(json.dumps(values, indent=2, sort_keys=True))
+
+
+@task(
+    help={
+        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
+        "message": "what code to write",
+        "language": "the language (python, go, rust, ...)",
+        "raw": "print the whole JSON response instead of just the code",
+    }
+)
+def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
+    """Send PUT /code-generation to a stage (SigV4-signed when the route needs it)."""
+    try:
+        deployer = _deployer(stage)
+        values = deployer.outputs()
+        url = invoke_url(deployer.stage, values)
+        credentials = signing_credentials(deployer.stage, values)
+        result = call_endpoint(url, build_body(message, language), region=deployer.stage.region,
+                               credentials=credentials)  # fmt: skip
+    except _EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot reach {stage}'s endpoint: {exc}") from None
+    if result.status != 200:
+        raise _fail(describe_failure(result))
+    payload = result.json()
+    if raw:
+        print(json.dumps(payload, indent=2))
+        return
+    print(payload["code"], end="" if payload["code"].endswith("\n") else "\n")
+    where = payload["location"] or f"not stored: {payload.get('storage_error')}"
+    print(f"# {payload['language']} from {payload['model']}, stored at {where}", file=sys.stderr)

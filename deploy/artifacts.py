@@ -1,6 +1,7 @@
 """Build the layer and the function zip for a stage (the deploy side's view of layer_builder)."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR, REQUIREMENTS_FILE, SERVICES_FILE
 from deploy.stages import LAMBDA_PYTHON
@@ -39,10 +40,11 @@ def build_stage_layer(
     keep_services: list[str] | None,
     force: bool = False,
     report: Reporter = stderr_reporter,
+    build_dir: Path = BUILD_DIR,
 ) -> BuildResult:
     request = LayerBuildRequest(
         requirements=REQUIREMENTS_FILE,
-        build_dir=BUILD_DIR,
+        build_dir=build_dir,
         target=Target(arch, python),
         keep_services=keep_services,
         force=force,
@@ -51,10 +53,14 @@ def build_stage_layer(
 
 
 def package_stage_function(
-    *, force: bool = False, report: Reporter = stderr_reporter
+    *,
+    force: bool = False,
+    report: Reporter = stderr_reporter,
+    source_dir: Path = FUNCTION_SOURCE_DIR,
+    build_dir: Path = BUILD_DIR,
 ) -> BuildResult:
     return package_function(
-        FunctionPackageRequest(FUNCTION_SOURCE_DIR, BUILD_DIR, force=force), report=report
+        FunctionPackageRequest(source_dir, build_dir, force=force), report=report
     )
 
 

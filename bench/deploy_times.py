@@ -1,0 +1,67 @@
+"""Deploy figures against moto's server, in one run: first apply, no-op deploy, a code-only
+deploy, destroy. Needs Terraform (and CODEGEN_TF_PROVIDER_MIRROR where the registry is out of
+reach).
+
+    python bench/deploy_times.py
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from _common import print_table
+from moto.server import ThreadedMotoServer
+
+from deploy.deployer import StageDeployer
+from deploy.paths import LAMBDA_DIR
+from deploy.stages import load_stage
+
+
+def main() -> None:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            root = Path(scratch)
+            source = root / "lambda"
+            shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
+            deployer = StageDeployer(
+                load_stage("local"), work_root=root / "work", base_env=dict(os.environ),
+                emulator_url=url, sink=None, report=lambda line: None,
+                build_dir=root / "build", function_source=source,
+            )  # fmt: skip
+            rows = []
+            for label, prepare in [
+                ("first deploy (build + init + plan + apply)", None),
+                ("no-op deploy (nothing changed)", None),
+                ("code-only deploy (handler edited)", lambda: _touch(source)),
+            ]:
+                if prepare:
+                    prepare()
+                start = time.perf_counter()
+                report = deployer.deploy()
+                total = time.perf_counter() - start
+                steps = ", ".join(f"{k} {v:.2f}" for k, v in report.timings.items())
+                rows.append((label, total, f"{total:.2f} s  changed={report.changed}  ({steps})"))
+            start = time.perf_counter()
+            deployer.destroy()
+            destroy_s = time.perf_counter() - start
+    finally:
+        server.stop()
+    table = [(label, text) for label, _, text in rows]
+    table.append(("destroy", f"{destroy_s:.2f} s"))
+    table.append(("no-op deploy / first deploy", f"{rows[1][1] / rows[0][1]:.2f}"))
+    table.append(("code-only deploy / first deploy", f"{rows[2][1] / rows[0][1]:.2f}"))
+    print_table("deploy of the local stage against moto (Terraform, real provider)", table)
+
+
+def _touch(source: Path) -> None:
+    handler = source / "codegen" / "handler.py"
+    handler.write_text(handler.read_text() + "\n# bench edit\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""plan / deploy / destroy / outputs for a stage: artifacts, working directory, Terraform."""
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError
+
+from deploy.artifacts import build_stage_layer, keep_services_for, package_stage_function
+from deploy.environment import MIRROR_VARIABLE, StageEnvironmentError, stage_environment
+from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR
+from deploy.stages import Stage
+from deploy.terraform import Sink, TerraformError, TerraformRunner, check_version, stderr_sink
+from deploy.workdir import WORK_ROOT, Workdir, prepare_workdir, write_artifact_vars
+from layer_builder.progress import Reporter, stderr_reporter
+
+
+class DeployError(Exception):
+    """A deploy step cannot go on; the message says why and what to do."""
+
+
+@dataclass
+class DeployReport:
+    changed: bool
+    outputs: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class StageDeployer:
+    stage: Stage
+    work_root: Path = WORK_ROOT
+    base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    emulator_url: str | None = None
+    sink: Sink | None = stderr_sink
+    report: Reporter = stderr_reporter
+    keep_services: str | None = None  # None: lambda/services.txt
+    build_dir: Path = BUILD_DIR
+    function_source: Path = FUNCTION_SOURCE_DIR
+
+    def __post_init__(self) -> None:
+        try:
+            self.env = stage_environment(self.stage, self.work_root, self.base_env,
+                                         self.emulator_url)  # fmt: skip
+        except StageEnvironmentError as exc:
+            raise DeployError(str(exc)) from exc
+        self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)
+        self.runner = TerraformRunner(self.workdir.path, self.env, sink=self.sink)
+        check_version(self.runner)
+
+    # -- tasks ---------------------------------------------------------------------------
+    def plan(self) -> bool:
+        """Build what changed and show Terraform's plan; True when it would change things."""
+        self._prepare()
+        return self.runner.plan(self.workdir.var_files(), self.workdir.plan_file)
+
+    def deploy(self) -> DeployReport:
+        timings: dict[str, float] = {}
+        self._timed(timings, "build", self._build)
+        self._timed(timings, "init", self._init)
+        changed = self._timed(
+            timings, "plan",
+            lambda: self.runner.plan(self.workdir.var_files(), self.workdir.plan_file),
+        )  # fmt: skip
+        if changed:
+            self._timed(timings, "apply", lambda: self.runner.apply(self.workdir.plan_file))
+        else:
+            self.report(f"stage {self.stage.name}: no changes, nothing applied")
+        self.workdir.plan_file.unlink(missing_ok=True)
+        outputs = self._timed(timings, "outputs", self.runner.outputs)
+        return DeployReport(changed, outputs, timings)
+
+    def destroy(self) -> None:
+        self._prepare()
+        self.runner.destroy(self.workdir.var_files())
+
+    def outputs(self) -> dict[str, Any]:
+        if self.workdir.needs_init():
+            self._init()
+        outputs = self.runner.outputs()
+        if not outputs:
+            raise DeployError(
+                f"stage {self.stage.name} has no outputs: deploy it first "
+                f"(invoke deploy --stage {self.stage.name})"
+            )
+        return outputs
+
+    # -- steps ---------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        self._build()
+        self._init()
+
+    def _build(self) -> None:
+        if not self.stage.emulated:
+            self._require_credentials()
+        layer = build_stage_layer(
+            self.stage.arch, keep_services=keep_services_for(self.keep_services),
+            report=self.report, build_dir=self.build_dir,
+        )  # fmt: skip
+        function = package_stage_function(
+            report=self.report, source_dir=self.function_source, build_dir=self.build_dir
+        )
+        write_artifact_vars(self.workdir, layer, function)
+
+    def _init(self) -> None:
+        if not self.workdir.needs_init():
+            return
+        self.report(f"terraform init for stage {self.stage.name}")
+        try:
+            self.runner.init(backend_config=self.workdir.backend_config)
+        except TerraformError as exc:
+            if MIRROR_VARIABLE in self.base_env:
+                raise
+            raise TerraformError(
+                f"{exc}\nhint: if this machine cannot reach registry.terraform.io, point "
+                f"{MIRROR_VARIABLE} at a provider mirror directory"
+            ) from None
+        self.workdir.mark_initialised()
+
+    def _require_credentials(self) -> None:
+        try:
+            session = boto3.Session(region_name=self.stage.region)
+            credentials = session.get_credentials()
+        except BotoCoreError as exc:
+            raise DeployError(f"cannot load AWS credentials: {exc}") from exc
+        if credentials is None:
+            raise DeployError(
+                f"no AWS credentials found for stage {self.stage.name}: run `aws configure` "
+                f"or `aws sso login`, or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+                f"AWS_SECRET_ACCESS_KEY)"
+            )
+
+    @staticmethod
+    def _timed(timings: dict[str, float], name: str, action: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            return action()
+        finally:
+            timings[name] = time.perf_counter() - start
+
+
+__all__ = ["DeployError", "DeployReport", "StageDeployer", "TerraformError"]

@@ -1,0 +1,192 @@
+"""The one place that runs Terraform: python-terraform, wrapped to close its known gaps.
+
+python-terraform (0.10.1, unmaintained) builds Terraform command lines well, but:
+- `destroy()` passes `-force`, which Terraform >= 0.15 removed: we pass `-auto-approve`;
+- a dict of variables becomes a temporary var-file (written empty in some paths): we only
+  ever pass var-files;
+- it inherits `os.environ` wholesale and can only capture *or* stream output: we run the
+  command ourselves with an explicit environment, streaming each line live while keeping the
+  tail, so Terraform's own error message reaches the user and the exception.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, Terraform
+
+MIN_VERSION = (1, 5, 0)
+_TAIL_LINES = 60
+
+Sink = Callable[[str], None]
+
+
+class TerraformError(Exception):
+    """Terraform is missing, too old, or a command failed (message includes its output)."""
+
+
+def stderr_sink(line: str) -> None:
+    sys.stderr.write(line)
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    output: str  # the whole combined stdout/stderr
+
+
+class TerraformRunner:
+    def __init__(
+        self,
+        workdir: Path,
+        env: Mapping[str, str],
+        *,
+        binary: str | None = None,
+        sink: Sink | None = stderr_sink,
+    ) -> None:
+        self.workdir = workdir
+        self.env = dict(env)
+        self.binary = binary or find_terraform()
+        self.sink = sink
+        self._builder = Terraform(working_dir=str(workdir), terraform_bin_path=self.binary)
+
+    # -- commands -------------------------------------------------------------------------
+    def version(self) -> tuple[int, int, int]:
+        out = self._run(["version", "-json"], stream=False).output
+        text = json.loads(out).get("terraform_version", "0.0.0")
+        return _parse_version(text)
+
+    def init(self, backend: bool = True, backend_config: Path | None = None) -> None:
+        options: dict[str, Any] = {"input": False, "no_color": IsFlagged}
+        if not backend:
+            options["backend"] = False
+        if backend_config is not None:
+            options["backend_config"] = [str(backend_config)]
+            options["reconfigure"] = IsFlagged
+        self._check(self._run(self._command("init", **options)), "init")
+
+    def validate(self) -> None:
+        self._check(self._run(self._command("validate", no_color=IsFlagged)), "validate")
+
+    def plan(self, var_files: Sequence[Path], out: Path, *, destroy: bool = False) -> bool:
+        """Write a plan to `out`; True when it changes anything."""
+        options: dict[str, Any] = {
+            "input": False, "no_color": IsFlagged, "detailed_exitcode": IsFlagged,
+            "var_file": [str(path) for path in var_files], "out": str(out),
+        }  # fmt: skip
+        if destroy:
+            options["destroy"] = IsFlagged
+        result = self._run(self._command("plan", **options))
+        if result.returncode == 0:
+            return False
+        if result.returncode == 2:
+            return True
+        raise self._failure("plan", result)
+
+    def apply(self, plan_file: Path) -> None:
+        command = self._command("apply", str(plan_file), input=False, no_color=IsFlagged,
+                                auto_approve=IsFlagged)  # fmt: skip
+        self._check(self._run(command), "apply")
+
+    def destroy(self, var_files: Sequence[Path]) -> None:
+        command = self._command(
+            "destroy", input=False, no_color=IsFlagged, auto_approve=IsFlagged,
+            var_file=[str(path) for path in var_files],
+        )  # fmt: skip
+        self._check(self._run(command), "destroy")
+
+    def outputs(self) -> dict[str, Any]:
+        result = self._run(self._command("output", json=IsFlagged, no_color=IsFlagged),
+                           stream=False)  # fmt: skip
+        self._check(result, "output")
+        return {name: item.get("value") for name, item in json.loads(result.output or "{}").items()}
+
+    def show_plan(self, plan_file: Path) -> dict[str, Any]:
+        result = self._run(self._command("show", str(plan_file), json=IsFlagged,
+                                         no_color=IsFlagged), stream=False)  # fmt: skip
+        self._check(result, "show")
+        return json.loads(result.output)
+
+    def fmt_check(self, path: Path) -> None:
+        command = self._command("fmt", str(path), check=IsFlagged, recursive=IsFlagged,
+                                diff=IsFlagged)  # fmt: skip
+        self._check(self._run(command), "fmt -check")
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _command(self, name: str, *args: str, **options: Any) -> list[str]:
+        # python-terraform turns options into flags (`no_color=IsFlagged` -> `-no-color`,
+        # lists -> repeated flags); its first element is the binary, which we add ourselves.
+        return self._builder.generate_cmd_string(name, *args, **options)[1:]
+
+    def _run(self, args: list[str], *, stream: bool = True) -> Result:
+        process = subprocess.Popen(
+            [self.binary, *args], cwd=self.workdir, env=self.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT if stream else subprocess.PIPE,
+        )  # fmt: skip
+        if not stream:
+            out, err = process.communicate()
+            return Result(process.returncode, out if process.returncode == 0 else out + err)
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if self.sink is not None:
+                self.sink(line)
+        return Result(process.wait(), "".join(lines))
+
+    def _check(self, result: Result, what: str) -> None:
+        if result.returncode != 0:
+            raise self._failure(what, result)
+
+    def _failure(self, what: str, result: Result) -> TerraformError:
+        tail = "".join(deque(result.output.splitlines(keepends=True), maxlen=_TAIL_LINES))
+        errors = _error_summaries(result.output)
+        summary = f": {'; '.join(errors)}" if errors else ""
+        return TerraformError(
+            f"terraform {what} failed (exit {result.returncode}){summary}\n{tail.rstrip()}"
+        )
+
+
+def find_terraform() -> str:
+    """The Terraform binary: $CODEGEN_TERRAFORM, else `terraform` on PATH."""
+    configured = os.environ.get("CODEGEN_TERRAFORM")
+    if configured:
+        if not (Path(configured).is_file() and os.access(configured, os.X_OK)):
+            raise TerraformError(f"CODEGEN_TERRAFORM={configured} is not an executable file")
+        return configured
+    found = shutil.which("terraform")
+    if found is None:
+        raise TerraformError(
+            "Terraform is not installed (no `terraform` on PATH). Install Terraform >= 1.5 "
+            "(https://developer.hashicorp.com/terraform/install) or set CODEGEN_TERRAFORM to "
+            "its path"
+        )
+    return found
+
+
+def check_version(runner: TerraformRunner) -> tuple[int, int, int]:
+    version = runner.version()
+    if version < MIN_VERSION:
+        wanted = ".".join(map(str, MIN_VERSION))
+        raise TerraformError(
+            f"Terraform {'.'.join(map(str, version))} is too old: install {wanted} or newer"
+        )
+    return version
+
+
+def _parse_version(text: str) -> tuple[int, int, int]:
+    numbers = [int(part) for part in re.findall(r"\d+", text)[:3]] + [0, 0, 0]
+    return numbers[0], numbers[1], numbers[2]
+
+
+def _error_summaries(output: str) -> list[str]:
+    return [match.strip() for match in re.findall(r"Error: ([^\n]+)", output)][:3]

@@ -1,0 +1,122 @@
+# The Lambda function, its dependencies layer, log group and least-privilege role.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  # An inference profile id is a foundation model id with a geography prefix.
+  profile_prefixes     = ["us", "eu", "apac", "us-gov", "global"]
+  model_id_parts       = split(".", var.model_id)
+  is_inference_profile = length(local.model_id_parts) > 2 && contains(local.profile_prefixes, local.model_id_parts[0])
+  foundation_model_id  = local.is_inference_profile ? join(".", slice(local.model_id_parts, 1, length(local.model_id_parts))) : var.model_id
+
+  # A profile routes requests to the foundation model in several regions: allow them all.
+  model_arns = local.is_inference_profile ? [
+    "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${var.model_id}",
+    "arn:${local.partition}:bedrock:*::foundation-model/${local.foundation_model_id}",
+    ] : [
+    "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.model_id}",
+  ]
+
+  log_group_name = "/aws/lambda/${var.function_name}"
+  prefix         = trimsuffix(var.output_prefix, "/")
+}
+
+# Lambda writes to /aws/lambda/<function name> by default: creating that group here gives it a
+# retention period and makes Terraform remove it with the function.
+resource "aws_cloudwatch_log_group" "this" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = "${var.function_name}-role"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "permissions" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  statement {
+    sid       = "StoreGeneratedCode"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.output_bucket_arn}/${local.prefix}/*"]
+  }
+
+  statement {
+    sid       = "InvokeConfiguredModel"
+    actions   = ["bedrock:InvokeModel"]
+    resources = local.model_arns
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.function_name}-permissions"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.permissions.json
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${var.function_name}-dependencies"
+  filename                 = var.layer_zip_path
+  source_code_hash         = var.layer_zip_base64_sha256
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = [var.architecture]
+  description              = "boto3 and friends for ${var.function_name}"
+}
+
+resource "aws_lambda_function" "this" {
+  function_name                  = var.function_name
+  role                           = aws_iam_role.this.arn
+  handler                        = var.handler
+  runtime                        = var.runtime
+  architectures                  = [var.architecture]
+  filename                       = var.function_zip_path
+  source_code_hash               = var.function_zip_base64_sha256
+  layers                         = [aws_lambda_layer_version.dependencies.arn]
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrency
+
+  environment {
+    variables = merge(var.environment, {
+      MODEL_ID      = var.model_id
+      OUTPUT_BUCKET = var.output_bucket_name
+      OUTPUT_PREFIX = var.output_prefix
+      # Leave room for the handler's own work before the function times out.
+      BEDROCK_READ_TIMEOUT = tostring(max(var.timeout - 3, 1))
+    })
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}

@@ -1,0 +1,109 @@
+variable "function_name" {
+  description = "Name of the Lambda function (also names its role, layer and log group)."
+  type        = string
+}
+
+variable "handler" {
+  description = "Handler entry point inside the function zip."
+  type        = string
+  default     = "codegen.handler.lambda_handler"
+}
+
+variable "runtime" {
+  description = "Lambda runtime identifier."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "architecture" {
+  description = "Instruction set: x86_64 or arm64. The layer must be built for the same one."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "function_zip_path" {
+  description = "Path of the function zip built by `invoke package`."
+  type        = string
+}
+
+variable "function_zip_base64_sha256" {
+  description = "Base64 sha256 of the function zip (from its manifest); unchanged code never re-uploads."
+  type        = string
+}
+
+variable "layer_zip_path" {
+  description = "Path of the dependencies layer zip built by `invoke build-layer`."
+  type        = string
+}
+
+variable "layer_zip_base64_sha256" {
+  description = "Base64 sha256 of the layer zip (from its manifest)."
+  type        = string
+}
+
+variable "memory_size" {
+  description = "Memory in MB (CPU scales with it)."
+  type        = number
+  default     = 512
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds. Must stay under the HTTP API's 30 s integration limit."
+  type        = number
+  default     = 28
+
+  validation {
+    condition     = var.timeout >= 3 && var.timeout <= 29
+    error_message = "timeout must be between 3 and 29 seconds (API Gateway HTTP APIs give up after 30 s)."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions; -1 leaves the function unreserved."
+  type        = number
+  default     = -1
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+  default     = 30
+}
+
+variable "output_bucket_name" {
+  description = "Bucket the function writes generated code to."
+  type        = string
+}
+
+variable "output_bucket_arn" {
+  description = "ARN of that bucket."
+  type        = string
+}
+
+variable "output_prefix" {
+  description = "Key prefix for generated code; the function may write under it only."
+  type        = string
+  default     = "code-output/"
+}
+
+variable "model_id" {
+  description = "Bedrock model id, or inference profile id (us./eu./apac./global. prefix) the function converses with."
+  type        = string
+}
+
+variable "environment" {
+  description = "Further environment variables for the function (sampling defaults, limits)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "tags" {
+  description = "Tags added to every resource of this module."
+  type        = map(string)
+  default     = {}
+}

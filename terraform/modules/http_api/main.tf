@@ -1,0 +1,70 @@
+# API Gateway HTTP API: one route, Lambda proxy integration (payload 2.0), one throttled,
+# access-logged stage that deploys automatically.
+
+resource "aws_apigatewayv2_api" "this" {
+  name          = var.name
+  protocol_type = "HTTP"
+  description   = "Code generation (${var.route_key})"
+  tags          = var.tags
+}
+
+resource "aws_apigatewayv2_integration" "lambda" {
+  api_id                 = aws_apigatewayv2_api.this.id
+  integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
+  integration_uri        = var.function_invoke_arn
+  payload_format_version = "2.0"
+  timeout_milliseconds   = var.integration_timeout_ms
+}
+
+resource "aws_apigatewayv2_route" "this" {
+  api_id             = aws_apigatewayv2_api.this.id
+  route_key          = var.route_key
+  target             = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+  authorization_type = var.authorization_type
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  name              = "/aws/apigateway/${var.name}/${var.stage_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_apigatewayv2_stage" "this" {
+  api_id      = aws_apigatewayv2_api.this.id
+  name        = var.stage_name
+  auto_deploy = true
+
+  default_route_settings {
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+  }
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      ip                 = "$context.identity.sourceIp"
+      requestTime        = "$context.requestTime"
+      routeKey           = "$context.routeKey"
+      status             = "$context.status"
+      responseLength     = "$context.responseLength"
+      integrationStatus  = "$context.integrationStatus"
+      integrationLatency = "$context.integrationLatency"
+      errorMessage       = "$context.error.message"
+    })
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_apigatewayv2_route.this]
+}
+
+resource "aws_lambda_permission" "invoke" {
+  statement_id  = "AllowHttpApi-${aws_apigatewayv2_api.this.id}"
+  action        = "lambda:InvokeFunction"
+  function_name = var.function_name
+  principal     = "apigateway.amazonaws.com"
+  # Only this API's stage, method and path may invoke the function.
+  source_arn = "${aws_apigatewayv2_api.this.execution_arn}/${aws_apigatewayv2_stage.this.name}/${split(" ", var.route_key)[0]}${split(" ", var.route_key)[1]}"
+}

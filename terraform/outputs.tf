@@ -1,0 +1,59 @@
+output "invoke_url" {
+  description = "Full URL of PUT /code-generation on this stage."
+  value       = "${module.http_api.stage_invoke_url}/code-generation"
+}
+
+output "stage_invoke_url" {
+  description = "URL of the API stage."
+  value       = module.http_api.stage_invoke_url
+}
+
+output "api_id" {
+  description = "Id of the HTTP API (the local gateway serves it by this id)."
+  value       = module.http_api.api_id
+}
+
+output "stage_name" {
+  description = "Name of the API stage."
+  value       = module.http_api.stage_name
+}
+
+output "route_key" {
+  description = "The route served."
+  value       = module.http_api.route_key
+}
+
+output "route_authorization" {
+  description = "Authorization of the route (AWS_IAM or NONE)."
+  value       = var.route_authorization
+}
+
+output "region" {
+  description = "Region of the stage."
+  value       = var.aws_region
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = module.function.function_name
+}
+
+output "layer_arn" {
+  description = "ARN of the dependencies layer version."
+  value       = module.function.layer_arn
+}
+
+output "bucket_name" {
+  description = "Bucket holding generated code."
+  value       = module.storage.bucket_name
+}
+
+output "function_log_group" {
+  description = "Log group of the function."
+  value       = module.function.log_group_name
+}
+
+output "access_log_group" {
+  description = "Log group of the API's access logs."
+  value       = module.http_api.access_log_group_name
+}

@@ -1,0 +1,13 @@
+# Credentials and endpoints come from the environment (AWS_PROFILE, AWS_REGION, and for the
+# local stage AWS_ENDPOINT_URL*): the configuration is the same for every stage.
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = {
+      Project   = var.project
+      Stage     = var.stage
+      ManagedBy = "terraform"
+    }
+  }
+}

@@ -1,0 +1,100 @@
+"""terraform fmt / validate for every stage, and the driver's handling of Terraform."""
+
+import pytest
+from python_terraform import IsFlagged
+
+from deploy.environment import stage_environment
+from deploy.paths import TERRAFORM_DIR
+from deploy.stages import load_stage, stage_names
+from deploy.terraform import TerraformError, TerraformRunner, find_terraform
+from deploy.workdir import prepare_workdir
+
+pytestmark = pytest.mark.terraform
+
+
+def test_terraform_sources_are_fmt_clean(terraform_env, tmp_path):
+    TerraformRunner(tmp_path, terraform_env, sink=None).fmt_check(TERRAFORM_DIR)
+
+
+@pytest.mark.parametrize("stage_name", ["dev", "prod", "local"])
+def test_every_stage_validates(stage_name, terraform_env, tmp_path):
+    assert stage_name in stage_names()
+    stage = load_stage(stage_name)
+    env = stage_environment(stage, tmp_path, terraform_env, url="http://127.0.0.1:1")
+    workdir = prepare_workdir(stage, tmp_path)
+    runner = TerraformRunner(workdir.path, env, sink=None)
+    runner.init(backend=False)
+    runner.validate()
+
+
+def test_modules_have_the_standard_files_and_described_variables():
+    import re
+
+    for module in sorted((TERRAFORM_DIR / "modules").iterdir()):
+        names = {path.name for path in module.iterdir()}
+        assert {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"} <= names
+        for path in (module / "variables.tf", module / "outputs.tf"):
+            blocks = re.findall(r'^(?:variable|output) "(\w+)" \{(.*?)^\}', path.read_text(),
+                                re.S | re.M)  # fmt: skip
+            assert blocks, path
+            readme = (module / "README.md").read_text()
+            for name, body in blocks:
+                assert "description" in body, f"{path}: {name} has no description"
+                assert f"| `{name}` |" in readme, f"{module.name}/README.md lacks {name}"
+
+
+def test_terraform_errors_reach_the_user_with_terraforms_message(terraform_env, tmp_path):
+    (tmp_path / "main.tf").write_text('variable "x" {\n  type = strin\n}\n')
+    runner = TerraformRunner(tmp_path, terraform_env, sink=None)
+    with pytest.raises(TerraformError) as raised:
+        runner.init(backend=False)
+    message = str(raised.value)
+    assert message.startswith("terraform init failed (exit 1): ")
+    assert "Invalid type specification" in message
+    assert "type = strin" in message  # Terraform's own pointer at the offending line
+
+
+def test_output_streams_live_while_being_captured(terraform_env, tmp_path):
+    (tmp_path / "main.tf").write_text('output "x" {\n  value = 1\n}\n')
+    lines: list[str] = []
+    runner = TerraformRunner(tmp_path, terraform_env, sink=lines.append)
+    runner.init(backend=False)
+    assert any("Terraform has been successfully initialized" in line for line in lines)
+
+
+def test_destroy_uses_auto_approve_not_the_removed_force_flag(terraform_env, tmp_path):
+    runner = TerraformRunner(tmp_path, terraform_env, sink=None)
+    command = runner._command("destroy", auto_approve=IsFlagged, var_file=["a.tfvars.json"])
+    assert "-auto-approve" in command and "-force" not in command
+    assert command.count("-var-file=a.tfvars.json") == 1
+    assert len([arg for arg in command if arg.startswith("-var-file")]) == 1
+
+
+def test_missing_terraform_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv("CODEGEN_TERRAFORM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TerraformError, match=r"Install Terraform >= 1\.5"):
+        find_terraform()
+    monkeypatch.setenv("CODEGEN_TERRAFORM", str(tmp_path / "nope"))
+    with pytest.raises(TerraformError, match="not an executable"):
+        find_terraform()
+
+
+def test_remote_backend_is_configuration(tmp_path, monkeypatch):
+    import json
+
+    stages = tmp_path / "stages"
+    stages.mkdir()
+    (stages / "dev.tfvars.json").write_text('{"stage": "dev"}')
+    (stages / "dev.backend.json").write_text(json.dumps(
+        {"type": "s3", "bucket": "state", "key": "dev.tfstate", "use_lockfile": True}))  # fmt: skip
+    monkeypatch.setattr("deploy.stages.STAGE_VARS_DIR", stages)
+    workdir = prepare_workdir(load_stage("dev"), tmp_path / "work")
+    assert 'backend "s3"' in (workdir.path / "backend.tf").read_text()
+    assert workdir.backend_config is not None
+    config = workdir.backend_config.read_text()
+    assert 'bucket = "state"' in config and "use_lockfile = true" in config
+    (stages / "dev.backend.json").unlink()
+    workdir = prepare_workdir(load_stage("dev"), tmp_path / "work")
+    assert 'backend "local"' in (workdir.path / "backend.tf").read_text()
+    assert workdir.backend_config is None

@@ -1,0 +1,176 @@
+"""The real Terraform applied to moto's server: every resource, idempotence, a code-only
+update, destroy. One deployed stack is shared by the tests of this module, in order."""
+
+import json
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from deploy.deployer import StageDeployer
+from deploy.environment import emulator_environment
+from deploy.paths import LAMBDA_DIR
+from deploy.stages import load_stage
+
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def stack(moto_url, terraform_env, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stack")
+    source = root / "lambda"
+    shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
+    deployer = StageDeployer(
+        load_stage("local"), work_root=root / "work", base_env=terraform_env,
+        emulator_url=moto_url, sink=None, report=lambda line: None,
+        build_dir=root / "build", function_source=source,
+    )  # fmt: skip
+    report = deployer.deploy()
+    return deployer, report, source
+
+
+@pytest.fixture(scope="module")
+def aws(moto_url):
+    env = emulator_environment(moto_url, REGION)
+    session = boto3.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                            region_name=REGION)  # fmt: skip
+    return lambda service: session.client(service, endpoint_url=moto_url)
+
+
+def test_apply_creates_a_private_encrypted_versioned_tls_only_bucket(stack, aws):
+    _, report, _ = stack
+    assert report.changed
+    s3 = aws("s3")
+    bucket = report.outputs["bucket_name"]
+    assert bucket == "codegen-local-123456789012-us-east-1"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    owner = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]
+    assert owner["ObjectOwnership"] == "BucketOwnerEnforced"
+
+
+def test_function_has_the_layer_runtime_limits_and_environment(stack, aws):
+    deployer, report, _ = stack
+    config = aws("lambda").get_function_configuration(FunctionName="codegen-local")
+    assert config["Runtime"] == "python3.12"
+    assert config["Handler"] == "codegen.handler.lambda_handler"
+    assert config["Architectures"] == ["x86_64"]
+    assert config["Timeout"] == 28 and config["MemorySize"] == 512
+    env = config["Environment"]["Variables"]
+    assert env["MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert env["OUTPUT_BUCKET"] == report.outputs["bucket_name"]
+    assert env["OUTPUT_PREFIX"] == "code-output/"
+    assert env["BEDROCK_READ_TIMEOUT"] == "25"
+    assert env["DEFAULT_TEMPERATURE"] == "0.1" and env["DEFAULT_TOP_P"] == ""
+    assert env["DEFAULT_TOP_K"] == "250" and env["DEFAULT_MAX_TOKENS"] == "2048"
+    assert [layer["Arn"] for layer in config["Layers"]] == [report.outputs["layer_arn"]]
+    manifest = json.loads((deployer.build_dir / "function.json").read_text())
+    assert config["CodeSha256"] == manifest["base64_sha256"]
+
+
+def test_role_is_least_privilege(stack, aws):
+    iam = aws("iam")
+    role = iam.get_role(RoleName="codegen-local-role")["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    policy = iam.get_role_policy(RoleName="codegen-local-role",
+                                 PolicyName="codegen-local-permissions")  # fmt: skip
+    document = policy["PolicyDocument"]
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    assert set(statements) == {"WriteOwnLogs", "StoreGeneratedCode", "InvokeConfiguredModel"}
+    assert _list(statements["StoreGeneratedCode"]["Action"]) == ["s3:PutObject"]
+    assert _list(statements["StoreGeneratedCode"]["Resource"]) == [
+        "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/*"]  # fmt: skip
+    assert _list(statements["InvokeConfiguredModel"]["Action"]) == ["bedrock:InvokeModel"]
+    assert _list(statements["InvokeConfiguredModel"]["Resource"]) == [
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+    ]
+    assert _list(statements["WriteOwnLogs"]["Resource"]) == [
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/codegen-local:*"
+    ]
+    assert not any(r == "*" for s in statements.values() for r in _list(s["Resource"]))
+
+
+def test_log_groups_have_retention(stack, aws):
+    groups = aws("logs").describe_log_groups()["logGroups"]
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
+    assert retention == {"/aws/lambda/codegen-local": 1, "/aws/apigateway/codegen-local/local": 1}
+
+
+def test_http_api_route_integration_stage_and_permission(stack, aws):
+    _, report, _ = stack
+    api = aws("apigatewayv2")
+    api_id = report.outputs["api_id"]
+    (route,) = api.get_routes(ApiId=api_id)["Items"]
+    assert route["RouteKey"] == "PUT /code-generation"
+    assert route["AuthorizationType"] == "AWS_IAM"
+    (integration,) = api.get_integrations(ApiId=api_id)["Items"]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    assert integration["TimeoutInMillis"] == 30000
+    assert route["Target"] == f"integrations/{integration['IntegrationId']}"
+    stage = api.get_stage(ApiId=api_id, StageName="local")
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
+    assert stage["AccessLogSettings"]["DestinationArn"].endswith(
+        ":log-group:/aws/apigateway/codegen-local/local")  # fmt: skip
+    policy = json.loads(aws("lambda").get_policy(FunctionName="codegen-local")["Policy"])
+    (permission,) = policy["Statement"]
+    assert permission["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    source = permission["Condition"]["ArnLike"]["AWS:SourceArn"]
+    api_arn = f"arn:aws:execute-api:us-east-1:123456789012:{api_id}"
+    assert source == f"{api_arn}/local/PUT/code-generation"
+
+
+def test_a_second_deploy_changes_nothing(stack):
+    deployer, _, _ = stack
+    report = deployer.deploy()
+    assert report.changed is False
+    assert "apply" not in report.timings
+
+
+def test_touching_only_the_handler_reuploads_only_the_function(stack, aws):
+    deployer, _, source = stack
+    handler = source / "codegen" / "handler.py"
+    handler.write_text(handler.read_text() + "\n# a harmless change\n")
+    layer_before = aws("lambda").list_layer_versions(LayerName="codegen-local-dependencies")
+    assert deployer.plan() is True
+    plan = deployer.runner.show_plan(deployer.workdir.plan_file)
+    changes = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]
+               if c["change"]["actions"] != ["no-op"]}  # fmt: skip
+    assert changes == {"module.function.aws_lambda_function.this": ["update"]}
+    report = deployer.deploy()
+    assert report.changed
+    manifest = json.loads((deployer.build_dir / "function.json").read_text())
+    config = aws("lambda").get_function_configuration(FunctionName="codegen-local")
+    assert config["CodeSha256"] == manifest["base64_sha256"]
+    layer_after = aws("lambda").list_layer_versions(LayerName="codegen-local-dependencies")
+    assert layer_after["LayerVersions"] == layer_before["LayerVersions"]
+
+
+def test_destroy_removes_everything(stack, aws):
+    deployer, _, _ = stack
+    deployer.destroy()
+    assert aws("s3").list_buckets()["Buckets"] == []
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert aws("apigatewayv2").get_apis()["Items"] == []
+    assert aws("iam").list_roles()["Roles"] == []
+    assert aws("logs").describe_log_groups()["logGroups"] == []
+    state = json.loads(Path(deployer.workdir.state_file).read_text())
+    assert state["resources"] == []
+
+
+def _list(value):
+    return value if isinstance(value, list) else [value]
