@@ -3,7 +3,7 @@
 import json
 import sys
 
-from invoke import Exit, task
+from invoke import Collection, Exit, task
 
 from deploy.artifacts import (
     build_stage_layer,
@@ -18,8 +18,11 @@ from deploy.endpoints import EndpointError, invoke_url, signing_credentials
 from deploy.stages import DEFAULT_STAGE, LAMBDA_PYTHON, StageError, load_stage
 from deploy.terraform import TerraformError
 from layer_builder import BuildError
+from local_stage import supervisor
+from local_stage.interpreter import RuntimeSetupError
 
-_EXPECTED = (BuildError, StageError, DeployError, TerraformError, EndpointError)
+_EXPECTED = (BuildError, StageError, DeployError, TerraformError, EndpointError,
+             supervisor.LocalStageError, RuntimeSetupError)  # fmt: skip
 
 
 def _fail(message: str) -> Exit:
@@ -136,3 +139,42 @@ def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
     print(payload["code"], end="" if payload["code"].endswith("\n") else "\n")
     where = payload["location"] or f"not stored: {payload.get('storage_error')}"
     print(f"# {payload['language']} from {payload['model']}, stored at {where}", file=sys.stderr)
+
+
+@task(name="up")
+def local_up(c):
+    """Start the local stage (AWS emulator, HTTP API gateway, Lambda runtime) in the background."""
+    try:
+        state, started = supervisor.up()
+    except _EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    print(f"local stage {'started' if started else 'already running'} (pid {state.pid})")
+    print(f"  gateway:  {state.gateway_url}")
+    print(f"  emulator: {state.emulator_url}")
+    if state.model_url:
+        print(f"  model:    {state.model_url}")
+    print("next: invoke deploy --stage local")
+
+
+@task(name="down")
+def local_down(c):
+    """Stop the local stage and every process it started."""
+    stopped = supervisor.down()
+    print("local stage stopped" if stopped else "local stage was not running")
+
+
+@task(name="status")
+def local_status(c):
+    """Say whether the local stage runs, and where."""
+    current = supervisor.status()
+    if not current.running or current.state is None:
+        print("local stage: not running (start it with `invoke local.up`)")
+        raise Exit(code=3)
+    health = "healthy" if current.healthy else "NOT answering"
+    print(f"local stage: running (pid {current.state.pid}, {health})")
+    print(f"  gateway:  {current.state.gateway_url}")
+    print(f"  emulator: {current.state.emulator_url}")
+
+
+local = Collection("local", up=local_up, down=local_down, status=local_status)
+namespace = Collection(build_layer, package, plan, deploy, destroy, outputs, call, local)

@@ -123,3 +123,9 @@ def _write_backend(stage: Stage, path: Path) -> Path | None:
 def _write_if_changed(path: Path, text: str) -> None:
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
+
+
+def reset_state(stage_name: str, root: Path = WORK_ROOT) -> None:
+    """Forget a stage's local Terraform state (the emulator it described is gone)."""
+    for name in ("terraform.tfstate", "terraform.tfstate.backup", "tfplan"):
+        (root / stage_name / name).unlink(missing_ok=True)

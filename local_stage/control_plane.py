@@ -1,0 +1,211 @@
+"""What Terraform created, read back from the emulator: APIs, stages, routes, integrations,
+functions and their permissions. Read with boto3 (moto's public API) and cached until the
+emulator reports a configuration change."""
+
+import fnmatch
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from local_stage.emulator import ChangeCounter
+
+
+@dataclass(frozen=True)
+class Integration:
+    integration_id: str
+    integration_type: str
+    uri: str
+    payload_format_version: str
+    timeout_ms: int
+
+    @property
+    def function_name(self) -> str | None:
+        """The function an AWS_PROXY integration invokes (from a function or invoke ARN)."""
+        uri = self.uri
+        if ":function:" in uri:
+            tail = uri.split(":function:", 1)[1]
+            return tail.split("/", 1)[0].split(":", 1)[0]
+        return uri or None
+
+
+@dataclass(frozen=True)
+class Route:
+    route_key: str
+    authorization_type: str
+    integration: Integration | None
+
+    @property
+    def method(self) -> str:
+        return "" if self.route_key == "$default" else self.route_key.split(" ", 1)[0]
+
+    @property
+    def path(self) -> str:
+        return "" if self.route_key == "$default" else self.route_key.split(" ", 1)[1]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    rate_limit: float | None
+    burst_limit: int | None
+    route_limits: dict[str, tuple[float | None, int | None]]
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Api:
+    api_id: str
+    name: str
+    routes: list[Route]
+    stages: dict[str, Stage]
+
+
+@dataclass(frozen=True)
+class Layer:
+    arn: str
+    code_sha256: str
+
+    @property
+    def name_and_version(self) -> tuple[str, int]:
+        parts = self.arn.split(":")
+        return parts[-2], int(parts[-1])
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    arn: str
+    handler: str
+    runtime: str
+    timeout: int
+    memory: int
+    environment: dict[str, str]
+    code_sha256: str
+    layers: tuple[Layer, ...]
+    reserved_concurrency: int | None
+    permissions: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def version_key(self) -> str:
+        """Changes whenever what a worker runs changes (code, layers, settings)."""
+        return json.dumps([self.code_sha256, [layer.code_sha256 for layer in self.layers],
+                           self.handler, self.runtime, self.timeout, self.memory,
+                           sorted(self.environment.items())])  # fmt: skip
+
+    def allows(self, source_arn: str) -> bool:
+        """True when a resource policy lets API Gateway invoke it from `source_arn`."""
+        for statement in self.permissions:
+            if statement.get("Effect") != "Allow":
+                continue
+            principal = statement.get("Principal", {})
+            service = principal.get("Service") if isinstance(principal, dict) else principal
+            if service != "apigateway.amazonaws.com":
+                continue
+            condition = statement.get("Condition", {}).get("ArnLike", {})
+            pattern = condition.get("AWS:SourceArn") or condition.get("aws:SourceArn")
+            if pattern is None or fnmatch.fnmatchcase(source_arn, pattern):
+                return True
+        return False
+
+
+class ControlPlane:
+    def __init__(self, endpoint_url: str, region: str, changes: ChangeCounter) -> None:
+        session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                region_name=region)  # fmt: skip
+        config = Config(retries={"max_attempts": 1})
+        self.region = region
+        self._apigw = session.client("apigatewayv2", endpoint_url=endpoint_url, config=config)
+        self._lambda = session.client("lambda", endpoint_url=endpoint_url, config=config)
+        self._changes = changes
+        self._lock = threading.Lock()
+        self._seen = -1
+        self._apis: dict[str, Api] = {}
+        self._functions: dict[str, Function | None] = {}
+
+    # Reads are cheap dictionary lookups until the emulator's configuration changes.
+    def apis(self) -> dict[str, Api]:
+        self._refresh()
+        return self._apis
+
+    def function(self, name: str) -> Function | None:
+        self._refresh()
+        if name not in self._functions:
+            self._functions[name] = self._load_function(name)
+        return self._functions[name]
+
+    def _refresh(self) -> None:
+        current = self._changes.value
+        if current == self._seen:
+            return
+        with self._lock:
+            if current == self._seen:
+                return
+            self._apis = self._load_apis()
+            self._functions = {}
+            self._seen = current
+
+    def _load_apis(self) -> dict[str, Api]:
+        apis = {}
+        for item in self._apigw.get_apis().get("Items", []):
+            api_id = item["ApiId"]
+            integrations = {
+                i["IntegrationId"]: Integration(
+                    i["IntegrationId"], i.get("IntegrationType", ""), i.get("IntegrationUri", ""),
+                    i.get("PayloadFormatVersion", "2.0"), int(i.get("TimeoutInMillis", 30000)),
+                )
+                for i in self._apigw.get_integrations(ApiId=api_id).get("Items", [])
+            }  # fmt: skip
+            routes = []
+            for route in self._apigw.get_routes(ApiId=api_id).get("Items", []):
+                target = route.get("Target", "")
+                integration = integrations.get(target.removeprefix("integrations/"))
+                routes.append(Route(route["RouteKey"], route.get("AuthorizationType", "NONE"),
+                                    integration))  # fmt: skip
+            stages = {}
+            for stage in self._apigw.get_stages(ApiId=api_id).get("Items", []):
+                defaults = stage.get("DefaultRouteSettings", {})
+                per_route = {
+                    key: (value.get("ThrottlingRateLimit"), value.get("ThrottlingBurstLimit"))
+                    for key, value in (stage.get("RouteSettings") or {}).items()
+                }
+                stages[stage["StageName"]] = Stage(
+                    stage["StageName"], defaults.get("ThrottlingRateLimit"),
+                    defaults.get("ThrottlingBurstLimit"), per_route,
+                    dict(stage.get("StageVariables") or {}),
+                )  # fmt: skip
+            apis[api_id] = Api(api_id, item.get("Name", ""), routes, stages)
+        return apis
+
+    def _load_function(self, name: str) -> Function | None:
+        try:
+            config = self._lambda.get_function_configuration(FunctionName=name)
+        except ClientError:
+            return None
+        layers = []
+        for layer in config.get("Layers", []):
+            layer_name, number = Layer(layer["Arn"], "").name_and_version
+            version = self._lambda.get_layer_version(LayerName=layer_name, VersionNumber=number)
+            layers.append(Layer(layer["Arn"], version["Content"]["CodeSha256"]))
+        try:
+            policy = json.loads(self._lambda.get_policy(FunctionName=name)["Policy"])
+            statements = tuple(policy.get("Statement", []))
+        except ClientError:
+            statements = ()
+        try:
+            reserved = self._lambda.get_function_concurrency(FunctionName=name).get(
+                "ReservedConcurrentExecutions")  # fmt: skip
+        except ClientError:
+            reserved = None
+        return Function(
+            name=config["FunctionName"], arn=config["FunctionArn"], handler=config["Handler"],
+            runtime=config.get("Runtime", "python3.12"), timeout=int(config.get("Timeout", 3)),
+            memory=int(config.get("MemorySize", 128)),
+            environment=dict((config.get("Environment") or {}).get("Variables", {})),
+            code_sha256=config["CodeSha256"], layers=tuple(layers),
+            reserved_concurrency=reserved, permissions=statements,
+        )  # fmt: skip

@@ -1,0 +1,94 @@
+"""The AWS control-plane emulator for the local stage: moto's server, in a thread of the
+local stage process.
+
+In-process, so that (1) the code Terraform uploaded can be read back from moto's Lambda
+backend (moto serves no download URL for it), and (2) the gateway learns cheaply when
+Lambda or API Gateway configuration changed: every mutating request to those services moves
+a counter, and the gateway re-reads configuration only then.
+"""
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+ACCOUNT_ID = "123456789012"  # what moto answers for the test credentials
+# Path prefixes of the Lambda and API Gateway v2 REST APIs (configuration changes).
+_WATCHED_PREFIXES = ("/2015-03-31/", "/2018-10-31/", "/2017-03-31/", "/2019-09-25/", "/v2/")
+_READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class ChangeCounter:
+    """Counts configuration changes; readers compare against the value they last saw."""
+
+    def __init__(self) -> None:
+        self._value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self._value += 1
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+
+def _watching(app: Callable[..., Iterable[bytes]], counter: ChangeCounter):
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            return app(environ, start_response)
+        finally:
+            if method not in _READ_METHODS and path.startswith(_WATCHED_PREFIXES):
+                counter.bump()
+
+    return middleware
+
+
+class Emulator:
+    """moto's server on 127.0.0.1:`port` (0 picks a free port)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.changes = ChangeCounter()
+        app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="aws-emulator")  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+def deployed_code(function_name: str, region: str) -> bytes | None:
+    """The function zip moto holds (internal API of the pinned moto), or None."""
+    try:
+        from moto.awslambda.models import lambda_backends
+
+        return lambda_backends[ACCOUNT_ID][region].get_function(function_name).code_bytes
+    except Exception:
+        return None
+
+
+def deployed_layer(layer_name: str, version: int, region: str) -> bytes | None:
+    """A layer version's zip as moto holds it, or None."""
+    try:
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[ACCOUNT_ID][region]
+        return backend.get_layer_version(layer_name, version).code_bytes
+    except Exception:
+        return None

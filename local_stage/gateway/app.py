@@ -1,0 +1,165 @@
+"""The local HTTP API gateway (aiohttp): request in -> route, throttle, auth, payload event ->
+runtime worker -> result mapped back, as API Gateway HTTP APIs do."""
+
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from aiohttp import web
+
+from local_stage.control_plane import Api, ControlPlane, Route
+from local_stage.emulator import ACCOUNT_ID
+from local_stage.gateway import results
+from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
+from local_stage.gateway.results import HttpResponse, map_result
+from local_stage.gateway.routing import match_route
+from local_stage.gateway.sigv4 import verify
+from local_stage.gateway.throttle import Throttle
+from local_stage.runtime.service import RuntimeService
+
+logger = logging.getLogger(__name__)
+MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP APIs accept 10 MB
+MAX_INTEGRATION_S = 30.0
+HEALTH_PATH = "/_local/health"
+
+
+class Gateway:
+    def __init__(self, control: ControlPlane, runtime: RuntimeService,
+                 credentials: dict[str, str], access_log: Path) -> None:  # fmt: skip
+        self.control = control
+        self.runtime = runtime
+        self.credentials = credentials
+        self.throttle = Throttle()
+        access_log.parent.mkdir(parents=True, exist_ok=True)
+        self._access = access_log.open("a", encoding="utf-8", buffering=1)
+        self.app = web.Application(client_max_size=MAX_PAYLOAD + 1)
+        self.app.router.add_get(HEALTH_PATH, self._health)
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        route_key, status = "-", 0
+        try:
+            response, route_key = await self._serve(request, request_id)
+        except Exception:
+            logger.exception("gateway failure")
+            response = results.INTERNAL
+        status = response.status
+        self._log_access(request, request_id, route_key, status, started)
+        out = web.Response(status=response.status, body=response.body)
+        for name, value in response.headers:
+            out.headers.add(name, value)
+        out.headers["apigw-requestid"] = request_id
+        return out
+
+    async def _serve(self, request: web.Request, request_id: str) -> tuple[HttpResponse, str]:
+        body = await request.read()
+        if len(body) > MAX_PAYLOAD:
+            return results.TOO_LARGE, "-"
+        api = self._select_api(request)
+        if api is None:
+            return results.NOT_FOUND, "-"
+        stage_name, path = self._split_stage(api, request.path)
+        stage = api.stages.get(stage_name) if stage_name else None
+        if stage is None:
+            return results.NOT_FOUND, "-"
+        matched = match_route(api.routes, request.method, path)
+        if matched is None:
+            return results.NOT_FOUND, "-"
+        route, params = matched
+        rate, burst = stage.route_limits.get(route.route_key, (stage.rate_limit,
+                                                               stage.burst_limit))  # fmt: skip
+        if not self.throttle.allow((api.api_id, stage.name, route.route_key), rate, burst):
+            return results.TOO_MANY, route.route_key
+        headers = list(request.headers.items())
+        iam = None
+        if route.authorization_type == "AWS_IAM":
+            url = f"{request.scheme}://{request.host}{request.raw_path}"
+            verdict = verify(request.method, url, headers, body, self.credentials,
+                             self.control.region)  # fmt: skip
+            if not verdict.ok:
+                return results.gateway_error(403, verdict.message), route.route_key
+            iam = {"accessKey": verdict.access_key, "accountId": ACCOUNT_ID,
+                   "callerId": verdict.access_key, "principalOrgId": None,
+                   "userArn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": ACCOUNT_ID,
+                   "cognitoIdentity": None}  # fmt: skip
+        elif route.authorization_type not in ("NONE", ""):
+            logger.error("authorization %s is not supported locally", route.authorization_type)
+            return results.INTERNAL, route.route_key
+        incoming = IncomingRequest(
+            request.method, request.path, request.query_string, headers, body,
+            request.remote or "127.0.0.1",
+            f"HTTP/{request.version.major}.{request.version.minor}",
+        )  # fmt: skip
+        context = RequestContext(
+            ACCOUNT_ID, api.api_id, stage.name, route.route_key, request_id,
+            request.host.split(":", 1)[0], params, stage.variables, iam,
+        )  # fmt: skip
+        return await self._integrate(api, stage.name, route, incoming, context), route.route_key
+
+    async def _integrate(self, api: Api, stage: str, route: Route, incoming: IncomingRequest,
+                         context: RequestContext) -> HttpResponse:  # fmt: skip
+        integration = route.integration
+        if integration is None or integration.integration_type != "AWS_PROXY":
+            logger.error("route %s has no Lambda proxy integration", route.route_key)
+            return results.INTERNAL
+        name = integration.function_name
+        function = self.control.function(name) if name else None
+        if function is None:
+            logger.error("integration of %s targets unknown function %s", route.route_key, name)
+            return results.INTERNAL
+        resource = route.path if route.route_key != "$default" else "$default"
+        source_arn = (f"arn:aws:execute-api:{self.control.region}:{ACCOUNT_ID}:{api.api_id}/"
+                      f"{stage}/{incoming.method}{resource}")  # fmt: skip
+        if not function.allows(source_arn):
+            logger.error("function %s has no permission for %s", function.name, source_arn)
+            return results.INTERNAL
+        version = integration.payload_format_version
+        event = payload_v2(incoming, context) if version == "2.0" else payload_v1(incoming, context)
+        wait_s = min(integration.timeout_ms / 1000, MAX_INTEGRATION_S)
+        result = await self.runtime.invoke(function, json.dumps(event).encode(), wait_s)
+        if result is None:
+            return results.UNAVAILABLE
+        if not result.ok:
+            if result.error_type == "Local.SetupError":
+                detail = json.loads(result.payload).get("errorMessage", "")
+                return HttpResponse(
+                    500,
+                    results.INTERNAL.body,
+                    [*results.INTERNAL.headers, ("x-local-error", detail[:500])],
+                )
+            return results.INTERNAL
+        return map_result(result.payload, version)
+
+    def _select_api(self, request: web.Request) -> Api | None:
+        apis = self.control.apis()
+        prefix = request.host.split(".", 1)[0]
+        if prefix in apis:
+            return apis[prefix]
+        if len(apis) == 1:
+            return next(iter(apis.values()))
+        return None
+
+    @staticmethod
+    def _split_stage(api: Api, path: str) -> tuple[str | None, str]:
+        first, _, rest = path.lstrip("/").partition("/")
+        if first in api.stages and first != "$default":
+            return first, "/" + rest
+        if "$default" in api.stages:
+            return "$default", path
+        return None, path
+
+    def _log_access(self, request: web.Request, request_id: str, route_key: str, status: int,
+                    started: float) -> None:  # fmt: skip
+        record = {"requestId": request_id, "ip": request.remote, "routeKey": route_key,
+                  "method": request.method, "path": request.path, "status": status,
+                  "latencyMs": round((time.perf_counter() - started) * 1000, 2),
+                  "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+                  }  # fmt: skip
+        self._access.write(json.dumps(record) + "\n")

@@ -1,0 +1,221 @@
+"""The Lambda side of the local stage: the Runtime API server and a pool per function."""
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from local_stage.code_store import CodeStore
+from local_stage.control_plane import Function
+from local_stage.emulator import deployed_code, deployed_layer
+from local_stage.interpreter import RuntimeInterpreter, ensure_runtime
+from local_stage.runtime.invocation import Invocation, InvokeResult
+from local_stage.runtime.logs import FunctionLog
+from local_stage.runtime.pool import PoolRetired, WorkerPool
+from local_stage.runtime.worker import Worker
+
+logger = logging.getLogger(__name__)
+PREFIX = "/2018-06-01/runtime"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    root: Path  # .local: code/, runtimes/, logs/
+    build_dir: Path
+    region: str
+    endpoints: Mapping[str, str]  # AWS_ENDPOINT_URL* for the workers
+    credentials: tuple[str, str]
+    max_concurrency: int = 4
+
+
+class RuntimeService:
+    def __init__(self, settings: RuntimeSettings) -> None:
+        self.settings = settings
+        self.code = CodeStore(settings.root / "code", settings.build_dir)
+        self._pools: dict[str, WorkerPool] = {}
+        self._by_port: dict[int, Worker] = {}
+        self._sites: dict[int, web.TCPSite] = {}
+        self._interpreters: dict[str, RuntimeInterpreter] = {}
+        self._logs: dict[str, FunctionLog] = {}
+        self._next_id = 0
+        app = web.Application()
+        app.router.add_get(f"{PREFIX}/invocation/next", self._next)
+        app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/response", self._response)
+        app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/error", self._error)
+        app.router.add_post(f"{PREFIX}/init/error", self._init_error)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+
+    async def start(self) -> None:
+        await self._runner.setup()
+
+    async def stop(self) -> None:
+        for pool in list(self._pools.values()):
+            await pool.close()
+        await self._runner.cleanup()
+
+    def interpreter(self, runtime: str) -> RuntimeInterpreter:
+        version = runtime.removeprefix("python")
+        if version not in self._interpreters:
+            self._interpreters[version] = ensure_runtime(
+                version, self.settings.root / "runtimes", report=logger.warning
+            )
+        return self._interpreters[version]
+
+    # -- invoking -----------------------------------------------------------------------------
+    def pool_for(self, function: Function) -> WorkerPool:
+        pool = self._pools.get(function.name)
+        if pool is not None and pool.function.version_key == function.version_key:
+            return pool
+        if pool is not None:
+            pool.retire()  # a redeploy: new workers run the new code
+        limit = self.settings.max_concurrency
+        if function.reserved_concurrency and function.reserved_concurrency > 0:
+            limit = min(limit, function.reserved_concurrency)
+        pool = self._pools[function.name] = WorkerPool(function, limit, self._spawn)
+        return pool
+
+    async def invoke(self, function: Function, event: bytes, wait_s: float) -> InvokeResult | None:
+        """The function's result, or None when `wait_s` passed first (the invocation goes on,
+        and is ended by the function's own timeout, as on Lambda)."""
+        pool = self.pool_for(function)
+        invocation = pool.submit(event)
+        try:
+            return await asyncio.wait_for(asyncio.shield(invocation.future), wait_s)
+        except TimeoutError:
+            pool.cancel(invocation)
+            return None
+
+    # -- workers ------------------------------------------------------------------------------
+    async def _spawn(self, pool: WorkerPool, invocation: Invocation) -> Worker:
+        function = pool.function
+        interpreter = await asyncio.to_thread(self.interpreter, function.runtime)
+        task_dir = await asyncio.to_thread(
+            self.code.unpacked, f"code of {function.name}", function.code_sha256,
+            lambda: deployed_code(function.name, self.settings.region), interpreter.python,
+        )  # fmt: skip
+        layer_dirs = []
+        for layer in function.layers:
+            name, version = layer.name_and_version
+            layer_dirs.append(await asyncio.to_thread(
+                self.code.unpacked, f"layer {layer.arn}", layer.code_sha256,
+                lambda n=name, v=version: deployed_layer(n, v, self.settings.region),
+                interpreter.python,
+            ))  # fmt: skip
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._next_id += 1
+        log = self._logs.get(function.name)
+        if log is None:
+            log = self._logs[function.name] = FunctionLog(self.settings.root / "logs",
+                                                          function.name)  # fmt: skip
+        worker = Worker(self._next_id, port, log, function.timeout, function.memory,
+                        invocation, lambda w: self._exited(pool, w))  # fmt: skip
+        worker.pool = pool
+        pool.workers.add(worker)
+        self._by_port[port] = worker
+        self._sites[port] = site
+        env = self._environment(function, interpreter, task_dir, layer_dirs, port)
+        command = [str(interpreter.python), "-m", "awslambdaric", function.handler]
+        try:
+            await worker.start(command, env, task_dir)
+        except Exception:
+            pool.workers.discard(worker)
+            self._by_port.pop(port, None)
+            await self._sites.pop(port).stop()
+            raise
+        return worker
+
+    def _exited(self, pool: WorkerPool, worker: Worker) -> None:
+        self._by_port.pop(worker.port, None)
+        site = self._sites.pop(worker.port, None)
+        if site is not None:
+            asyncio.get_running_loop().create_task(site.stop())
+        pool.worker_exited(worker)
+
+    def _environment(self, function: Function, interpreter: RuntimeInterpreter, task: Path,
+                     layers: list[Path], port: int) -> dict[str, str]:  # fmt: skip
+        version = interpreter.version
+        python_path = [str(task)]
+        for layer in layers:
+            python_path += [str(layer / "python" / "lib" / f"python{version}" / "site-packages"),
+                            str(layer / "python")]  # fmt: skip
+        bins = [str(layer / "bin") for layer in layers]
+        access_key, secret_key = self.settings.credentials
+        stream = time.strftime("%Y/%m/%d/[$LATEST]") + f"{port:08x}"
+        reserved = {
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+            "AWS_REGION": self.settings.region,
+            "AWS_DEFAULT_REGION": self.settings.region,
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": secret_key,
+            "LAMBDA_TASK_ROOT": str(task),
+            "LAMBDA_RUNTIME_DIR": str(interpreter.python.parent.parent),
+            "_HANDLER": function.handler,
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PATH": os.pathsep.join([*bins, str(interpreter.python.parent),
+                                     "/usr/local/bin", "/usr/bin", "/bin"]),
+        }  # fmt: skip
+        base = {"LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONNOUSERSITE": "1",
+                "AWS_EC2_METADATA_DISABLED": "true", **self.settings.endpoints}  # fmt: skip
+        return {**base, **function.environment, **reserved}
+
+    # -- Runtime API handlers -------------------------------------------------------------------
+    def _worker(self, request: web.Request) -> Worker:
+        port = request.transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
+        worker = self._by_port.get(port)
+        if worker is None:
+            raise web.HTTPGone(text='{"errorMessage": "unknown runtime"}')
+        return worker
+
+    async def _next(self, request: web.Request) -> web.StreamResponse:
+        worker = self._worker(request)
+        pool: WorkerPool = worker.pool
+        try:
+            invocation = await pool.take()
+        except (PoolRetired, asyncio.CancelledError):
+            worker.kill()
+            raise web.HTTPGone(text='{"errorMessage": "function version retired"}') from None
+        worker.begin(invocation)
+        deadline = int((time.time() + worker.timeout) * 1000)
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline),
+            "Lambda-Runtime-Invoked-Function-Arn": pool.function.arn,
+            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-"
+                                       f"{invocation.request_id.replace('-', '')[:24]};Sampled=0",
+            "Content-Type": "application/json",
+        }  # fmt: skip
+        return web.Response(body=invocation.event, headers=headers)
+
+    async def _response(self, request: web.Request) -> web.Response:
+        worker = self._worker(request)
+        body = await request.read()
+        if not worker.complete(request.match_info["request_id"], True, body):
+            raise web.HTTPBadRequest(text='{"errorMessage": "unknown request id"}')
+        return web.Response(status=202, text='{"status": "OK"}')
+
+    async def _error(self, request: web.Request) -> web.Response:
+        worker = self._worker(request)
+        body = await request.read()
+        error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
+        if not worker.complete(request.match_info["request_id"], False, body, error_type):
+            raise web.HTTPBadRequest(text='{"errorMessage": "unknown request id"}')
+        return web.Response(status=202, text='{"status": "OK"}')
+
+    async def _init_error(self, request: web.Request) -> web.Response:
+        worker = self._worker(request)
+        worker.init_error = await request.read()
+        return web.Response(status=202, text='{"status": "OK"}')

@@ -1,0 +1,87 @@
+"""The local stage server process: emulator, gateway and runtime in one asyncio process.
+
+    python -m local_stage.server [--port N] [--emulator-port N] [--model-url URL]
+
+Writes .local/stack.json once ready and removes it on exit (SIGTERM or SIGINT), after
+stopping every worker it started.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+from deploy.paths import BUILD_DIR
+from local_stage.control_plane import ControlPlane
+from local_stage.emulator import Emulator
+from local_stage.gateway.app import Gateway
+from local_stage.runtime.service import RuntimeService, RuntimeSettings
+from local_stage.state import STACK_FILE, STATE_DIR, StackState
+
+logger = logging.getLogger("local_stage")
+
+
+async def serve(port: int, emulator_port: int, model_url: str | None, region: str,
+                max_concurrency: int, state_dir: Path, build_dir: Path,
+                stack_file: Path) -> None:  # fmt: skip
+    emulator = Emulator(emulator_port)
+    emulator.start()
+    endpoints = {"AWS_ENDPOINT_URL": emulator.url}
+    if model_url:
+        endpoints["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = model_url
+    runtime = RuntimeService(RuntimeSettings(
+        root=state_dir, build_dir=build_dir, region=region, endpoints=endpoints,
+        credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY), max_concurrency=max_concurrency,
+    ))  # fmt: skip
+    await runtime.start()
+    control = ControlPlane(emulator.url, region, emulator.changes)
+    gateway = Gateway(control, runtime, {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY},
+                      state_dir / "logs" / "access.log")  # fmt: skip
+    runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    StackState(os.getpid(), emulator.url, f"http://127.0.0.1:{bound}", model_url).write(stack_file)
+    logger.info("local stage ready: gateway http://127.0.0.1:%s, emulator %s", bound, emulator.url)
+    try:
+        await stopping.wait()
+    finally:
+        logger.info("stopping")
+        await runtime.stop()
+        await runner.cleanup()
+        emulator.stop()
+        stack_file.unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="gateway port (0: any free one)")
+    parser.add_argument("--emulator-port", type=int, default=0)
+    parser.add_argument("--model-url", default=os.environ.get("CODEGEN_MODEL_URL"))
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--max-concurrency", type=int, default=4,
+                        help="warm workers per function at most")  # fmt: skip
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
+    parser.add_argument("--stack-file", type=Path, default=STACK_FILE)
+    args = parser.parse_args()
+    (args.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulator request
+    asyncio.run(serve(args.port, args.emulator_port, args.model_url, args.region,
+                      args.max_concurrency, args.state_dir.resolve(), args.build_dir.resolve(),
+                      args.stack_file))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
