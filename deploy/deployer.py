@@ -56,16 +56,13 @@ class StageDeployer:
     def plan(self) -> bool:
         """Build what changed and show Terraform's plan; True when it would change things."""
         self._prepare()
-        return self.runner.plan(self.workdir.var_files(), self.workdir.plan_file)
+        return self._plan()
 
     def deploy(self) -> DeployReport:
         timings: dict[str, float] = {}
         self._timed(timings, "build", self._build)
         self._timed(timings, "init", self._init)
-        changed = self._timed(
-            timings, "plan",
-            lambda: self.runner.plan(self.workdir.var_files(), self.workdir.plan_file),
-        )  # fmt: skip
+        changed = self._timed(timings, "plan", self._plan)
         if changed:
             self._timed(timings, "apply", lambda: self.runner.apply(self.workdir.plan_file))
         else:
@@ -90,6 +87,21 @@ class StageDeployer:
         return outputs
 
     # -- steps ---------------------------------------------------------------------------
+    def _plan(self) -> bool:
+        changed = self.runner.plan(self.workdir.var_files(), self.workdir.plan_file)
+        if changed and self.stage.emulated:
+            # The emulator cannot update an API stage in place (the provider would retry for
+            # ten minutes): replace such a stage instead. Real stages are updated normally.
+            plan = self.runner.show_plan(self.workdir.plan_file)
+            stages = [change["address"] for change in plan.get("resource_changes", [])
+                      if change.get("type") == "aws_apigatewayv2_stage"
+                      and change["change"]["actions"] == ["update"]]  # fmt: skip
+            if stages:
+                self.report(f"replacing {', '.join(stages)} (the emulator cannot update it)")
+                self.runner.plan(self.workdir.var_files(), self.workdir.plan_file,
+                                 replace=stages)  # fmt: skip
+        return changed
+
     def _prepare(self) -> None:
         self._build()
         self._init()

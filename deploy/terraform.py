@@ -77,12 +77,15 @@ class TerraformRunner:
     def validate(self) -> None:
         self._check(self._run(self._command("validate", no_color=IsFlagged)), "validate")
 
-    def plan(self, var_files: Sequence[Path], out: Path, *, destroy: bool = False) -> bool:
+    def plan(self, var_files: Sequence[Path], out: Path, *, destroy: bool = False,
+             replace: Sequence[str] = ()) -> bool:  # fmt: skip
         """Write a plan to `out`; True when it changes anything."""
         options: dict[str, Any] = {
             "input": False, "no_color": IsFlagged, "detailed_exitcode": IsFlagged,
             "var_file": [str(path) for path in var_files], "out": str(out),
         }  # fmt: skip
+        if replace:
+            options["replace"] = list(replace)
         if destroy:
             options["destroy"] = IsFlagged
         result = self._run(self._command("plan", **options))

@@ -27,7 +27,7 @@ logger = logging.getLogger("local_stage")
 
 
 async def serve(port: int, emulator_port: int, model_url: str | None, region: str,
-                max_concurrency: int, state_dir: Path, build_dir: Path,
+                max_concurrency: int, state_dir: Path, runtimes_dir: Path, build_dir: Path,
                 stack_file: Path) -> None:  # fmt: skip
     emulator = Emulator(emulator_port)
     emulator.start()
@@ -35,7 +35,7 @@ async def serve(port: int, emulator_port: int, model_url: str | None, region: st
     if model_url:
         endpoints["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = model_url
     runtime = RuntimeService(RuntimeSettings(
-        root=state_dir, build_dir=build_dir, region=region, endpoints=endpoints,
+        root=state_dir, runtimes=runtimes_dir, build_dir=build_dir, region=region, endpoints=endpoints,
         credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY), max_concurrency=max_concurrency,
     ))  # fmt: skip
     await runtime.start()
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--max-concurrency", type=int, default=4,
                         help="warm workers per function at most")  # fmt: skip
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    parser.add_argument("--runtimes-dir", type=Path, default=STATE_DIR / "runtimes")
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
     parser.add_argument("--stack-file", type=Path, default=STACK_FILE)
     args = parser.parse_args()
@@ -79,7 +80,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulator request
     asyncio.run(serve(args.port, args.emulator_port, args.model_url, args.region,
-                      args.max_concurrency, args.state_dir.resolve(), args.build_dir.resolve(),
+                      args.max_concurrency, args.state_dir.resolve(),
+                      args.runtimes_dir.resolve(), args.build_dir.resolve(),
                       args.stack_file))  # fmt: skip
 
 

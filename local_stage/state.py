@@ -16,6 +16,7 @@ from deploy.paths import LOCAL_STATE_DIR
 STATE_DIR = LOCAL_STATE_DIR
 STACK_FILE = LOCAL_STACK_FILE
 LOG_DIR = STATE_DIR / "logs"
+RUNTIMES_DIR = STATE_DIR / "runtimes"
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.stages import LAMBDA_PYTHON
-from deploy.workdir import reset_state
+from deploy.workdir import WORK_ROOT, reset_state
 from local_stage.interpreter import ensure_runtime
-from local_stage.state import LOG_DIR, STACK_FILE, STATE_DIR, StackState
+from local_stage.state import RUNTIMES_DIR, STACK_FILE, STATE_DIR, StackState
 
 SERVER_MODULE = "local_stage.server"
 READY_TIMEOUT_S = 60.0
@@ -30,27 +30,33 @@ class Status:
     healthy: bool
 
 
-def status(stack_file: Path = STACK_FILE) -> Status:
-    state = StackState.read(stack_file)
+def status(state_dir: Path = STATE_DIR) -> Status:
+    state = StackState.read(state_dir / STACK_FILE.name)
     if state is None or not _is_ours(state.pid, SERVER_MODULE):
         return Status(False, state, False)
     return Status(True, state, _healthy(state.gateway_url))
 
 
-def up(*, model_url: str | None = None, report=print, stack_file: Path = STACK_FILE,
-       extra_args: tuple[str, ...] = ()) -> tuple[StackState, bool]:  # fmt: skip
-    """Start the local stage unless it runs; returns its state and whether it was started."""
-    current = status(stack_file)
+def up(*, model_url: str | None = None, report=print, state_dir: Path = STATE_DIR,
+       terraform_root: Path = WORK_ROOT) -> tuple[StackState, bool]:  # fmt: skip
+    """Start the local stage unless it runs; returns its state and whether it was started.
+
+    `state_dir` holds stack.json, logs and unpacked code; `terraform_root` the stage working
+    directories whose `local` state is reset (tests pass their own to stay apart)."""
+    stack_file = state_dir / STACK_FILE.name
+    current = status(state_dir)
     if current.running and current.healthy and current.state is not None:
         return current.state, False
     if current.running and current.state is not None:
         _stop_pid(current.state.pid)
     stack_file.unlink(missing_ok=True)
-    ensure_runtime(LAMBDA_PYTHON, STATE_DIR / "runtimes", report=report)
-    reset_state("local")  # a new emulator starts empty: the old local state describes nothing
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / "server.log"
-    command = [sys.executable, "-m", SERVER_MODULE, "--stack-file", str(stack_file), *extra_args]
+    ensure_runtime(LAMBDA_PYTHON, RUNTIMES_DIR, report=report)
+    reset_state("local", terraform_root)  # a new emulator starts empty
+    log_dir = state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "server.log"
+    command = [sys.executable, "-m", SERVER_MODULE, "--stack-file", str(stack_file),
+               "--state-dir", str(state_dir), "--runtimes-dir", str(RUNTIMES_DIR)]  # fmt: skip
     if model_url:
         command += ["--model-url", model_url]
     with log_path.open("ab") as log:
@@ -70,8 +76,9 @@ def up(*, model_url: str | None = None, report=print, stack_file: Path = STACK_F
                           f"{_tail(log_path)}")  # fmt: skip
 
 
-def down(stack_file: Path = STACK_FILE) -> bool:
+def down(state_dir: Path = STATE_DIR, terraform_root: Path = WORK_ROOT) -> bool:
     """Stop what `up` started (and nothing else); True when something was running."""
+    stack_file = state_dir / STACK_FILE.name
     state = StackState.read(stack_file)
     stopped = False
     if state is not None:
@@ -82,7 +89,7 @@ def down(stack_file: Path = STACK_FILE) -> bool:
             _stop_pid(state.model_pid)
             stopped = True
     stack_file.unlink(missing_ok=True)
-    reset_state("local")
+    reset_state("local", terraform_root)
     return stopped
 
 

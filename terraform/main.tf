@@ -65,6 +65,7 @@ module "http_api" {
   authorization_type     = var.route_authorization
   throttling_rate_limit  = var.throttling_rate_limit
   throttling_burst_limit = var.throttling_burst_limit
+  integration_timeout_ms = var.integration_timeout_ms
   log_retention_days     = var.log_retention_days
   tags                   = local.tags
 }

@@ -79,6 +79,12 @@ variable "throttling_burst_limit" {
   default     = 20
 }
 
+variable "integration_timeout_ms" {
+  description = "How long the API waits for the function before answering 503 (at most 30000 ms)."
+  type        = number
+  default     = 30000
+}
+
 variable "bucket_force_destroy" {
   description = "Let destroy remove the output bucket with its objects. Keep false where the code matters."
   type        = bool

@@ -39,7 +39,10 @@ def verify(
     now: datetime | None = None,
 ) -> Verdict:
     """`credentials` maps access key id -> secret key."""
-    lookup = {name.lower(): value for name, value in headers}
+    lookup: dict[str, str] = {}
+    for name, value in headers:  # SigV4 signs a repeated header as its comma-joined values
+        key = name.lower()
+        lookup[key] = f"{lookup[key]},{value.strip()}" if key in lookup else value.strip()
     authorization = lookup.get("authorization")
     if not authorization:
         return Verdict(False, "Forbidden")

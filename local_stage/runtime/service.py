@@ -25,7 +25,8 @@ PREFIX = "/2018-06-01/runtime"
 
 @dataclass(frozen=True)
 class RuntimeSettings:
-    root: Path  # .local: code/, runtimes/, logs/
+    root: Path  # .local: code/ and logs/
+    runtimes: Path  # the runtime venvs (shared: they take a while to make)
     build_dir: Path
     region: str
     endpoints: Mapping[str, str]  # AWS_ENDPOINT_URL* for the workers
@@ -62,7 +63,7 @@ class RuntimeService:
         version = runtime.removeprefix("python")
         if version not in self._interpreters:
             self._interpreters[version] = ensure_runtime(
-                version, self.settings.root / "runtimes", report=logger.warning
+                version, self.settings.runtimes, report=logger.warning
             )
         return self._interpreters[version]
 

@@ -1,0 +1,276 @@
+"""The local gateway serving what Terraform deployed to the emulator, checked with a real
+HTTP client against API Gateway's rules; then a redeploy, failures, and local.down."""
+
+import base64
+import concurrent.futures
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.credentials import Credentials
+
+from deploy.call import signed_headers
+from deploy.paths import LAMBDA_DIR
+from local_stage import supervisor
+from tests.e2e.conftest import write_function
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]
+
+TEST_HANDLER = """
+import base64, json, os, sys, time
+from pathlib import Path
+
+VERSION = Path(__file__).with_name("version.txt").read_text().strip()
+time.sleep(float(Path(__file__).with_name("import_delay.txt").read_text() or 0))
+if Path(__file__).with_name("broken.txt").exists():
+    raise ImportError("this module refuses to import")
+
+def lambda_handler(event, context):
+    mode = (event.get("queryStringParameters") or {}).get("mode", "echo")
+    print(f"handling mode={mode} request={context.aws_request_id}")
+    if mode == "echo":
+        env = {k: os.environ.get(k) for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION",
+               "LAMBDA_TASK_ROOT", "AWS_LAMBDA_RUNTIME_API", "MODEL_ID", "AWS_ENDPOINT_URL")}
+        return {"statusCode": 200, "headers": {"x-version": VERSION},
+                "body": json.dumps({"event": event, "env": env, "version": VERSION,
+                                    "python": sys.version_info[:2],
+                                    "remaining": context.get_remaining_time_in_millis()})}
+    if mode == "plain":
+        return {"hello": "world", "version": VERSION}
+    if mode == "binary":
+        return {"statusCode": 201, "isBase64Encoded": True,
+                "body": base64.b64encode(bytes(range(256))).decode(),
+                "headers": {"content-type": "application/octet-stream"},
+                "cookies": ["a=1; Path=/", "b=2"]}
+    if mode == "crash":
+        raise RuntimeError("the handler crashed")
+    if mode == "exit":
+        os._exit(3)
+    if mode == "sleep":
+        time.sleep(float((event.get("queryStringParameters") or {}).get("s", "1")))
+        return {"statusCode": 200, "body": "slept"}
+    if mode == "hang":
+        while True:
+            time.sleep(1)
+    return {"statusCode": 400, "body": "unknown mode"}
+"""
+
+CREDENTIALS = Credentials("test", "test")
+
+
+def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, str]:
+    files = {"codegen/version.txt": version, "codegen/import_delay.txt": str(delay)}
+    if broken:
+        files["codegen/broken.txt"] = "yes"
+    return files
+
+
+def send(url: str, body: bytes = b"{}", *, method: str = "PUT", sign: bool = True,
+         headers: list[tuple[str, str]] | None = None, credentials: Credentials = CREDENTIALS,
+         timeout: float = 40.0):  # fmt: skip
+    """(status, headers, body) of a real HTTP request; signed with SigV4 unless sign=False."""
+    extra = dict(headers or [])
+    if sign:
+        extra = signed_headers(url, body, "us-east-1", credentials,
+                               {"Content-Type": "application/json", **extra})  # fmt: skip
+    request = urllib.request.Request(url, data=body if method != "GET" else None,
+                                     method=method)  # fmt: skip
+    for name, value in extra.items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@pytest.fixture(scope="module")
+def deployed(local_stage):
+    source = write_function(local_stage.root, TEST_HANDLER, _files("v1"))
+    deployer = local_stage.deployer(source, timeout=3, throttling_rate_limit=100,
+                                    throttling_burst_limit=30)  # fmt: skip
+    report = deployer.deploy()
+    assert report.changed
+    return deployer, source
+
+
+def echo(local_stage, query: str = "mode=echo", body: bytes = b'{"k": "v"}', **kwargs):
+    status, headers, data = send(local_stage.url() + f"?{query}", body, **kwargs)
+    assert status == 200, data
+    return json.loads(data)
+
+
+def test_event_follows_payload_2_0(local_stage, deployed):
+    reply = echo(local_stage, "mode=echo&x=1&x=2&empty=",
+                 headers=[("Cookie", "c1=a; c2=b"), ("X-Custom", "Hi")])  # fmt: skip
+    event = reply["event"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "PUT /code-generation"
+    assert event["rawPath"] == "/local/code-generation"  # the stage prefix stays in the path
+    assert event["rawQueryString"] == "mode=echo&x=1&x=2&empty="
+    assert event["queryStringParameters"] == {"mode": "echo", "x": "1,2", "empty": ""}
+    assert event["cookies"] == ["c1=a", "c2=b"]
+    assert "cookie" not in event["headers"]
+    assert event["headers"]["x-custom"] == "Hi"  # names lower-cased
+    assert event["body"] == '{"k": "v"}' and event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["stage"] == "local" and context["routeKey"] == "PUT /code-generation"
+    assert context["http"]["method"] == "PUT"
+    assert context["http"]["path"] == "/local/code-generation"
+    assert context["http"]["sourceIp"] == "127.0.0.1"
+    assert context["accountId"] == "123456789012" and len(context["requestId"]) == 36
+    assert context["authorizer"]["iam"]["accessKey"] == "test"
+    assert abs(context["timeEpoch"] / 1000 - time.time()) < 60
+    assert reply["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "codegen-local"
+    assert reply["env"]["MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert reply["env"]["AWS_ENDPOINT_URL"] == local_stage.state.emulator_url
+    assert reply["python"] == [3, 12]
+    assert 0 < reply["remaining"] <= 3000
+
+
+def test_repeated_headers_are_joined_with_commas(local_stage, deployed):
+    import http.client
+
+    url = local_stage.url() + "?mode=echo"
+    body = b"{}"
+    # SigV4 signs a repeated header as its comma-joined values; send it twice.
+    headers = signed_headers(url, body, "us-east-1", CREDENTIALS, {"X-Multi": "a,b"})
+    host, port = url.split("/")[2].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.putrequest("PUT", "/local/code-generation?mode=echo")
+    for name, value in headers.items():
+        if name != "X-Multi":
+            connection.putheader(name, value)
+    connection.putheader("X-Multi", "a")
+    connection.putheader("X-Multi", "b")
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    data = response.read()
+    assert response.status == 200, data
+    assert json.loads(data)["event"]["headers"]["x-multi"] == "a,b"
+
+
+def test_binary_bodies_arrive_base64_encoded(local_stage, deployed):
+    payload = bytes(range(256))
+    reply = echo(local_stage, body=payload, headers=[("Content-Type", "application/octet-stream")])
+    event = reply["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+
+
+def test_results_are_mapped_as_api_gateway_maps_them(local_stage, deployed):
+    status, headers, data = send(local_stage.url() + "?mode=plain")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert json.loads(data) == {"hello": "world", "version": "v1"}
+    status, headers, data = send(local_stage.url() + "?mode=binary")
+    assert status == 201 and data == bytes(range(256))
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
+    assert headers["apigw-requestid"]
+
+
+def test_unknown_routes_get_404(local_stage, deployed):
+    for url, method in [(local_stage.url(), "GET"), (local_stage.url(path="/other"), "PUT"),
+                        (local_stage.url(stage="nostage"), "PUT")]:  # fmt: skip
+        status, _, data = send(url, method=method)
+        assert (status, json.loads(data)) == (404, {"message": "Not Found"}), url
+
+
+def test_aws_iam_routes_refuse_unsigned_and_badly_signed_requests(local_stage, deployed):
+    status, _, data = send(local_stage.url(), sign=False)
+    assert (status, json.loads(data)) == (403, {"message": "Forbidden"})
+    status, _, data = send(local_stage.url(), credentials=Credentials("test", "wrong"))
+    assert status == 403 and "signature" in json.loads(data)["message"]
+    status, _, data = send(local_stage.url(), credentials=Credentials("nobody", "test"))
+    assert status == 403 and "security token" in json.loads(data)["message"]
+
+
+def test_function_errors_and_crashes_give_500_and_the_next_request_works(local_stage, deployed):
+    for mode in ("crash", "exit"):
+        status, _, data = send(local_stage.url() + f"?mode={mode}")
+        assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"}), mode
+        assert echo(local_stage)["version"] == "v1"
+    log = (local_stage.root / "state" / "logs" / "codegen-local.log").read_text()
+    assert "the handler crashed" in log
+    assert "REPORT RequestId:" in log and "START RequestId:" in log
+
+
+def test_a_hanging_handler_is_ended_by_the_function_timeout(local_stage, deployed):
+    start = time.monotonic()
+    status, _, data = send(local_stage.url() + "?mode=hang")
+    elapsed = time.monotonic() - start
+    assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
+    assert 2.9 < elapsed < 6, elapsed
+    log = (local_stage.root / "state" / "logs" / "codegen-local.log").read_text()
+    assert "Task timed out after 3.00 seconds" in log
+    assert echo(local_stage)["version"] == "v1"
+
+
+def test_bursts_beyond_the_stage_limits_get_429(local_stage, deployed):
+    time.sleep(0.5)
+    url = local_stage.url() + "?mode=plain"
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda _: send(url)[0], range(120)))
+    assert statuses.count(429) > 0 and statuses.count(200) >= 30, statuses
+    assert set(statuses) <= {200, 429}
+    time.sleep(1.0)  # let the bucket refill for the next tests
+
+
+def test_a_redeploy_is_served_without_restart(local_stage, deployed):
+    deployer, _ = deployed
+    source = write_function(local_stage.root, TEST_HANDLER, _files("v2", delay=0.5))
+    deployer.function_source = source
+    assert deployer.deploy().changed
+    reply = echo(local_stage)
+    assert reply["version"] == "v2"
+
+
+def test_past_the_integration_timeout_the_gateway_answers_503(local_stage, deployed):
+    deployer, _ = deployed
+    fast = local_stage.deployer(deployer.function_source, timeout=3, throttling_rate_limit=100,
+                                throttling_burst_limit=30, integration_timeout_ms=1000)  # fmt: skip
+    assert fast.deploy().changed
+    start = time.monotonic()
+    status, _, data = send(local_stage.url() + "?mode=sleep&s=2")
+    assert (status, json.loads(data)) == (503, {"message": "Service Unavailable"})
+    assert 0.9 < time.monotonic() - start < 2.0
+
+
+def test_a_module_that_fails_to_import_gives_500_each_time(local_stage, deployed):
+    deployer, _ = deployed
+    source = write_function(local_stage.root, TEST_HANDLER, _files("v3", broken=True))
+    deployer.function_source = source
+    deployer.deploy()
+    for _ in range(2):
+        status, _, _ = send(local_stage.url() + "?mode=echo")
+        assert status == 500
+    log = (local_stage.root / "state" / "logs" / "codegen-local.log").read_text()
+    assert "this module refuses to import" in log
+
+
+def test_the_real_function_runs_behind_the_gateway(local_stage, deployed):
+    deployer = local_stage.deployer(LAMBDA_DIR)
+    deployer.deploy()
+    status, _, data = send(local_stage.url(), b"not json")
+    assert status == 400 and "not valid JSON" in json.loads(data)["message"]
+    status, _, data = send(
+        local_stage.url(), json.dumps({"message": "m", "key": "klingon"}).encode()
+    )
+    assert status == 400 and "python" in json.loads(data)["accepted"]
+
+
+def test_down_leaves_no_process_behind(local_stage, deployed):
+    root = local_stage.root
+    pid = local_stage.state.pid
+    assert supervisor.down(state_dir=root / "state", terraform_root=root / "work")
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    leftovers = [line for line in ps.splitlines()
+                 if str(root) in line or f"{pid} " in line.strip()[:12]]  # fmt: skip
+    workers = [line for line in ps.splitlines() if "awslambdaric" in line]
+    assert leftovers == [] and workers == [], ps
+    assert not supervisor.status(root / "state").running
