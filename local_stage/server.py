@@ -35,8 +35,9 @@ async def serve(port: int, emulator_port: int, model_url: str | None, region: st
     if model_url:
         endpoints["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = model_url
     runtime = RuntimeService(RuntimeSettings(
-        root=state_dir, runtimes=runtimes_dir, build_dir=build_dir, region=region, endpoints=endpoints,
-        credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY), max_concurrency=max_concurrency,
+        root=state_dir, runtimes=runtimes_dir, build_dir=build_dir, region=region,
+        endpoints=endpoints, credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY),
+        max_concurrency=max_concurrency,
     ))  # fmt: skip
     await runtime.start()
     control = ControlPlane(emulator.url, region, emulator.changes)

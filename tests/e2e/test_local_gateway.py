@@ -98,7 +98,7 @@ def deployed(local_stage):
 
 
 def echo(local_stage, query: str = "mode=echo", body: bytes = b'{"k": "v"}', **kwargs):
-    status, headers, data = send(local_stage.url() + f"?{query}", body, **kwargs)
+    status, _, data = send(local_stage.url() + f"?{query}", body, **kwargs)
     assert status == 200, data
     return json.loads(data)
 
