@@ -14,6 +14,8 @@ from typing import Any
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local_stage import s3_policy
+
 ACCOUNT_ID = "123456789012"  # what moto answers for the test credentials
 # Path prefixes of the Lambda and API Gateway v2 REST APIs (configuration changes).
 _WATCHED_PREFIXES = ("/2015-03-31/", "/2018-10-31/", "/2017-03-31/", "/2019-09-25/", "/v2/")
@@ -53,6 +55,7 @@ class Emulator:
     """moto's server on 127.0.0.1:`port` (0 picks a free port)."""
 
     def __init__(self, port: int = 0) -> None:
+        s3_policy.install()
         self.changes = ChangeCounter()
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
         self._server: BaseWSGIServer = make_server(
