@@ -15,9 +15,9 @@ from local_stage.gateway import results
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route
-from local_stage.gateway.sigv4 import verify
 from local_stage.gateway.throttle import Throttle
 from local_stage.runtime.service import RuntimeService
+from local_stage.sigv4 import verify
 
 logger = logging.getLogger(__name__)
 MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP APIs accept 10 MB

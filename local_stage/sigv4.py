@@ -1,4 +1,5 @@
-"""Verify SigV4 signatures of AWS_IAM routes against the local stage's credentials.
+"""Verify SigV4 signatures against the local stage's credentials: the gateway's AWS_IAM
+routes (service execute-api) and the Bedrock-compatible model server (service bedrock).
 
 The signature is recomputed with botocore's own signer over the request as received (method,
 path, query, the signed headers, the body hash) and compared in constant time.
@@ -27,6 +28,12 @@ class Verdict:
     ok: bool
     message: str = ""
     access_key: str = ""
+    # The error code AWS services answer with (X-Amzn-ErrorType), when not ok.
+    code: str = ""
+
+
+def _refused(code: str, message: str) -> Verdict:
+    return Verdict(False, message, code=code)
 
 
 def verify(
@@ -37,47 +44,56 @@ def verify(
     credentials: dict[str, str],
     region: str,
     now: datetime | None = None,
+    service: str = "execute-api",
 ) -> Verdict:
-    """`credentials` maps access key id -> secret key."""
+    """`credentials` maps access key id -> secret key; `service` is the signing name."""
     lookup: dict[str, str] = {}
     for name, value in headers:  # SigV4 signs a repeated header as its comma-joined values
         key = name.lower()
         lookup[key] = f"{lookup[key]},{value.strip()}" if key in lookup else value.strip()
     authorization = lookup.get("authorization")
     if not authorization:
-        return Verdict(False, "Forbidden")
+        return _refused("MissingAuthenticationTokenException", "Forbidden")
     match = _AUTH.fullmatch(authorization.strip())
     if match is None:
-        return Verdict(False, "Authorization header requires 'Credential', 'Signature' and "
-                       "'SignedHeaders' parameters (AWS4-HMAC-SHA256)")  # fmt: skip
+        return _refused("IncompleteSignatureException",
+                        "Authorization header requires 'Credential', 'Signature' and "
+                        "'SignedHeaders' parameters (AWS4-HMAC-SHA256)")  # fmt: skip
     secret = credentials.get(match["key"])
     if secret is None:
-        return Verdict(False, "The security token included in the request is invalid.")
-    if match["service"] != "execute-api" or match["region"] != region:
-        return Verdict(False, f"Credential should be scoped to a valid region ({region}) and "
-                       "service (execute-api)")  # fmt: skip
+        return _refused(
+            "UnrecognizedClientException", "The security token included in the request is invalid."
+        )
+    if match["service"] != service or match["region"] != region:
+        return _refused("InvalidSignatureException",
+                        f"Credential should be scoped to a valid region ({region}) and "
+                        f"service ({service})")  # fmt: skip
     amz_date = lookup.get("x-amz-date", "")
     try:
         signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
-        return Verdict(False, "Missing or malformed X-Amz-Date header")
+        return _refused("IncompleteSignatureException", "Missing or malformed X-Amz-Date header")
     now = now or datetime.now(UTC)
     if abs(now - signed_at) > MAX_SKEW or amz_date[:8] != match["date"]:
-        return Verdict(False, "Signature expired or not yet valid: check the client's clock")
+        return _refused(
+            "InvalidSignatureException",
+            "Signature expired or not yet valid: check the client's clock",
+        )
     signed_names = match["signed"].split(";")
     if "host" not in signed_names:
-        return Verdict(False, "the Host header must be signed")
+        return _refused("IncompleteSignatureException", "the Host header must be signed")
     request = AWSRequest(method=method, url=url, data=body,
                          headers={n: lookup.get(n, "") for n in signed_names})  # fmt: skip
     request.context["timestamp"] = amz_date
     signer = SigV4Auth(Credentials(match["key"], secret, lookup.get("x-amz-security-token")),
-                       "execute-api", region)  # fmt: skip
+                       service, region)  # fmt: skip
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, match["signature"]):
-        return Verdict(False, "The request signature we calculated does not match the "
-                       "signature you provided. Check your AWS Secret Access Key and signing "
-                       "method.")  # fmt: skip
+        return _refused("InvalidSignatureException",
+                        "The request signature we calculated does not match the signature "
+                        "you provided. Check your AWS Secret Access Key and signing "
+                        "method.")  # fmt: skip
     return Verdict(True, access_key=match["key"])
 
 
