@@ -138,22 +138,34 @@ def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
         return
     print(payload["code"], end="" if payload["code"].endswith("\n") else "\n")
     where = payload["location"] or f"not stored: {payload.get('storage_error')}"
-    print(f"# {payload['language']} from {payload['model']}, stored at {where}", file=sys.stderr)
+    model = payload["model"]
+    local_model = supervisor.status().model if deployer.stage.emulated else None
+    if local_model is not None:
+        model += f" (answered locally by {local_model.model})"
+    print(f"# {payload['language']} from {model}, stored at {where}", file=sys.stderr)
 
 
-@task(name="up")
-def local_up(c):
-    """Start the local stage (AWS emulator, HTTP API gateway, Lambda runtime) in the background."""
+@task(
+    name="up",
+    help={
+        "model": "a GGUF file for the local model server (default: SmolLM2-135M-Instruct)",
+        "openai_url": "forward model calls to this OpenAI-compatible server instead",
+        "openai_model": "the model name to ask the OpenAI-compatible server for",
+        "bedrock_url": "use this Bedrock-compatible endpoint; start no model server",
+    },
+)
+def local_up(c, model=None, openai_url=None, openai_model=None, bedrock_url=None):
+    """Start the local stage (AWS emulator, HTTP API gateway, Lambda runtime, model server)."""
+    choice = supervisor.ModelChoice(gguf=model, openai_url=openai_url, openai_model=openai_model,
+                                    bedrock_url=bedrock_url)  # fmt: skip
     try:
-        state, started = supervisor.up()
+        state, started = supervisor.up(model=choice)
     except _EXPECTED as exc:
         raise _fail(str(exc)) from None
     print(f"local stage {'started' if started else 'already running'} (pid {state.pid})")
-    print(f"  gateway:  {state.gateway_url}")
-    print(f"  emulator: {state.emulator_url}")
-    if state.model_url:
-        print(f"  model:    {state.model_url}")
-    print("next: invoke deploy --stage local")
+    _print_stack(supervisor.status())
+    if started:
+        print("next: invoke deploy --stage local")
 
 
 @task(name="down")
@@ -172,8 +184,19 @@ def local_status(c):
         raise Exit(code=3)
     health = "healthy" if current.healthy else "NOT answering"
     print(f"local stage: running (pid {current.state.pid}, {health})")
+    _print_stack(current)
+
+
+def _print_stack(current: supervisor.Status) -> None:
+    if current.state is None:
+        return
     print(f"  gateway:  {current.state.gateway_url}")
     print(f"  emulator: {current.state.emulator_url}")
+    if current.model is not None:
+        print(f"  model:    {current.model.url} ({current.model.model} via "
+              f"{current.model.backend}; answers for every Bedrock model id)")  # fmt: skip
+    elif current.state.model_url:
+        print(f"  model:    {current.state.model_url} (your Bedrock-compatible endpoint)")
 
 
 local = Collection("local", up=local_up, down=local_down, status=local_status)

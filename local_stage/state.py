@@ -1,6 +1,7 @@
-"""The running local stage, as recorded in .local/stack.json (URLs and the server's pid).
+"""The running local stage, as recorded in .local/stack.json (URLs and the server's pid)
+and .local/model.json (the model server's pid, URL and model).
 
-The deploy package reads the same file (deploy.environment.LOCAL_STACK_FILE) to find the
+The deploy package reads stack.json (deploy.environment.LOCAL_STACK_FILE) to find the
 emulator and the gateway.
 """
 
@@ -17,6 +18,16 @@ STATE_DIR = LOCAL_STATE_DIR
 STACK_FILE = LOCAL_STACK_FILE
 LOG_DIR = STATE_DIR / "logs"
 RUNTIMES_DIR = STATE_DIR / "runtimes"
+MODEL_FILE_NAME = "model.json"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Atomically: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    with os.fdopen(handle, "w") as out:
+        json.dump(data, out, indent=2)
+    os.replace(temp, path)
 
 
 @dataclass(frozen=True)
@@ -25,17 +36,31 @@ class StackState:
     emulator_url: str
     gateway_url: str
     model_url: str | None = None
-    model_pid: int | None = None
 
     def write(self, path: Path = STACK_FILE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=".stack-", dir=path.parent)
-        with os.fdopen(handle, "w") as out:
-            json.dump(asdict(self), out, indent=2)
-        os.replace(temp, path)
+        _write_json(path, asdict(self))
 
     @classmethod
     def read(cls, path: Path = STACK_FILE) -> "StackState | None":
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class ModelServerState:
+    pid: int
+    url: str
+    model: str  # the model that really answers
+    backend: str  # "gguf" or "openai"
+    source: str  # the GGUF file, or the OpenAI-compatible server's URL#model
+
+    def write(self, path: Path) -> None:
+        _write_json(path, asdict(self))
+
+    @classmethod
+    def read(cls, path: Path) -> "ModelServerState | None":
         try:
             return cls(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError):

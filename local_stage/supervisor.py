@@ -1,4 +1,11 @@
-"""Start, stop and inspect the local stage as background processes (`invoke local.*`)."""
+"""Start, stop and inspect the local stage as background processes (`invoke local.*`).
+
+Two processes, each started in its own session so that stopping it ends all it started:
+- the model server (`local_stage.model.server`): a Bedrock-compatible endpoint with a local
+  model, unless the user points the stage at a Bedrock-compatible endpoint of their own;
+- the stage server (`local_stage.server`): the AWS emulator, the HTTP API gateway and the
+  Lambda runtime workers, which reach the model through AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
+"""
 
 import contextlib
 import os
@@ -13,9 +20,18 @@ from pathlib import Path
 from deploy.stages import LAMBDA_PYTHON
 from deploy.workdir import WORK_ROOT, reset_state
 from local_stage.interpreter import ensure_runtime
-from local_stage.state import RUNTIMES_DIR, STACK_FILE, STATE_DIR, StackState
+from local_stage.model.models import ModelNotFound, resolve_gguf
+from local_stage.state import (
+    MODEL_FILE_NAME,
+    RUNTIMES_DIR,
+    STACK_FILE,
+    STATE_DIR,
+    ModelServerState,
+    StackState,
+)
 
 SERVER_MODULE = "local_stage.server"
+MODEL_MODULE = "local_stage.model.server"
 READY_TIMEOUT_S = 60.0
 
 
@@ -24,73 +40,174 @@ class LocalStageError(Exception):
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """What answers the function's Bedrock calls on the local stage."""
+
+    gguf: str | None = None  # a GGUF file; None: the default model (SmolLM2-135M-Instruct)
+    openai_url: str | None = None  # forward to this OpenAI-compatible server instead
+    openai_model: str | None = None
+    bedrock_url: str | None = None  # a Bedrock-compatible endpoint of the user's: no server
+
+    def source(self) -> str:
+        """What the model server serves: the GGUF file, or URL#model. Raises LocalStageError
+        for a choice that cannot work, before anything starts."""
+        if self.openai_url:
+            if not self.openai_model:
+                raise LocalStageError("--openai-url needs --openai-model (the model it serves)")
+            return f"{self.openai_url}#{self.openai_model}"
+        try:
+            return str(resolve_gguf(self.gguf))
+        except ModelNotFound as exc:
+            raise LocalStageError(str(exc)) from None
+
+    def server_arguments(self) -> list[str]:
+        if self.openai_url:
+            self.source()
+            return ["--openai-url", self.openai_url, "--openai-model", str(self.openai_model)]
+        return ["--model", self.source()]
+
+    def served_by(self, running: "Status") -> bool:
+        """True when the running stage already answers with this choice."""
+        if running.state is None:
+            return False
+        if self.bedrock_url:
+            return running.state.model_url == self.bedrock_url
+        model = running.model
+        return (model is not None and model.url == running.state.model_url
+                and model.source == self.source())  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Status:
     running: bool
     state: StackState | None
     healthy: bool
+    model: ModelServerState | None = None
 
 
 def status(state_dir: Path = STATE_DIR) -> Status:
     state = StackState.read(state_dir / STACK_FILE.name)
+    model = _running_model(state_dir)
     if state is None or not _is_ours(state.pid, SERVER_MODULE):
-        return Status(False, state, False)
-    return Status(True, state, _healthy(state.gateway_url))
+        return Status(False, state, False, model)
+    return Status(True, state, _healthy(state.gateway_url), model)
 
 
-def up(*, model_url: str | None = None, report=print, state_dir: Path = STATE_DIR,
+def up(*, model: ModelChoice | None = None, report=print, state_dir: Path = STATE_DIR,
        terraform_root: Path = WORK_ROOT) -> tuple[StackState, bool]:  # fmt: skip
     """Start the local stage unless it runs; returns its state and whether it was started.
 
-    `state_dir` holds stack.json, logs and unpacked code; `terraform_root` the stage working
-    directories whose `local` state is reset (tests pass their own to stay apart)."""
-    stack_file = state_dir / STACK_FILE.name
+    `state_dir` holds stack.json, model.json, logs and unpacked code; `terraform_root` the
+    stage working directories whose `local` state is reset (tests pass their own)."""
+    model = model or ModelChoice()
+    model_arguments = [] if model.bedrock_url else model.server_arguments()  # fail early
     current = status(state_dir)
     if current.running and current.healthy and current.state is not None:
-        return current.state, False
-    if current.running and current.state is not None:
-        _stop_pid(current.state.pid)
-    stack_file.unlink(missing_ok=True)
+        if model.served_by(current):
+            return current.state, False
+        report(
+            "restarting the local stage with the model asked for (its emulator starts "
+            "empty: deploy again afterwards)"
+        )
+    _stop_all(state_dir)
     ensure_runtime(LAMBDA_PYTHON, RUNTIMES_DIR, report=report)
     reset_state("local", terraform_root)  # a new emulator starts empty
     log_dir = state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / "server.log"
-    command = [sys.executable, "-m", SERVER_MODULE, "--stack-file", str(stack_file),
-               "--state-dir", str(state_dir), "--runtimes-dir", str(RUNTIMES_DIR)]  # fmt: skip
-    if model_url:
-        command += ["--model-url", model_url]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalStageError(f"the local stage server exited ({process.returncode}):\n"
-                                  f"{_tail(log_path)}")  # fmt: skip
-        state = StackState.read(stack_file)
-        if state is not None and state.pid == process.pid and _healthy(state.gateway_url):
-            return state, True
-        time.sleep(0.05)
-    _stop_pid(process.pid)
-    raise LocalStageError(f"the local stage did not become ready in {READY_TIMEOUT_S:.0f} s:\n"
-                          f"{_tail(log_path)}")  # fmt: skip
+    model_url = model.bedrock_url
+    if model_url is None:
+        model_url = _start_model_server(model_arguments, state_dir, log_dir, report).url
+    try:
+        return _start_stage_server(model_url, state_dir, log_dir), True
+    except BaseException:
+        _stop_all(state_dir)
+        raise
 
 
 def down(state_dir: Path = STATE_DIR, terraform_root: Path = WORK_ROOT) -> bool:
     """Stop what `up` started (and nothing else); True when something was running."""
-    stack_file = state_dir / STACK_FILE.name
-    state = StackState.read(stack_file)
-    stopped = False
-    if state is not None:
-        if _is_ours(state.pid, SERVER_MODULE):
-            _stop_pid(state.pid)
-            stopped = True
-        if state.model_pid and _is_ours(state.model_pid, "local_stage.model"):
-            _stop_pid(state.model_pid)
-            stopped = True
-    stack_file.unlink(missing_ok=True)
+    stopped = _stop_all(state_dir)
     reset_state("local", terraform_root)
     return stopped
+
+
+# -- processes ---------------------------------------------------------------------------------
+def _start_model_server(arguments: list[str], state_dir: Path, log_dir: Path,
+                        report) -> ModelServerState:  # fmt: skip
+    state_file = state_dir / MODEL_FILE_NAME
+    state_file.unlink(missing_ok=True)
+    command = [sys.executable, "-m", MODEL_MODULE, "--state-file", str(state_file), *arguments]
+    log_path = log_dir / "model.log"
+    process = _spawn(command, log_path)
+
+    def ready() -> ModelServerState | None:
+        state = ModelServerState.read(state_file)
+        if state is not None and state.pid == process.pid and _answers(state.url):
+            return state
+        return None
+
+    state = _wait(process, ready, "the model server", log_path)
+    report(f"model server ready: {state.model} ({state.backend}) at {state.url}")
+    return state
+
+
+def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path) -> StackState:
+    stack_file = state_dir / STACK_FILE.name
+    stack_file.unlink(missing_ok=True)
+    command = [sys.executable, "-m", SERVER_MODULE, "--stack-file", str(stack_file),
+               "--state-dir", str(state_dir), "--runtimes-dir", str(RUNTIMES_DIR),
+               "--model-url", model_url]  # fmt: skip
+    log_path = log_dir / "server.log"
+    process = _spawn(command, log_path)
+
+    def ready() -> StackState | None:
+        state = StackState.read(stack_file)
+        if state is not None and state.pid == process.pid and _healthy(state.gateway_url):
+            return state
+        return None
+
+    return _wait(process, ready, "the local stage server", log_path)
+
+
+def _spawn(command: list[str], log_path: Path) -> subprocess.Popen:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+
+
+def _wait(process: subprocess.Popen, ready, what: str, log_path: Path):
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalStageError(f"{what} exited ({process.returncode}):\n{_tail(log_path)}")
+        state = ready()
+        if state is not None:
+            return state
+        time.sleep(0.05)
+    _stop_pid(process.pid)
+    raise LocalStageError(f"{what} did not become ready in {READY_TIMEOUT_S:.0f} s:\n"
+                          f"{_tail(log_path)}")  # fmt: skip
+
+
+def _stop_all(state_dir: Path) -> bool:
+    stopped = False
+    stack_file = state_dir / STACK_FILE.name
+    state = StackState.read(stack_file)
+    if state is not None and _is_ours(state.pid, SERVER_MODULE):
+        _stop_pid(state.pid)
+        stopped = True
+    stack_file.unlink(missing_ok=True)
+    model = _running_model(state_dir)
+    if model is not None:
+        _stop_pid(model.pid)
+        stopped = True
+    (state_dir / MODEL_FILE_NAME).unlink(missing_ok=True)
+    return stopped
+
+
+def _running_model(state_dir: Path) -> ModelServerState | None:
+    model = ModelServerState.read(state_dir / MODEL_FILE_NAME)
+    return model if model is not None and _is_ours(model.pid, MODEL_MODULE) else None
 
 
 def _is_ours(pid: int, module: str) -> bool:
@@ -99,7 +216,7 @@ def _is_ours(pid: int, module: str) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return module.encode() in cmdline
+    return module.encode() in cmdline and not _zombie(pid)
 
 
 def _stop_pid(pid: int, grace_s: float = 10.0) -> None:
@@ -122,8 +239,12 @@ def _zombie(pid: int) -> bool:
 
 
 def _healthy(gateway_url: str) -> bool:
+    return _answers(gateway_url)
+
+
+def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{gateway_url}/_local/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}/_local/health", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False

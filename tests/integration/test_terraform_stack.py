@@ -73,7 +73,7 @@ def test_function_has_the_layer_runtime_limits_and_environment(stack, aws):
     assert env["OUTPUT_PREFIX"] == "code-output/"
     assert env["BEDROCK_READ_TIMEOUT"] == "25"
     assert env["DEFAULT_TEMPERATURE"] == "0.1" and env["DEFAULT_TOP_P"] == ""
-    assert env["DEFAULT_TOP_K"] == "250" and env["DEFAULT_MAX_TOKENS"] == "2048"
+    assert env["DEFAULT_TOP_K"] == "250" and env["DEFAULT_MAX_TOKENS"] == "512"
     assert [layer["Arn"] for layer in config["Layers"]] == [report.outputs["layer_arn"]]
     manifest = json.loads((deployer.build_dir / "function.json").read_text())
     assert config["CodeSha256"] == manifest["base64_sha256"]

@@ -1,0 +1,214 @@
+"""The HTTP side of the model server (aiohttp): bedrock-runtime's REST paths, SigV4 checked
+against the local credentials, Bedrock's error shapes.
+
+    POST /model/{modelId}/converse          Converse
+    POST /model/{modelId}/converse-stream   ConverseStream (an AWS event stream)
+    POST /model/{modelId}/invoke            InvokeModel with an Anthropic messages body
+    GET  /_local/health                     which model answers, how busy it is
+
+Every modelId is served by the one configured backend; responses name the model that really
+answered (`x-local-model` header, and the bodies' model fields).
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from local_stage.model import eventstream
+from local_stage.model.anthropic import messages_response, parse_messages_body
+from local_stage.model.chat import Completion
+from local_stage.model.errors import BedrockError, internal, validation
+from local_stage.model.protocol import converse_response, parse_converse, usage
+from local_stage.model.scheduler import Scheduler
+from local_stage.sigv4 import verify
+
+logger = logging.getLogger(__name__)
+HEALTH_PATH = "/_local/health"
+MAX_BODY = 20 * 1024 * 1024
+SIGNING_NAME = "bedrock"
+
+Operation = Callable[[web.Request, str, Any, str], Awaitable[web.StreamResponse]]
+
+
+class ModelServer:
+    def __init__(self, scheduler: Scheduler, *, credentials: dict[str, str] | None,
+                 region: str) -> None:  # fmt: skip
+        """`credentials` (access key -> secret) enables SigV4 checks; None accepts anyone."""
+        self.scheduler = scheduler
+        self.engine = scheduler.engine
+        self.credentials = credentials
+        self.region = region
+        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app.router.add_get(HEALTH_PATH, self._health)
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._operations: dict[str, Operation] = {
+            "converse": self._converse,
+            "converse-stream": self._converse_stream,
+            "invoke": self._invoke,
+        }
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "model": self.engine.name,
+                                  "backend": self.engine.kind,
+                                  "in_flight": self.scheduler.in_flight})  # fmt: skip
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        status = 0
+        try:
+            response = await self._serve(request, request_id)
+        except BedrockError as error:
+            response = self._error(error, request_id)
+        except Exception:
+            logger.exception("model server failure (request %s)", request_id)
+            response = self._error(internal(), request_id)
+        status = response.status
+        logger.info("%s %s -> %s in %.0f ms (request %s)", request.method, request.path, status,
+                    (time.perf_counter() - started) * 1000, request_id)  # fmt: skip
+        return response
+
+    async def _serve(self, request: web.Request, request_id: str) -> web.StreamResponse:
+        body = await request.read()
+        parts = request.raw_path.split("?", 1)[0].split("/")
+        operation = self._operations.get(parts[3]) if len(parts) == 4 else None
+        if request.method != "POST" or parts[1] != "model" or operation is None:
+            raise BedrockError("UnknownOperationException", 404,
+                               f"{request.method} {request.path} is not an operation of this "
+                               "server (converse, converse-stream, invoke)")  # fmt: skip
+        self._authenticate(request, body)
+        model_id = unquote(parts[2])
+        try:
+            payload = json.loads(body) if body else {}
+        except ValueError as exc:
+            raise validation(f"The request body is not valid JSON: {exc}") from exc
+        return await operation(request, model_id, payload, request_id)
+
+    def _authenticate(self, request: web.Request, body: bytes) -> None:
+        if self.credentials is None:
+            return
+        url = f"{request.scheme}://{request.host}{request.raw_path}"
+        verdict = verify(request.method, url, list(request.headers.items()), body,
+                         self.credentials, self.region, service=SIGNING_NAME)  # fmt: skip
+        if not verdict.ok:
+            raise BedrockError(verdict.code, 403, verdict.message)
+
+    # -- operations ---------------------------------------------------------------------------
+    async def _converse(self, request: web.Request, model_id: str, payload: Any,
+                        request_id: str) -> web.Response:  # fmt: skip
+        chat = parse_converse(payload)
+        started = time.perf_counter()
+        completion = await self.scheduler.complete(chat)
+        latency = _ms_since(started)
+        return web.json_response(converse_response(completion, latency, self.engine.name),
+                                 headers=self._headers(request_id))  # fmt: skip
+
+    async def _invoke(self, request: web.Request, model_id: str, payload: Any,
+                      request_id: str) -> web.Response:  # fmt: skip
+        chat = parse_messages_body(payload)
+        started = time.perf_counter()
+        completion = await self.scheduler.complete(chat)
+        headers = self._headers(request_id)
+        headers.update({
+            "X-Amzn-Bedrock-Input-Token-Count": str(completion.input_tokens),
+            "X-Amzn-Bedrock-Output-Token-Count": str(completion.output_tokens),
+            "X-Amzn-Bedrock-Invocation-Latency": str(_ms_since(started)),
+        })  # fmt: skip
+        return web.json_response(messages_response(completion, self.engine.name),
+                                 headers=headers)  # fmt: skip
+
+    async def _converse_stream(self, request: web.Request, model_id: str, payload: Any,
+                               request_id: str) -> web.StreamResponse:  # fmt: skip
+        chat = parse_converse(payload)
+        started = time.perf_counter()
+        texts: asyncio.Queue[str] = asyncio.Queue()
+        generation = self.scheduler.submit(chat, texts.put_nowait)  # may throttle: before 200
+        response = web.StreamResponse(headers={
+            **self._headers(request_id), "Content-Type": eventstream.CONTENT_TYPE})  # fmt: skip
+        await response.prepare(request)
+        await response.write(eventstream.event("messageStart", {"role": "assistant"}))
+        finished = asyncio.ensure_future(generation.result())
+        try:
+            while True:
+                next_text = asyncio.ensure_future(texts.get())
+                done, _ = await asyncio.wait({next_text, finished},
+                                             return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                if next_text not in done:
+                    next_text.cancel()
+                    break
+                await response.write(_delta(next_text.result()))
+            while not texts.empty():  # text queued before the generation's end was seen
+                await response.write(_delta(texts.get_nowait()))
+            completion = finished.result()
+        except BedrockError as error:
+            await response.write(_stream_error(error))
+            return response
+        finally:
+            if not finished.done():
+                finished.cancel()
+                with contextlib.suppress(asyncio.CancelledError, BedrockError):
+                    await finished
+        await response.write(eventstream.event("contentBlockStop", {"contentBlockIndex": 0}))
+        await response.write(
+            eventstream.event("messageStop", _message_stop(completion, self.engine.name))
+        )
+        await response.write(
+            eventstream.event(
+                "metadata",
+                {"usage": usage(completion), "metrics": {"latencyMs": _ms_since(started)}},
+            )
+        )
+        await response.write_eof()
+        return response  # fmt: skip
+
+    # -- shapes -------------------------------------------------------------------------------
+    def _headers(self, request_id: str) -> dict[str, str]:
+        return {"x-amzn-RequestId": request_id, "x-local-model": _header_safe(self.engine.name)}
+
+    def _error(self, error: BedrockError, request_id: str) -> web.Response:
+        headers = {**self._headers(request_id), "X-Amzn-ErrorType": error.code}
+        return web.json_response({"message": error.message}, status=error.status,
+                                 headers=headers)  # fmt: skip
+
+
+def _delta(text: str) -> bytes:
+    return eventstream.event("contentBlockDelta",
+                             {"contentBlockIndex": 0, "delta": {"text": text}})  # fmt: skip
+
+
+def _message_stop(completion: Completion, model: str) -> dict[str, Any]:
+    return {"stopReason": completion.stop_reason,
+            "additionalModelResponseFields": {"model": model}}  # fmt: skip
+
+
+# The errors ConverseStream can send once the stream began; any other failure travels as a
+# modelStreamErrorException carrying its original status, as Bedrock does.
+_STREAM_ERRORS = {"ValidationException": "validationException",
+                  "ThrottlingException": "throttlingException",
+                  "ServiceUnavailableException": "serviceUnavailableException",
+                  "InternalServerException": "internalServerException"}  # fmt: skip
+
+
+def _stream_error(error: BedrockError) -> bytes:
+    name = _STREAM_ERRORS.get(error.code)
+    if name is not None:
+        return eventstream.exception(name, {"message": error.message})
+    return eventstream.exception("modelStreamErrorException", {
+        "message": f"{error.code}: {error.message}", "originalStatusCode": error.status,
+        "originalMessage": error.message})  # fmt: skip
+
+
+def _ms_since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _header_safe(text: str) -> str:
+    return text.encode("ascii", "replace").decode().replace("\n", " ")[:200]

@@ -1,0 +1,139 @@
+"""The model server process (started by `invoke local.up`, or by hand):
+
+    python -m local_stage.model.server [--port N] [--model PATH.gguf]
+    python -m local_stage.model.server --openai-url http://127.0.0.1:8000 --openai-model NAME
+
+Loads the model once, then serves until SIGTERM/SIGINT. Writes its state file (pid, URL,
+model) once ready and removes it on exit.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+from local_stage.model.app import ModelServer
+from local_stage.model.engine import Engine
+from local_stage.model.models import MODEL_VARIABLE, resolve_gguf
+from local_stage.model.scheduler import Scheduler
+from local_stage.state import ModelServerState
+
+logger = logging.getLogger("local_stage.model")
+OPENAI_KEY_VARIABLE = "CODEGEN_OPENAI_API_KEY"  # read from the environment, never an argument
+
+
+def build_engine(args: argparse.Namespace) -> Engine:
+    if args.openai_url:
+        from local_stage.model.openai_engine import OpenAICompatibleEngine
+
+        if not args.openai_model:
+            raise SystemExit("--openai-url needs --openai-model (the model name it serves)")
+        return OpenAICompatibleEngine(args.openai_url, args.openai_model,
+                                      api_key=os.environ.get(OPENAI_KEY_VARIABLE),
+                                      parallelism=args.parallelism,
+                                      timeout_s=args.timeout)  # fmt: skip
+    from local_stage.model.llama_engine import LlamaEngine
+
+    return LlamaEngine(resolve_gguf(args.model), context=args.context, threads=args.threads,
+                       seed=args.seed)  # fmt: skip
+
+
+def source(args: argparse.Namespace) -> str:
+    """What this server serves (compared by `invoke local.up` with what the user asks for)."""
+    if args.openai_url:
+        return f"{args.openai_url}#{args.openai_model}"
+    return str(resolve_gguf(args.model))
+
+
+async def serve(engine: Engine, args: argparse.Namespace) -> None:
+    scheduler = Scheduler(engine, max_queue=args.max_queue, timeout_s=args.timeout)
+    credentials = None if args.no_auth else {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
+    server = ModelServer(scheduler, credentials=credentials, region=args.region)
+    runner = web.AppRunner(server.app, access_log=None, handle_signals=False,
+                           handler_cancellation=True)  # fmt: skip
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    url = f"http://{args.host}:{port}"
+    if args.state_file:
+        state = ModelServerState(os.getpid(), url, engine.name, engine.kind, source(args))
+        state.write(args.state_file)
+    logger.info("model server ready at %s: %s (%s)", url, engine.name, engine.kind)
+    try:
+        await stopping.wait()
+    finally:
+        logger.info("stopping")
+        await runner.cleanup()
+        await asyncio.to_thread(scheduler.close)
+        if args.state_file:
+            args.state_file.unlink(missing_ok=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument(
+        "--model",
+        default=os.environ.get(MODEL_VARIABLE),
+        help=f"a GGUF file (default: SmolLM2-135M-Instruct; env {MODEL_VARIABLE})",
+    )
+    parser.add_argument("--context", type=int, default=4096, help="context window in tokens")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="fixed sampling seed (default: a new one per request)",
+    )
+    parser.add_argument(
+        "--openai-url",
+        default=os.environ.get("CODEGEN_OPENAI_URL"),
+        help="forward to this OpenAI-compatible server instead of a GGUF",
+    )
+    parser.add_argument("--openai-model", default=os.environ.get("CODEGEN_OPENAI_MODEL"))
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=4,
+        help="concurrent requests forwarded to the OpenAI-compatible server",
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=32,
+        help="waiting requests beyond which the server throttles (429)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds one generation may take (ModelTimeoutException after)",
+    )
+    parser.add_argument("--region", default="us-east-1", help="region requests are signed for")
+    parser.add_argument("--no-auth", action="store_true", help="accept unsigned requests")
+    parser.add_argument("--state-file", type=Path, default=None)
+    return parser  # fmt: skip
+
+
+def main() -> None:
+    args = parser().parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    engine = build_engine(args)
+    asyncio.run(serve(engine, args))
+
+
+if __name__ == "__main__":
+    main()
