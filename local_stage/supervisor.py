@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from deploy.stages import LAMBDA_PYTHON
 from deploy.workdir import WORK_ROOT, reset_state
@@ -33,6 +35,7 @@ from local_stage.state import (
 SERVER_MODULE = "local_stage.server"
 MODEL_MODULE = "local_stage.model.server"
 READY_TIMEOUT_S = 60.0
+State = TypeVar("State", ModelServerState, StackState)
 
 
 class LocalStageError(Exception):
@@ -90,7 +93,7 @@ def status(state_dir: Path = STATE_DIR) -> Status:
     model = _running_model(state_dir)
     if state is None or not _is_ours(state.pid, SERVER_MODULE):
         return Status(False, state, False, model)
-    return Status(True, state, _healthy(state.gateway_url), model)
+    return Status(True, state, _answers(state.gateway_url), model)
 
 
 def up(*, model: ModelChoice | None = None, report=print, state_dir: Path = STATE_DIR,
@@ -137,16 +140,8 @@ def _start_model_server(arguments: list[str], state_dir: Path, log_dir: Path,
     state_file = state_dir / MODEL_FILE_NAME
     state_file.unlink(missing_ok=True)
     command = [sys.executable, "-m", MODEL_MODULE, "--state-file", str(state_file), *arguments]
-    log_path = log_dir / "model.log"
-    process = _spawn(command, log_path)
-
-    def ready() -> ModelServerState | None:
-        state = ModelServerState.read(state_file)
-        if state is not None and state.pid == process.pid and _answers(state.url):
-            return state
-        return None
-
-    state = _wait(process, ready, "the model server", log_path)
+    state = _launch(command, log_dir / "model.log", "the model server",
+                    lambda: ModelServerState.read(state_file), lambda s: s.url)  # fmt: skip
     report(f"model server ready: {state.model} ({state.backend}) at {state.url}")
     return state
 
@@ -157,31 +152,23 @@ def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path) -> Stack
     command = [sys.executable, "-m", SERVER_MODULE, "--stack-file", str(stack_file),
                "--state-dir", str(state_dir), "--runtimes-dir", str(RUNTIMES_DIR),
                "--model-url", model_url]  # fmt: skip
-    log_path = log_dir / "server.log"
-    process = _spawn(command, log_path)
-
-    def ready() -> StackState | None:
-        state = StackState.read(stack_file)
-        if state is not None and state.pid == process.pid and _healthy(state.gateway_url):
-            return state
-        return None
-
-    return _wait(process, ready, "the local stage server", log_path)
+    return _launch(command, log_dir / "server.log", "the local stage server",
+                   lambda: StackState.read(stack_file), lambda s: s.gateway_url)  # fmt: skip
 
 
-def _spawn(command: list[str], log_path: Path) -> subprocess.Popen:
+def _launch(command: list[str], log_path: Path, what: str, read: Callable[[], State | None],
+            url: Callable[[State], str]) -> State:  # fmt: skip
+    """Start `command` in its own session, logging to `log_path`; its state once the state
+    file it writes names it and its health URL answers."""
     with log_path.open("ab") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-
-
-def _wait(process: subprocess.Popen, ready, what: str, log_path: Path):
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise LocalStageError(f"{what} exited ({process.returncode}):\n{_tail(log_path)}")
-        state = ready()
-        if state is not None:
+        state = read()
+        if state is not None and state.pid == process.pid and _answers(url(state)):
             return state
         time.sleep(0.05)
     _stop_pid(process.pid)
@@ -236,10 +223,6 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except (OSError, IndexError):
         return True
-
-
-def _healthy(gateway_url: str) -> bool:
-    return _answers(gateway_url)
 
 
 def _answers(url: str) -> bool:

@@ -35,7 +35,7 @@ HEALTH_PATH = "/_local/health"
 MAX_BODY = 20 * 1024 * 1024
 SIGNING_NAME = "bedrock"
 
-Operation = Callable[[web.Request, str, Any, str], Awaitable[web.StreamResponse]]
+Operation = Callable[[web.Request, Any, str], Awaitable[web.StreamResponse]]
 
 
 class ModelServer:
@@ -63,7 +63,6 @@ class ModelServer:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
-        status = 0
         try:
             response = await self._serve(request, request_id)
         except BedrockError as error:
@@ -71,9 +70,9 @@ class ModelServer:
         except Exception:
             logger.exception("model server failure (request %s)", request_id)
             response = self._error(internal(), request_id)
-        status = response.status
-        logger.info("%s %s -> %s in %.0f ms (request %s)", request.method, request.path, status,
-                    (time.perf_counter() - started) * 1000, request_id)  # fmt: skip
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.info("%s %s -> %s in %.0f ms (request %s)", request.method, request.path,
+                    response.status, elapsed_ms, request_id)  # fmt: skip
         return response
 
     async def _serve(self, request: web.Request, request_id: str) -> web.StreamResponse:
@@ -85,12 +84,13 @@ class ModelServer:
                                f"{request.method} {request.path} is not an operation of this "
                                "server (converse, converse-stream, invoke)")  # fmt: skip
         self._authenticate(request, body)
-        model_id = unquote(parts[2])
+        # Every model id is served by the one backend; the log says which one was asked for.
+        logger.info("%s for model %s (request %s)", parts[3], unquote(parts[2]), request_id)
         try:
             payload = json.loads(body) if body else {}
         except ValueError as exc:
             raise validation(f"The request body is not valid JSON: {exc}") from exc
-        return await operation(request, model_id, payload, request_id)
+        return await operation(request, payload, request_id)
 
     def _authenticate(self, request: web.Request, body: bytes) -> None:
         if self.credentials is None:
@@ -102,7 +102,7 @@ class ModelServer:
             raise BedrockError(verdict.code, 403, verdict.message)
 
     # -- operations ---------------------------------------------------------------------------
-    async def _converse(self, request: web.Request, model_id: str, payload: Any,
+    async def _converse(self, request: web.Request, payload: Any,
                         request_id: str) -> web.Response:  # fmt: skip
         chat = parse_converse(payload)
         started = time.perf_counter()
@@ -111,7 +111,7 @@ class ModelServer:
         return web.json_response(converse_response(completion, latency, self.engine.name),
                                  headers=self._headers(request_id))  # fmt: skip
 
-    async def _invoke(self, request: web.Request, model_id: str, payload: Any,
+    async def _invoke(self, request: web.Request, payload: Any,
                       request_id: str) -> web.Response:  # fmt: skip
         chat = parse_messages_body(payload)
         started = time.perf_counter()
@@ -125,7 +125,7 @@ class ModelServer:
         return web.json_response(messages_response(completion, self.engine.name),
                                  headers=headers)  # fmt: skip
 
-    async def _converse_stream(self, request: web.Request, model_id: str, payload: Any,
+    async def _converse_stream(self, request: web.Request, payload: Any,
                                request_id: str) -> web.StreamResponse:  # fmt: skip
         chat = parse_converse(payload)
         started = time.perf_counter()
@@ -136,13 +136,13 @@ class ModelServer:
         await response.prepare(request)
         await response.write(eventstream.event("messageStart", {"role": "assistant"}))
         finished = asyncio.ensure_future(generation.result())
+        next_text: asyncio.Future[str] | None = None
         try:
             while True:
                 next_text = asyncio.ensure_future(texts.get())
                 done, _ = await asyncio.wait({next_text, finished},
                                              return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
                 if next_text not in done:
-                    next_text.cancel()
                     break
                 await response.write(_delta(next_text.result()))
             while not texts.empty():  # text queued before the generation's end was seen
@@ -152,9 +152,11 @@ class ModelServer:
             await response.write(_stream_error(error))
             return response
         finally:
-            if not finished.done():
+            if next_text is not None and not next_text.done():
+                next_text.cancel()
+            if not finished.done():  # the client went away: stop generating for it
                 finished.cancel()
-                with contextlib.suppress(asyncio.CancelledError, BedrockError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await finished
         await response.write(eventstream.event("contentBlockStop", {"contentBlockIndex": 0}))
         await response.write(

@@ -16,7 +16,7 @@ class Cancelled(Exception):
     """The caller went away; the engine stopped generating for it."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: the scheduler keeps a set of them
 class Job:
     """One request's generation: where its text goes and when it must stop."""
 

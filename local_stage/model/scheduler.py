@@ -39,6 +39,7 @@ class Scheduler:
         self._executor = ThreadPoolExecutor(max_workers=engine.parallelism,
                                             thread_name_prefix="model")  # fmt: skip
         self._in_flight = 0
+        self._jobs: set[Job] = set()
 
     @property
     def in_flight(self) -> int:
@@ -61,18 +62,23 @@ class Scheduler:
             return self.engine.generate(job)
 
         self._in_flight += 1
+        self._jobs.add(job)
         future = loop.run_in_executor(self._executor, run)
-        future.add_done_callback(self._finished)
+        future.add_done_callback(lambda done: self._finished(job, done))
         return Generation(job, future)
 
     async def complete(self, request: ChatRequest, on_text: OnText | None = None) -> Completion:
         return await self.submit(request, on_text).result()
 
-    def _finished(self, future: "asyncio.Future[Completion]") -> None:
+    def _finished(self, job: Job, future: "asyncio.Future[Completion]") -> None:
         self._in_flight -= 1
+        self._jobs.discard(job)
         if not future.cancelled():
             future.exception()  # retrieved here too, for generations whose caller went away
 
     def close(self) -> None:
+        """Stop every generation at its next token, then release the engine."""
+        for job in list(self._jobs):
+            job.cancelled.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.engine.close()

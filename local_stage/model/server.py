@@ -19,7 +19,9 @@ from aiohttp import web
 from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from local_stage.model.app import ModelServer
 from local_stage.model.engine import Engine
-from local_stage.model.models import MODEL_VARIABLE, resolve_gguf
+from local_stage.model.llama_engine import LlamaEngine, LlamaEngineError
+from local_stage.model.models import MODEL_VARIABLE, ModelNotFound, resolve_gguf
+from local_stage.model.openai_engine import OpenAICompatibleEngine
 from local_stage.model.scheduler import Scheduler
 from local_stage.state import ModelServerState
 
@@ -29,16 +31,12 @@ OPENAI_KEY_VARIABLE = "CODEGEN_OPENAI_API_KEY"  # read from the environment, nev
 
 def build_engine(args: argparse.Namespace) -> Engine:
     if args.openai_url:
-        from local_stage.model.openai_engine import OpenAICompatibleEngine
-
         if not args.openai_model:
             raise SystemExit("--openai-url needs --openai-model (the model name it serves)")
         return OpenAICompatibleEngine(args.openai_url, args.openai_model,
                                       api_key=os.environ.get(OPENAI_KEY_VARIABLE),
                                       parallelism=args.parallelism,
                                       timeout_s=args.timeout)  # fmt: skip
-    from local_stage.model.llama_engine import LlamaEngine
-
     return LlamaEngine(resolve_gguf(args.model), context=args.context, threads=args.threads,
                        seed=args.seed)  # fmt: skip
 
@@ -131,7 +129,10 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     args = parser().parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    engine = build_engine(args)
+    try:
+        engine = build_engine(args)
+    except (LlamaEngineError, ModelNotFound) as exc:
+        raise SystemExit(f"error: {exc}") from None
     asyncio.run(serve(engine, args))
 
 
