@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job on the local stage, from a fresh clone, with no AWS account: set everything up,
+# start the local stack (AWS emulator, HTTP API gateway, Lambda runtime, local model server),
+# deploy the `local` stage with Terraform, and send a real PUT /code-generation.
+#
+#   bash scripts/quickstart.sh ["what to write"] [language]
+#
+# Safe to run again: it reuses the environment, the running stack and the deployment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+message="${1:-a function that checks whether a string is a palindrome}"
+language="${2:-python}"
+
+bash scripts/setup.sh
+. scripts/terraform-env.sh
+invoke=.venv/bin/invoke
+"$invoke" local.up
+"$invoke" deploy --stage local
+echo "==> PUT /code-generation {\"message\": \"$message\", \"key\": \"$language\"}"
+"$invoke" call --stage local --message "$message" --language "$language"
+echo "==> the local stage keeps running: call it again with" \
+     "'.venv/bin/invoke call --message \"...\" --language go', stop it with '.venv/bin/invoke local.down'"
