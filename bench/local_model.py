@@ -1,0 +1,153 @@
+"""Local model figures, in one run: the model server's generation speed (tokens per second),
+its time to first token, and the end-to-end latency of PUT /code-generation through the
+whole local stack (gateway -> runtime worker -> function -> model server and S3), set against
+the model's own time for the same requests.
+
+    python bench/local_model.py
+
+Starts its own local stage (own state directory, the default model), deploys the real
+function through the real Terraform, and stops it all at the end.
+"""
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+from _common import print_table
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+from deploy.call import call
+from deploy.deployer import StageDeployer
+from deploy.paths import LAMBDA_DIR
+from deploy.stages import Stage, load_stage
+from local_stage import supervisor
+
+sys.path.insert(0, str(LAMBDA_DIR))
+from codegen.languages import find_language  # the function's own prompt
+from codegen.prompt import system_prompt
+
+MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+STREAM_RUNS = 5
+PUT_RUNS = 10
+TASKS = [
+    "a function that checks whether a string is a palindrome",
+    "a function that returns the n-th Fibonacci number",
+    "a function that counts the words in a text",
+]
+
+
+def bedrock(url: str):
+    config = Config(retries={"total_max_attempts": 1}, read_timeout=120)
+    return boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=config)  # fmt: skip
+
+
+def streamed(client, task: str, max_tokens: int, temperature: float) -> tuple[float, float, int]:
+    """(time to first token, total time, output tokens) of one ConverseStream call."""
+    start = time.perf_counter()
+    first = None
+    response = client.converse_stream(
+        modelId=MODEL_ID, system=[{"text": system_prompt(find_language("python"))}],
+        messages=[{"role": "user", "content": [{"text": task}]}],
+        inferenceConfig={"maxTokens": max_tokens, "temperature": temperature},
+    )  # fmt: skip
+    tokens = 0
+    for event in response["stream"]:
+        if "contentBlockDelta" in event and first is None:
+            first = time.perf_counter() - start
+        if "metadata" in event:
+            tokens = event["metadata"]["usage"]["outputTokens"]
+    return first or 0.0, time.perf_counter() - start, tokens
+
+
+def model_seconds(client, task: str) -> float:
+    """The model's own time for what the function asks (same prompt and settings)."""
+    start = time.perf_counter()
+    client.converse(
+        modelId=MODEL_ID, system=[{"text": system_prompt(find_language("python"))}],
+        messages=[{"role": "user", "content": [{"text": task}]}],
+        inferenceConfig={"maxTokens": 512, "temperature": 0.0},
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def deploy(root: Path, state) -> str:
+    base = load_stage("local")
+    var_file = root / "local.tfvars.json"
+    var_file.write_text(json.dumps(base.variables))
+    deployer = StageDeployer(
+        Stage("local", True, base.variables, var_file), work_root=root / "work",
+        base_env=dict(os.environ), emulator_url=state.emulator_url, sink=None,
+        report=lambda line: None, build_dir=root / "build",
+    )  # fmt: skip
+    deployer.deploy()
+    return f"{state.gateway_url}/local/code-generation"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        started = time.perf_counter()
+        state, _ = supervisor.up(state_dir=root / "state", terraform_root=root / "work",
+                                 report=lambda line: None)  # fmt: skip
+        up_seconds = time.perf_counter() - started
+        try:
+            model = supervisor.status(root / "state").model
+            client = bedrock(state.model_url or "")
+            streamed(client, TASKS[0], 16, 0.0)  # warm up
+            generation = [streamed(client, "Write an essay about rivers.", 256, 0.8)
+                          for _ in range(STREAM_RUNS)]  # fmt: skip
+            first_tokens = [streamed(client, task, 64, 0.0)[0] for task in TASKS * 2]
+            url = deploy(root, state)
+            credentials = Credentials("test", "test")
+            puts, tokens, model_times = [], [], []
+            for index in range(PUT_RUNS):
+                task = TASKS[index % len(TASKS)]
+                body = json.dumps({"message": task, "key": "python", "temperature": 0}).encode()
+                start = time.perf_counter()
+                result = call(url, body, region="us-east-1", credentials=credentials)
+                puts.append(time.perf_counter() - start)
+                assert result.status == 200, result.body
+                tokens.append(result.json()["usage"]["output_tokens"])
+                model_times.append(model_seconds(client, task))
+        finally:
+            supervisor.down(state_dir=root / "state", terraform_root=root / "work")
+
+    rates = [(count - 1) / (total - first) for first, total, count in generation if count > 1]
+    ms = 1000
+    print_table(
+        f"model server: {model.model if model else '?'} ({model.backend if model else '?'}), "
+        f"started with the stack in {up_seconds:.1f} s",
+        [
+            ("generation speed, median of "
+             f"{len(rates)} x 256 tokens", f"{statistics.median(rates):.1f} tokens/s"),
+            ("time to first token, median / max",
+             f"{statistics.median(first_tokens) * ms:.0f} ms / {max(first_tokens) * ms:.0f} ms"),
+        ],
+    )  # fmt: skip
+    overheads = [put - own for put, own in zip(puts, model_times, strict=True)]
+    print_table(
+        f"PUT /code-generation end to end, {PUT_RUNS} signed requests (python, temperature 0)",
+        [
+            ("latency median / max",
+             f"{statistics.median(puts) * ms:.0f} ms / {max(puts) * ms:.0f} ms"),
+            ("output tokens median", f"{statistics.median(tokens):.0f}"),
+            ("the model's own time for the same request, median",
+             f"{statistics.median(model_times) * ms:.0f} ms"),
+            ("stack overhead (PUT - model), median",
+             f"{statistics.median(overheads) * ms:.0f} ms"),
+            ("PUT / model time, median ratio",
+             f"{statistics.median(p / m for p, m in zip(puts, model_times, strict=True)):.2f}x"),
+        ],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
