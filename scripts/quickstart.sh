@@ -11,6 +11,13 @@ cd "$(dirname "$0")/.."
 message="${1:-a function that checks whether a string is a palindrome}"
 language="${2:-python}"
 
+# Terraform deploys the local stage too: say so now, not after minutes of setup.
+if [ -z "${CODEGEN_TERRAFORM:-}" ] && ! command -v terraform >/dev/null 2>&1; then
+  echo "error: Terraform >= 1.5 is needed (it deploys the local stage too) and is not on PATH." >&2
+  echo "       Install it (https://developer.hashicorp.com/terraform/install) or set" >&2
+  echo "       CODEGEN_TERRAFORM=/path/to/terraform, then run this again." >&2
+  exit 1
+fi
 bash scripts/setup.sh
 . scripts/terraform-env.sh
 invoke=.venv/bin/invoke
