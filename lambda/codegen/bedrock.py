@@ -1,6 +1,9 @@
 """Ask Bedrock (Converse API) for the code, and map its failures to honest HTTP statuses."""
 
 import logging
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +21,11 @@ from codegen.request import GenerationRequest
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
+# Worth another attempt: Bedrock says so itself (botocore retries the same codes).
+_RETRYABLE = {"ThrottlingException", "ModelNotReadyException", "ServiceUnavailableException",
+              "InternalServerException"}  # fmt: skip
+_BACKOFF_S = 0.25  # full-jitter exponential backoff base
+_MARGIN_S = 1.0  # beyond the read timeout: connecting, answering the caller
 
 
 @dataclass(frozen=True)
@@ -48,20 +56,53 @@ def converse_arguments(request: GenerationRequest, model_id: str) -> dict[str, A
     return arguments
 
 
-def generate(client: Any, request: GenerationRequest, settings: Settings) -> Generation:
-    try:
-        response = client.converse(**converse_arguments(request, settings.model_id))
-    except ClientError as exc:
-        raise _map_client_error(exc, settings) from exc
-    except (ReadTimeoutError, ConnectTimeoutError) as exc:
-        raise HttpError(504, "ModelTimeout", "the model did not answer in time; try again") from exc
-    except EndpointConnectionError as exc:
-        logger.error("cannot reach Bedrock: %s", exc)
-        raise HttpError(502, "ModelUnreachable", "the model service cannot be reached") from exc
-    except BotoCoreError as exc:
-        logger.exception("Bedrock call failed")
-        raise HttpError(502, "ModelError", "the model service failed; try again") from exc
-    return _generation(response)
+def generate(
+    client: Any,
+    request: GenerationRequest,
+    settings: Settings,
+    remaining_ms: Callable[[], int] | None = None,
+) -> Generation:
+    """Call Converse; retry a throttled or briefly unavailable model only while a whole new
+    attempt (up to the read timeout) still fits in the function's remaining time.
+
+    botocore's own retries cannot see that deadline: a retried read timeout would outlive the
+    function, and the caller would get the gateway's bare 500 instead of our 504.
+    """
+    arguments = converse_arguments(request, settings.model_id)
+    for attempt in range(1, settings.bedrock_max_attempts + 1):
+        try:
+            response = client.converse(**arguments)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            delay = random.uniform(0, _BACKOFF_S * 2**attempt)
+            if (code in _RETRYABLE and attempt < settings.bedrock_max_attempts
+                    and _time_for_another(remaining_ms, delay, settings)):  # fmt: skip
+                logger.warning("Bedrock answered %s; retrying in %.2f s", code, delay)
+                time.sleep(delay)
+                continue
+            raise _map_client_error(exc, settings) from exc
+        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+            raise HttpError(
+                504, "ModelTimeout", "the model did not answer in time; try again"
+            ) from exc
+        except EndpointConnectionError as exc:
+            logger.error("cannot reach Bedrock: %s", exc)
+            raise HttpError(502, "ModelUnreachable", "the model service cannot be reached") from exc
+        except BotoCoreError as exc:
+            logger.exception("Bedrock call failed")
+            raise HttpError(502, "ModelError", "the model service failed; try again") from exc
+        return _generation(response)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _time_for_another(remaining_ms: Callable[[], int] | None, delay: float,
+                      settings: Settings) -> bool:  # fmt: skip
+    """True when a new attempt, waiting up to its read timeout (and a second to connect and
+    answer), ends before the function must."""
+    if remaining_ms is None:
+        return True
+    needed_ms = (delay + settings.read_timeout + _MARGIN_S) * 1000
+    return remaining_ms() > needed_ms
 
 
 def _generation(response: dict[str, Any]) -> Generation:

@@ -19,8 +19,7 @@ def _session() -> boto3.Session:
 
 
 def bedrock_client(settings: Settings) -> Any:
-    return _bedrock(settings.region, settings.connect_timeout, settings.read_timeout,
-                    settings.bedrock_max_attempts)  # fmt: skip
+    return _bedrock(settings.region, settings.connect_timeout, settings.read_timeout)
 
 
 def s3_client(settings: Settings) -> Any:
@@ -28,12 +27,13 @@ def s3_client(settings: Settings) -> Any:
 
 
 @cache
-def _bedrock(region: str, connect_timeout: float, read_timeout: float, attempts: int) -> Any:
-    # Adaptive retries back off and rate-limit on throttling; attempts counts requests.
+def _bedrock(region: str, connect_timeout: float, read_timeout: float) -> Any:
+    # One request per call: codegen.bedrock retries (BEDROCK_MAX_ATTEMPTS) itself, only while
+    # a new attempt still fits in the function's remaining time, which botocore cannot see.
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"mode": "adaptive", "total_max_attempts": attempts},
+        retries={"mode": "standard", "total_max_attempts": 1},
         user_agent_extra="codegen-deploy",
     )
     return _session().client("bedrock-runtime", region_name=region, config=config)

@@ -51,7 +51,12 @@ class CodeGenerationService:
             request = parse_body(http.body, self.settings)
             log.update(language=request.language.name, model=self.settings.model_id)
             _require_time(context)
-            generation = generate(self.bedrock, request, self.settings)
+            generation = generate(
+                self.bedrock,
+                request,
+                self.settings,
+                getattr(context, "get_remaining_time_in_millis", None),
+            )
             log.update(input_tokens=generation.input_tokens,
                        output_tokens=generation.output_tokens,
                        stop_reason=generation.stop_reason)  # fmt: skip

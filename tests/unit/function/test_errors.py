@@ -6,7 +6,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from codegen.service import CodeGenerationService
 from codegen.settings import load_settings
 from tests.unit.function.conftest import stored_keys
-from tests.unit.function.helpers import MODEL, FakeContext, body_of, http_event
+from tests.unit.function.helpers import MODEL, FakeContext, body_of, converse_reply, http_event
 
 GOOD = {"message": "add two numbers", "key": "python"}
 
@@ -76,6 +76,45 @@ def test_transport_and_unexpected_failures(env, s3, exc, status):
 def test_no_time_left_answers_503_without_calling_the_model(service, s3):
     result = service.handle(http_event(GOOD), FakeContext(remaining_ms=500))
     assert result["statusCode"] == 503 and stored_keys(s3) == []
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    waited: list[float] = []
+    monkeypatch.setattr("codegen.bedrock.time.sleep", waited.append)
+    return waited
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ServiceUnavailableException",
+                                  "ModelNotReadyException", "InternalServerException"])  # fmt: skip
+def test_a_passing_bedrock_failure_is_retried_while_time_allows(service, stubber, s3, sleeps,
+                                                                 code):  # fmt: skip
+    stubber.add_client_error("converse", code, "busy", 429)
+    stubber.add_response("converse", converse_reply("```python\nx = 1\n```"))
+    result = service.handle(http_event(GOOD), FakeContext(remaining_ms=28_000))
+    assert result["statusCode"] == 200, result["body"]
+    assert body_of(result)["code"] == "x = 1\n" and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5
+
+
+def test_retries_stop_at_the_configured_attempts(service, stubber, s3, sleeps):
+    for _ in range(2):  # BEDROCK_MAX_ATTEMPTS defaults to 2 requests
+        stubber.add_client_error("converse", "ThrottlingException", "busy", 429)
+    result = service.handle(http_event(GOOD), FakeContext(remaining_ms=28_000))
+    assert result["statusCode"] == 429 and len(sleeps) == 1
+
+
+def test_no_retry_when_another_attempt_could_outlive_the_function(service, stubber, s3, sleeps):
+    # A 25 s read timeout and a second's margin do not fit in 25.9 s: answer 429 now, not a
+    # timeout later (stubber.assert_no_pending_responses proves there was a single call).
+    stubber.add_client_error("converse", "ThrottlingException", "busy", 429)
+    result = service.handle(http_event(GOOD), FakeContext(remaining_ms=25_900))
+    assert result["statusCode"] == 429 and sleeps == []
+
+
+def test_errors_the_caller_must_fix_are_not_retried(service, stubber, s3, sleeps):
+    stubber.add_client_error("converse", "ValidationException", "bad", 400)
+    result = service.handle(http_event(GOOD), FakeContext(remaining_ms=28_000))
+    assert result["statusCode"] == 400 and sleeps == []
 
 
 LONG = "x" * 8001
