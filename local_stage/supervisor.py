@@ -22,7 +22,7 @@ from typing import TypeVar
 from deploy.stages import LAMBDA_PYTHON
 from deploy.workdir import WORK_ROOT, reset_state
 from local_stage.interpreter import ensure_runtime
-from local_stage.model.models import ModelNotFound, resolve_gguf
+from local_stage.model.models import ModelNotFound, model_source
 from local_stage.state import (
     MODEL_FILE_NAME,
     RUNTIMES_DIR,
@@ -54,12 +54,10 @@ class ModelChoice:
     def source(self) -> str:
         """What the model server serves: the GGUF file, or URL#model. Raises LocalStageError
         for a choice that cannot work, before anything starts."""
-        if self.openai_url:
-            if not self.openai_model:
-                raise LocalStageError("--openai-url needs --openai-model (the model it serves)")
-            return f"{self.openai_url}#{self.openai_model}"
+        if self.openai_url and not self.openai_model:
+            raise LocalStageError("--openai-url needs --openai-model (the model it serves)")
         try:
-            return str(resolve_gguf(self.gguf))
+            return model_source(self.gguf, self.openai_url, self.openai_model)
         except ModelNotFound as exc:
             raise LocalStageError(str(exc)) from None
 

@@ -15,7 +15,9 @@ from local_stage.model.protocol import (
     TOP_P_RANGE,
     check_turns,
     integer,
+    message_role,
     number,
+    reject_extraneous,
     stop_sequences,
 )
 
@@ -27,9 +29,7 @@ def parse_messages_body(body: Any) -> ChatRequest:
     if not isinstance(body, dict):
         raise validation("Malformed input request: expected a JSON object, please reformat "
                          "your input and try again.")  # fmt: skip
-    for key in sorted(set(body) - _FIELDS):
-        raise validation(f"Malformed input request: extraneous key [{key}] is not permitted, "
-                         "please reformat your input and try again.")  # fmt: skip
+    reject_extraneous(body, _FIELDS)
     for key in ("anthropic_version", "max_tokens", "messages"):
         if key not in body:
             raise validation(f"Malformed input request: #: required key [{key}] not found, "
@@ -67,10 +67,8 @@ def _messages(value: Any) -> tuple[Message, ...]:
         raise validation("messages: at least one message is required.")
     messages = []
     for index, message in enumerate(value):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise validation(f"messages.{index}.role: must be 'user' or 'assistant'.")
-        messages.append(Message(message["role"], _text(message.get("content"),
-                                                       f"messages.{index}.content")))  # fmt: skip
+        role = message_role(message, index)
+        messages.append(Message(role, _text(message.get("content"), f"messages.{index}.content")))
     check_turns(messages)
     return tuple(messages)
 

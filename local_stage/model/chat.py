@@ -25,6 +25,12 @@ class ChatRequest:
     top_k: int | None = None
     stop_sequences: tuple[str, ...] = ()
 
+    def chat_messages(self) -> list[dict[str, str]]:
+        """The conversation as role/content messages, the system prompt first (the shape chat
+        templates and OpenAI-compatible servers take)."""
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        return messages + [{"role": m.role, "content": m.text} for m in self.messages]
+
 
 @dataclass(frozen=True)
 class Completion:

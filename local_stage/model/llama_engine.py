@@ -64,7 +64,6 @@ class LlamaEngine:
         self._seed = seed
         self._formatter = self._chat_formatter(llama_cpp)
         self.name = model_path.stem  # e.g. SmolLM2-135M-Instruct.Q4_1: model and quantisation
-        self.path = model_path
         self.context = self._llama.n_ctx()
 
     def _chat_formatter(self, llama_cpp: Any) -> Any:
@@ -79,9 +78,7 @@ class LlamaEngine:
 
     def prompt_tokens(self, request: ChatRequest) -> list[int]:
         """The conversation in the model's chat template, tokenized."""
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.text} for m in request.messages]
-        formatted = self._formatter(messages=messages)
+        formatted = self._formatter(messages=request.chat_messages())
         return self._llama.tokenize(formatted.prompt.encode("utf-8"),
                                     add_bos=not formatted.added_special, special=True)  # fmt: skip
 

@@ -38,3 +38,11 @@ def resolve_gguf(configured: str | None) -> Path:
     if not path.is_file():
         raise ModelNotFound(f"model file not found: {path} (give the path of a .gguf file)")
     return path.resolve()
+
+
+def model_source(gguf: str | None, openai_url: str | None, openai_model: str | None) -> str:
+    """What a model server with these settings serves: URL#model for an OpenAI-compatible
+    server, else the resolved GGUF file (`invoke local.up` compares it with the running one)."""
+    if openai_url:
+        return f"{openai_url}#{openai_model}"
+    return str(resolve_gguf(gguf))

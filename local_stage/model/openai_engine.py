@@ -42,9 +42,8 @@ class OpenAICompatibleEngine:
         self._timeout_s = timeout_s
 
     def request_body(self, request: ChatRequest) -> dict[str, Any]:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.text} for m in request.messages]
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": False}
+        body: dict[str, Any] = {"model": self.model, "messages": request.chat_messages(),
+                                "stream": False}  # fmt: skip
         optional = {"max_tokens": request.max_tokens, "temperature": request.temperature,
                     "top_p": request.top_p, "top_k": request.top_k}  # fmt: skip
         body.update({name: value for name, value in optional.items() if value is not None})

@@ -5,7 +5,7 @@ import itertools
 import math
 from typing import Any
 
-from local_stage.model.chat import ChatRequest, Completion, Message
+from local_stage.model.chat import ChatRequest, Completion, Message, Role
 from local_stage.model.errors import validation
 
 MAX_STOP_SEQUENCES = 2500  # Converse's own limit on inferenceConfig.stopSequences
@@ -42,9 +42,7 @@ def parse_converse(body: Any) -> ChatRequest:
     if unknown:
         raise validation(f"Unknown field(s) in inferenceConfig: {', '.join(unknown)}.")
     additional = _object(body, "additionalModelRequestFields")
-    for key in sorted(set(additional) - _ADDITIONAL):
-        raise validation(f"Malformed input request: extraneous key [{key}] is not permitted, "
-                         "please reformat your input and try again.")  # fmt: skip
+    reject_extraneous(additional, _ADDITIONAL)
     return ChatRequest(
         messages=converse_messages(body.get("messages")),
         system=_system(body.get("system")),
@@ -61,8 +59,7 @@ def converse_messages(value: Any) -> tuple[Message, ...]:
         raise validation(_FIRST_USER)
     messages = []
     for index, message in enumerate(value):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise validation(f"messages.{index}.role: must be 'user' or 'assistant'.")
+        role = message_role(message, index)
         content = message.get("content")
         if not isinstance(content, list) or not content:
             raise validation(f"messages.{index}.content: must hold at least one content block.")
@@ -75,9 +72,24 @@ def converse_messages(value: Any) -> tuple[Message, ...]:
                     f"content blocks, not {kind or 'this'}."
                 )
             texts.append(block["text"])
-        messages.append(Message(message["role"], "".join(texts)))
+        messages.append(Message(role, "".join(texts)))
     check_turns(messages)
     return tuple(messages)
+
+
+def reject_extraneous(fields: dict[str, Any], allowed: set[str]) -> None:
+    """Bedrock's answer (as the Anthropic models word it) to a field the model does not take."""
+    extraneous = sorted(set(fields) - allowed)
+    if extraneous:
+        raise validation(f"Malformed input request: extraneous key [{extraneous[0]}] is not "
+                         "permitted, please reformat your input and try again.")  # fmt: skip
+
+
+def message_role(message: Any, index: int) -> Role:
+    """The role of `messages[index]`, which must be an object with role user or assistant."""
+    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+        raise validation(f"messages.{index}.role: must be 'user' or 'assistant'.")
+    return message["role"]
 
 
 def check_turns(messages: list[Message]) -> None:

@@ -20,7 +20,7 @@ from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from local_stage.model.app import ModelServer
 from local_stage.model.engine import Engine
 from local_stage.model.llama_engine import LlamaEngine, LlamaEngineError
-from local_stage.model.models import MODEL_VARIABLE, ModelNotFound, resolve_gguf
+from local_stage.model.models import MODEL_VARIABLE, ModelNotFound, model_source, resolve_gguf
 from local_stage.model.openai_engine import OpenAICompatibleEngine
 from local_stage.model.scheduler import Scheduler
 from local_stage.state import ModelServerState
@@ -41,13 +41,6 @@ def build_engine(args: argparse.Namespace) -> Engine:
                        seed=args.seed)  # fmt: skip
 
 
-def source(args: argparse.Namespace) -> str:
-    """What this server serves (compared by `invoke local.up` with what the user asks for)."""
-    if args.openai_url:
-        return f"{args.openai_url}#{args.openai_model}"
-    return str(resolve_gguf(args.model))
-
-
 async def serve(engine: Engine, args: argparse.Namespace) -> None:
     scheduler = Scheduler(engine, max_queue=args.max_queue, timeout_s=args.timeout)
     credentials = None if args.no_auth else {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
@@ -64,7 +57,8 @@ async def serve(engine: Engine, args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stopping.set)
     url = f"http://{args.host}:{port}"
     if args.state_file:
-        state = ModelServerState(os.getpid(), url, engine.name, engine.kind, source(args))
+        source = model_source(args.model, args.openai_url, args.openai_model)
+        state = ModelServerState(os.getpid(), url, engine.name, engine.kind, source)
         state.write(args.state_file)
     logger.info("model server ready at %s: %s (%s)", url, engine.name, engine.kind)
     try:
