@@ -150,7 +150,9 @@ def test_stop_sequences_end_the_answer_before_the_sequence(bedrock):
 
 
 def test_max_tokens_cuts_the_answer(bedrock):
-    response = converse(bedrock, "Write a long essay about rivers.", maxTokens=12)
+    response = converse(
+        bedrock, "Write a long essay about rivers.", maxTokens=12, temperature=0.0
+    )  # greedy: runs long, never ends early by chance
     assert response["stopReason"] == "max_tokens" and response["usage"]["outputTokens"] == 12
 
 
@@ -279,7 +281,8 @@ def test_concurrent_requests_queue_and_never_mix(server, bedrock):
 def test_beyond_the_queue_requests_are_throttled(server):
     client = server.client(max_pool_connections=10)
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
-        futures = [pool.submit(converse, client, "Write a long essay.", maxTokens=80)
+        futures = [pool.submit(converse, client, "Write a long essay.", maxTokens=80,
+                               temperature=0.0)
                    for _ in range(6)]  # fmt: skip
         outcomes = []
         for future in futures:
@@ -296,7 +299,7 @@ def test_a_client_that_gives_up_stops_the_generation(server):
     impatient = server.client(read_timeout=0.5)
     with pytest.raises(ReadTimeoutError):
         converse(impatient, "Write a very long essay about the sea.", maxTokens=3000,
-                 temperature=1.0)  # fmt: skip
+                 temperature=0.0)  # fmt: skip
     deadline = time.monotonic() + 3  # 3000 tokens would take 30 s
     while server.health()["in_flight"] and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -307,7 +310,7 @@ def test_a_generation_past_the_time_limit_is_a_model_timeout(tmp_path):
     slow = Server(tmp_path, "strict", "--timeout", "0.3")
     try:
         with pytest.raises(ClientError) as caught:
-            converse(slow.client(), "Write a long essay.", maxTokens=2000, temperature=1.0)
+            converse(slow.client(), "Write a long essay.", maxTokens=2000, temperature=0.0)
         assert caught.value.response["Error"]["Code"] == "ModelTimeoutException"
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 408
     finally:
@@ -319,7 +322,7 @@ def test_a_stream_past_the_time_limit_ends_with_an_error_event(tmp_path):
     try:
         response = slow.client().converse_stream(modelId=MODEL_ID, messages=[
             {"role": "user", "content": [{"text": "Write a long essay."}]}],
-            inferenceConfig={"maxTokens": 2000, "temperature": 1.0})  # fmt: skip
+            inferenceConfig={"maxTokens": 2000, "temperature": 0.0})  # fmt: skip
         with pytest.raises(EventStreamError) as caught:
             list(response["stream"])
         error = caught.value.response["Error"]
