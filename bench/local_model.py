@@ -1,5 +1,7 @@
-"""Local model figures, in one run: the model server's generation speed (tokens per second),
-its time to first token, and the end-to-end latency of PUT /code-generation through the
+"""Local model figures, in one run: llama.cpp's own generation speed (the engine called
+directly in this process) against the model server's for the same request, the speed-up from
+batching at concurrency 4 (4 requests at once against the same 4 one after another), the
+server's time to first token, and the end-to-end latency of PUT /code-generation through the
 whole local stack (gateway -> runtime worker -> function -> model server and S3), set against
 the model's own time for the same requests.
 
@@ -9,6 +11,7 @@ Starts its own local stage (own state directory, the default model), deploys the
 function through the real Terraform, and stops it all at the end.
 """
 
+import concurrent.futures
 import json
 import os
 import statistics
@@ -27,6 +30,10 @@ from deploy.deployer import StageDeployer
 from deploy.paths import LAMBDA_DIR
 from deploy.stages import Stage, load_stage
 from local_stage import supervisor
+from local_stage.model.chat import ChatRequest, Message
+from local_stage.model.engine import Job
+from local_stage.model.llama_engine import LlamaEngine
+from local_stage.model.models import default_gguf
 
 sys.path.insert(0, str(LAMBDA_DIR))
 from codegen.languages import find_language  # the function's own prompt
@@ -35,6 +42,17 @@ from codegen.prompt import system_prompt
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 STREAM_RUNS = 5
 PUT_RUNS = 10
+SPEED_RUNS = 5
+SPEED_PROMPT = "Write an essay about rivers."
+SPEED_TOKENS = 256
+BATCH = 4
+BATCH_PROMPTS = [
+    "Write a short poem about the sea.",
+    "Write a short poem about rivers.",
+    "Describe a cat in three sentences.",
+    "Explain what a compiler does.",
+]
+BATCH_TOKENS = 100
 TASKS = [
     "a function that checks whether a string is a palindrome",
     "a function that returns the n-th Fibonacci number",
@@ -78,6 +96,56 @@ def model_seconds(client, task: str) -> float:
     return time.perf_counter() - start
 
 
+def direct_rate() -> float:
+    """llama.cpp's tokens per second, the engine called in this process (median, greedy)."""
+    engine = LlamaEngine(default_gguf())
+    request = ChatRequest((Message("user", SPEED_PROMPT),), max_tokens=SPEED_TOKENS,
+                          temperature=0.0)  # fmt: skip
+    try:
+        engine.generate(Job(ChatRequest((Message("user", "hi"),), max_tokens=8)))  # warm up
+        rates = []
+        for _ in range(SPEED_RUNS):
+            start = time.perf_counter()
+            completion = engine.generate(Job(request))
+            rates.append(completion.output_tokens / (time.perf_counter() - start))
+        return statistics.median(rates)
+    finally:
+        engine.close()
+
+
+def server_rate(client) -> float:
+    """The model server's tokens per second for the same request (median, greedy)."""
+    rates = []
+    for _ in range(SPEED_RUNS):
+        start = time.perf_counter()
+        response = client.converse(
+            modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": SPEED_PROMPT}]}],
+            inferenceConfig={"maxTokens": SPEED_TOKENS, "temperature": 0.0},
+        )  # fmt: skip
+        rates.append(response["usage"]["outputTokens"] / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def batch_seconds(client) -> tuple[float, float, bool]:
+    """(one after another, all at once, same texts) for BATCH short greedy requests."""
+
+    def ask(prompt: str) -> str:
+        response = client.converse(
+            modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": prompt}]}],
+            inferenceConfig={"maxTokens": BATCH_TOKENS, "temperature": 0.0},
+        )  # fmt: skip
+        return response["output"]["message"]["content"][0]["text"]
+
+    start = time.perf_counter()
+    alone = [ask(prompt) for prompt in BATCH_PROMPTS]
+    sequential = time.perf_counter() - start
+    with concurrent.futures.ThreadPoolExecutor(max_workers=BATCH) as pool:
+        start = time.perf_counter()
+        together = list(pool.map(ask, BATCH_PROMPTS))
+        concurrent_s = time.perf_counter() - start
+    return sequential, concurrent_s, together == alone
+
+
 def deploy(root: Path, state) -> str:
     base = load_stage("local")
     var_file = root / "local.tfvars.json"
@@ -92,6 +160,7 @@ def deploy(root: Path, state) -> str:
 
 
 def main() -> None:
+    direct = direct_rate()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
@@ -102,6 +171,8 @@ def main() -> None:
             model = supervisor.status(root / "state").model
             client = bedrock(state.model_url or "")
             streamed(client, TASKS[0], 16, 0.0)  # warm up
+            served = server_rate(client)
+            sequential, together, same_texts = batch_seconds(client)
             generation = [streamed(client, "Write an essay about rivers.", 256, 0.8)
                           for _ in range(STREAM_RUNS)]  # fmt: skip
             first_tokens = [streamed(client, task, 64, 0.0)[0] for task in TASKS * 2]
@@ -122,6 +193,25 @@ def main() -> None:
 
     rates = [(count - 1) / (total - first) for first, total, count in generation if count > 1]
     ms = 1000
+    print_table(
+        f"llama.cpp called directly vs the model server, greedy, {SPEED_TOKENS} tokens, "
+        f"median of {SPEED_RUNS}",
+        [
+            ("engine called directly (baseline)", f"{direct:.1f} tokens/s"),
+            ("model server (boto3 Converse, whole request)", f"{served:.1f} tokens/s"),
+            ("server / direct", f"{served / direct:.3f}x (goal >= 0.95x)"),
+        ],
+    )
+    print_table(
+        f"batching: {BATCH} requests of up to {BATCH_TOKENS} tokens, greedy",
+        [
+            ("one after another (baseline)", f"{sequential * ms:.0f} ms"),
+            (f"{BATCH} at once", f"{together * ms:.0f} ms"),
+            ("at once / one after another", f"{together / sequential:.2f}x "
+             f"(speed-up {sequential / together:.2f}x)"),
+            ("same texts at once as alone", str(same_texts)),
+        ],
+    )  # fmt: skip
     print_table(
         f"model server: {model.model if model else '?'} ({model.backend if model else '?'}), "
         f"started with the stack in {up_seconds:.1f} s",

@@ -8,8 +8,6 @@ Two processes, each started in its own session so that stopping it ends all it s
 """
 
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import psutil
 
 from deploy.stages import LAMBDA_PYTHON
 from deploy.workdir import WORK_ROOT, reset_state
@@ -198,29 +198,29 @@ def _running_model(state_dir: Path) -> ModelServerState | None:
 def _is_ours(pid: int, module: str) -> bool:
     """True when `pid` is alive and runs our module (a reused pid is never ours)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+        process = psutil.Process(pid)
+        return module in process.cmdline() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return module.encode() in cmdline and not _zombie(pid)
 
 
 def _stop_pid(pid: int, grace_s: float = 10.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def _zombie(pid: int) -> bool:
+    """SIGTERM `pid`, which stops what it started; after `grace_s`, SIGKILL it and every
+    process it had started (runtime workers run in sessions of their own, so a process group
+    would not reach them: psutil finds them through their parent, on Linux and macOS alike)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
+        process = psutil.Process(pid)
+        family = [process, *process.children(recursive=True)]
+        process.terminate()
+    except psutil.Error:
+        return
+    _, alive = psutil.wait_procs([process], timeout=grace_s)
+    if not alive:
+        return
+    for member in family:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(family, timeout=5)
 
 
 def _answers(url: str) -> bool:

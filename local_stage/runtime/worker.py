@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from local_stage.runtime.invocation import Invocation, InvokeResult
 from local_stage.runtime.logs import FunctionLog
 
@@ -38,6 +40,7 @@ class Worker:
         self.spawned_at = time.monotonic()
         self.init_ms: float | None = None  # set when the first /next arrives
         self.init_error: bytes | None = None
+        self._peak_mb = 0
         self._timer: asyncio.TimerHandle | None = None
         self._pump: asyncio.Task[None] | None = None
 
@@ -122,11 +125,10 @@ class Worker:
         self.on_exit(self)
 
     def _max_memory_mb(self) -> int:
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()  # type: ignore[union-attr]
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) // 1024
-        except (OSError, ValueError, AttributeError):
-            pass
-        return 0
+        """The most resident memory seen at the end of any invocation, in MB (Lambda reports
+        the true peak; psutil reads the size the same way on Linux and macOS)."""
+        if self.process is not None:
+            with contextlib.suppress(psutil.Error):
+                rss = psutil.Process(self.process.pid).memory_info().rss
+                self._peak_mb = max(self._peak_mb, rss // (1024 * 1024))
+        return self._peak_mb

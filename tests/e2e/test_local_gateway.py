@@ -15,6 +15,7 @@ from botocore.credentials import Credentials
 from deploy.call import signed_headers
 from deploy.paths import LAMBDA_DIR
 from local_stage import supervisor
+from local_stage.interpreter import HTTP_CLIENT_DIR, runtime_client
 from tests.e2e.conftest import write_function
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]
@@ -37,7 +38,11 @@ def lambda_handler(event, context):
         return {"statusCode": 200, "headers": {"x-version": VERSION},
                 "body": json.dumps({"event": event, "env": env, "version": VERSION,
                                     "python": sys.version_info[:2],
-                                    "remaining": context.get_remaining_time_in_millis()})}
+                                    "remaining": context.get_remaining_time_in_millis(),
+                                    "arn": context.invoked_function_arn,
+                                    "memory": context.memory_limit_in_mb,
+                                    "client": getattr(sys.modules.get("runtime_client"),
+                                                      "__file__", None)})}
     if mode == "plain":
         return {"hello": "world", "version": VERSION}
     if mode == "binary":
@@ -128,6 +133,20 @@ def test_event_follows_payload_2_0(local_stage, deployed):
     assert reply["env"]["MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
     assert reply["env"]["AWS_ENDPOINT_URL"] == local_stage.state.emulator_url
     assert reply["python"] == [3, 12]
+    assert 0 < reply["remaining"] <= 3000
+
+
+def test_the_function_runs_under_the_runtime_client_chosen_for_this_os(local_stage, deployed):
+    reply = echo(local_stage)
+    client = reply["client"]
+    if runtime_client() == "http":  # macOS's default, forced on Linux by the test script
+        assert client == str(HTTP_CLIENT_DIR / "runtime_client.py")
+    else:
+        assert client.endswith(".so") and "awslambdaric" not in client  # the C++ module
+    # The context awslambdaric builds from the Runtime API's headers, whichever client.
+    assert (
+        reply["arn"].endswith(":function:codegen-local") and reply["memory"] == "512"
+    )  # local.tfvars.json
     assert 0 < reply["remaining"] <= 3000
 
 

@@ -270,12 +270,17 @@ def test_invoke_model_takes_an_anthropic_messages_body(bedrock):
         bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"messages": []}))
 
 
-def test_concurrent_requests_queue_and_never_mix(server, bedrock):
+def test_concurrent_requests_are_generated_together_and_never_mix(server, bedrock):
     prompts = [f"Count from {n} to {n + 20}, separated by commas." for n in (1, 30, 60)]
     alone = [greedy(bedrock, prompt, max_tokens=30) for prompt in prompts]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:  # 1 running + 1 queued
+    assert len({answer[:6] for answer in alone}) == len(prompts)  # told apart by their start
+    # 5 at once: 4 decoded in one batch by llama.cpp's slots, 1 queued (the server's limit).
+    # Batched decoding is not bit-identical to single decoding in llama.cpp, so greedy texts
+    # may part late; each answer must still be its own prompt's.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
         together = list(pool.map(lambda p: greedy(bedrock, p, max_tokens=30), prompts * 2))
-    assert together == alone * 2
+    for answer, own in zip(together, alone * 2, strict=True):
+        assert answer[:6] == own[:6], (answer, own)
 
 
 def test_beyond_the_queue_requests_are_throttled(server):
