@@ -60,10 +60,14 @@ def generate(
     client: Any,
     request: GenerationRequest,
     settings: Settings,
-    remaining_ms: Callable[[], int] | None = None,
+    remaining_ms: Callable[[], float] | None = None,
+    *,
+    read_timeout: float | None = None,
+    reserved_s: float = 0.0,
 ) -> Generation:
     """Call Converse; retry a throttled or briefly unavailable model only while a whole new
-    attempt (up to the read timeout) still fits in the function's remaining time.
+    attempt (up to `read_timeout`, the client's) still fits in the function's remaining time
+    with `reserved_s` (the store's share) left over.
 
     botocore's own retries cannot see that deadline: a retried read timeout would outlive the
     function, and the caller would get the gateway's bare 500 instead of our 504.
@@ -75,12 +79,13 @@ def generate(
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             delay = random.uniform(0, _BACKOFF_S * 2**attempt)
+            wait_s = (settings.read_timeout if read_timeout is None else read_timeout) + reserved_s
             if (code in _RETRYABLE and attempt < settings.bedrock_max_attempts
-                    and _time_for_another(remaining_ms, delay, settings)):  # fmt: skip
+                    and _time_for_another(remaining_ms, delay, wait_s)):  # fmt: skip
                 logger.warning("Bedrock answered %s; retrying in %.2f s", code, delay)
                 time.sleep(delay)
                 continue
-            raise _map_client_error(exc, settings) from exc
+            raise _map_client_error(exc, settings, request) from exc
         except (ReadTimeoutError, ConnectTimeoutError) as exc:
             raise HttpError(
                 504, "ModelTimeout", "the model did not answer in time; try again"
@@ -95,13 +100,13 @@ def generate(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _time_for_another(remaining_ms: Callable[[], int] | None, delay: float,
-                      settings: Settings) -> bool:  # fmt: skip
-    """True when a new attempt, waiting up to its read timeout (and a second to connect and
-    answer), ends before the function must."""
+def _time_for_another(remaining_ms: Callable[[], float] | None, delay: float,
+                      wait_s: float) -> bool:  # fmt: skip
+    """True when a new attempt, waiting up to `wait_s` (its read timeout and what must be
+    left after it, plus a second to connect and answer), ends before the function must."""
     if remaining_ms is None:
         return True
-    needed_ms = (delay + settings.read_timeout + _MARGIN_S) * 1000
+    needed_ms = (delay + wait_s + _MARGIN_S) * 1000
     return remaining_ms() > needed_ms
 
 
@@ -118,7 +123,19 @@ def _generation(response: dict[str, Any]) -> Generation:
     )
 
 
-def _map_client_error(exc: ClientError, settings: Settings) -> HttpError:
+# What callers see when the stage itself is wrong (model access, model id, defaults the model
+# refuses): no internals; the function's log has the details for the operator.
+_OPERATOR_MESSAGE = (
+    "the service's model is not set up correctly; the operator has the details in the "
+    "function's log: quote the request id"
+)
+# Bedrock's words for a model id that must be called through an inference profile.
+_NEEDS_PROFILE = ("inference profile", "on-demand throughput")
+
+
+def _map_client_error(
+    exc: ClientError, settings: Settings, request: GenerationRequest
+) -> HttpError:
     code = exc.response.get("Error", {}).get("Code", "")
     detail = exc.response.get("Error", {}).get("Message", "")
     retry = {"Retry-After": str(settings.retry_after_seconds)}
@@ -135,17 +152,23 @@ def _map_client_error(exc: ClientError, settings: Settings) -> HttpError:
         return HttpError(503, "ModelUnavailable", "the model service is unavailable; retry later",
                          headers=retry)  # fmt: skip
     if code == "AccessDeniedException":
-        logger.error("access denied to %s: %s", where, detail)
-        return HttpError(
-            502, "ModelAccessDenied",
-            f"this service may not use {where}: enable model access in the Bedrock console "
-            f"or grant the function's role bedrock:InvokeModel on it",
-        )  # fmt: skip
+        logger.error("operator: access denied to %s: %s. Enable model access in the Bedrock "
+                     "console, and grant the function's role bedrock:InvokeModel on the model "
+                     "(and on its inference profile, if it is one)", where, detail)  # fmt: skip
+        return HttpError(502, "ModelAccessDenied", _OPERATOR_MESSAGE)
     if code == "ResourceNotFoundException":
-        logger.error("model not found: %s: %s", where, detail)
-        return HttpError(502, "ModelNotFound", f"{where} does not exist or is not offered there")
+        logger.error("operator: %s does not exist or is not offered there: %s", where, detail)
+        return HttpError(502, "ModelNotFound", _OPERATOR_MESSAGE)
     if code == "ValidationException":
-        logger.warning("model rejected the request: %s", detail)
-        return HttpError(400, "ModelRejectedRequest", f"the model rejected the request: {detail}")
+        chosen = request.sampling.chosen_by_caller
+        if chosen and not any(words in detail.lower() for words in _NEEDS_PROFILE):
+            logger.warning("model rejected the caller's settings %s: %s", chosen, detail)
+            return HttpError(400, "ModelRejectedRequest",
+                             f"the model rejected the request: {detail}")  # fmt: skip
+        logger.error("operator: %s rejected the stage's own request (defaults %s): %s. Check "
+                     "the stage's default_* settings and model_id (some models must be called "
+                     "through an inference profile id)", where, settings.defaults,
+                     detail)  # fmt: skip
+        return HttpError(502, "ModelMisconfigured", _OPERATOR_MESSAGE)
     logger.error("Bedrock error %s for %s: %s", code, where, detail)
     return HttpError(502, "ModelError", "the model service failed; try again")

@@ -18,12 +18,16 @@ def _session() -> boto3.Session:
     return boto3.Session()
 
 
-def bedrock_client(settings: Settings) -> Any:
-    return _bedrock(settings.region, settings.connect_timeout, settings.read_timeout)
+def bedrock_client(settings: Settings, read_timeout: float) -> Any:
+    """A client whose calls wait at most `read_timeout` (whole seconds, at least 1) for the
+    model: one client per distinct timeout, so a request that starts late gets a shorter
+    wait instead of one that outlives the function."""
+    seconds = max(1, min(int(read_timeout), int(settings.read_timeout)))
+    return _bedrock(settings.region, settings.connect_timeout, float(seconds))
 
 
 def s3_client(settings: Settings) -> Any:
-    return _s3(settings.region)
+    return _s3(settings.region, settings.storage_connect_timeout, settings.storage_read_timeout)
 
 
 @cache
@@ -40,11 +44,12 @@ def _bedrock(region: str, connect_timeout: float, read_timeout: float) -> Any:
 
 
 @cache
-def _s3(region: str) -> Any:
+def _s3(region: str, connect_timeout: float, read_timeout: float) -> Any:
+    # One request per call, short timeouts: codegen.storage retries only while time is left.
     config = Config(
-        connect_timeout=3,
-        read_timeout=10,
-        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": 1},
         user_agent_extra="codegen-deploy",
     )
     return _session().client("s3", region_name=region, config=config)

@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 @cache
 def _service() -> CodeGenerationService:
     settings = load_settings()
-    return CodeGenerationService(settings, bedrock_client(settings), s3_client(settings))
+    return CodeGenerationService(
+        settings, lambda read_timeout: bedrock_client(settings, read_timeout), s3_client(settings)
+    )
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -23,6 +23,9 @@ class Sampling:
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
+    # The settings the caller chose (the rest are the stage's defaults): when the model
+    # rejects a request, this tells the caller's mistake (400) from the operator's (5xx).
+    chosen_by_caller: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,11 +129,13 @@ def _sampling(data: dict[str, Any], settings: Settings) -> Sampling:
     # Newer models refuse temperature and top_p together: a default fills in only when the
     # caller chose neither, so a caller's choice of one never gets the other added.
     caller_chose_sampling = temperature is not None or top_p is not None
+    chosen = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "max_tokens": max_tokens}
     return Sampling(
         max_tokens=max_tokens if max_tokens is not None else defaults.max_tokens,
         temperature=temperature if caller_chose_sampling else defaults.temperature,
         top_p=top_p if caller_chose_sampling else defaults.top_p,
         top_k=top_k if top_k is not None else defaults.top_k,
+        chosen_by_caller=tuple(name for name, value in chosen.items() if value is not None),
     )
 
 

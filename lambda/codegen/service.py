@@ -24,18 +24,22 @@ from codegen.settings import Settings
 from codegen.storage import StorageError, StoredObject, object_key, store_code
 
 logger = logging.getLogger(__name__)
-# Below this much remaining time a model call cannot finish; answer now instead.
-_MIN_REMAINING_MS = 2000
+# The shortest model call worth starting; with less, answer 503 at once.
+_MIN_MODEL_S = 2.0
+# Kept for answering the caller after the last network call.
+_ANSWER_MARGIN_S = 0.5
 
 
 class CodeGenerationService:
     def __init__(
         self,
         settings: Settings,
-        bedrock: Any,
+        bedrock: Callable[[float], Any],
         s3: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`bedrock(seconds)` gives a bedrock-runtime client whose calls wait at most that
+        long for the model."""
         self.settings = settings
         self.bedrock = bedrock
         self.s3 = s3
@@ -50,17 +54,20 @@ class CodeGenerationService:
             require_method(http, "PUT")
             request = parse_body(http.body, self.settings)
             log.update(language=request.language.name, model=self.settings.model_id)
-            _require_time(context)
+            budget = _Budget(context)
+            model_seconds = self._model_seconds(budget)
             generation = generate(
-                self.bedrock,
+                self.bedrock(model_seconds),
                 request,
                 self.settings,
-                getattr(context, "get_remaining_time_in_millis", None),
+                budget.remaining_ms,
+                read_timeout=model_seconds,
+                reserved_s=self.settings.storage_budget,
             )
             log.update(input_tokens=generation.input_tokens,
                        output_tokens=generation.output_tokens,
                        stop_reason=generation.stop_reason)  # fmt: skip
-            result = self._answer(http, request, generation, request_id, log)
+            result = self._answer(http, request, generation, request_id, log, budget)
         except HttpError as error:
             log.update(error=error.code)
             result = error_result(error, request_id)
@@ -82,13 +89,14 @@ class CodeGenerationService:
         generation: Generation,
         request_id: str,
         log: dict[str, Any],
+        budget: "_Budget",
     ) -> dict[str, Any]:
         code = extract_code(generation.text, request.language)
         if self.settings.log_prompts:
             log.update(prompt=request.message)
         log.update(prompt_chars=len(request.message),
                    prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest())  # fmt: skip
-        stored, storage_error = self._store(request, code, request_id)
+        stored, storage_error = self._store(request, code, request_id, budget)
         log.update(stored=stored is not None, storage_error=storage_error,
                    key=stored.key if stored else None)  # fmt: skip
         headers = {"X-Request-Id": request_id, "X-Model-Id": self.settings.model_id}
@@ -121,8 +129,17 @@ class CodeGenerationService:
             payload["storage_error"] = storage_error
         return json_result(200, payload, headers)
 
+    def _model_seconds(self, budget: "_Budget") -> float:
+        """How long the model call may wait: its own limit, or what is left once the store's
+        share and a connection are set aside; 503 when that is too short to be worth it."""
+        left = budget.seconds() - self.settings.storage_budget - self.settings.connect_timeout
+        seconds = min(self.settings.read_timeout, left - _ANSWER_MARGIN_S)
+        if seconds < _MIN_MODEL_S:
+            raise HttpError(503, "NoTimeLeft", "the request ran out of time; retry")
+        return seconds
+
     def _store(
-        self, request: GenerationRequest, code: str, request_id: str
+        self, request: GenerationRequest, code: str, request_id: str, budget: "_Budget"
     ) -> tuple[StoredObject | None, str | None]:
         key = object_key(self.settings.prefix, self.clock(), request_id, request.language)
         try:
@@ -130,6 +147,9 @@ class CodeGenerationService:
                 self.s3, bucket=self.settings.bucket, key=key, code=code,
                 language=request.language, model_id=self.settings.model_id,
                 prompt=request.message, request_id=request_id,
+                time_left=lambda: budget.seconds() - _ANSWER_MARGIN_S,
+                attempt_seconds=(self.settings.storage_connect_timeout
+                                 + self.settings.storage_read_timeout),
             )  # fmt: skip
             return stored, None
         except StorageError as exc:
@@ -137,7 +157,14 @@ class CodeGenerationService:
             return None, f"the code was generated but could not be stored: {exc}"
 
 
-def _require_time(context: Any) -> None:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is not None and remaining() < _MIN_REMAINING_MS:
-        raise HttpError(503, "NoTimeLeft", "the request ran out of time; retry")
+class _Budget:
+    """The function's remaining time, from the Lambda context (unbounded without one)."""
+
+    def __init__(self, context: Any) -> None:
+        self._remaining = getattr(context, "get_remaining_time_in_millis", None)
+
+    def remaining_ms(self) -> float:
+        return float("inf") if self._remaining is None else float(self._remaining())
+
+    def seconds(self) -> float:
+        return self.remaining_ms() / 1000

@@ -34,7 +34,12 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
     connect_timeout: float = 3.0
-    read_timeout: float = 25.0
+    read_timeout: float = 25.0  # the most a model call may wait; less when time is short
+    # Kept back from the model call for storing its code: one S3 attempt (connect + read) and
+    # the answer. The store gives up rather than outlive the function (stored: false).
+    storage_budget: float = 3.5
+    storage_connect_timeout: float = 1.0
+    storage_read_timeout: float = 2.0
     bedrock_max_attempts: int = 2
     retry_after_seconds: int = 2
     log_prompts: bool = False
@@ -58,12 +63,16 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_message_chars=_optional_int(env, "MAX_MESSAGE_CHARS", 8000) or 8000,
         connect_timeout=_optional_float(env, "BEDROCK_CONNECT_TIMEOUT", 3.0) or 3.0,
         read_timeout=_optional_float(env, "BEDROCK_READ_TIMEOUT", 25.0) or 25.0,
+        storage_budget=_optional_float(env, "STORAGE_BUDGET_SECONDS", 3.5) or 3.5,
         bedrock_max_attempts=_optional_int(env, "BEDROCK_MAX_ATTEMPTS", 2) or 2,
         retry_after_seconds=_optional_int(env, "RETRY_AFTER_SECONDS", 2) or 2,
         log_prompts=env.get("LOG_PROMPTS", "false").strip().lower() in {"1", "true", "yes"},
     )
     if defaults.max_tokens > settings.max_tokens_limit:
         raise ConfigError("DEFAULT_MAX_TOKENS must not exceed MAX_TOKENS_LIMIT")
+    one_store = settings.storage_connect_timeout + settings.storage_read_timeout
+    if settings.storage_budget < one_store:
+        raise ConfigError(f"STORAGE_BUDGET_SECONDS must be at least {one_store} (one S3 attempt)")
     return settings
 
 

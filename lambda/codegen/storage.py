@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,9 @@ class StoredObject:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+
+_ATTEMPTS = 2  # a clash or a passing failure gets one more try, time permitting
 
 
 class StorageError(Exception):
@@ -40,17 +44,25 @@ def store_code(
     model_id: str,
     prompt: str,
     request_id: str,
+    time_left: Callable[[], float] = lambda: float("inf"),
+    attempt_seconds: float = 0.0,
 ) -> StoredObject:
     """PutObject with If-None-Match: *, so an existing object is never replaced; on a clash
-    (a reused request id) a random suffix is added once."""
+    (a reused request id) a random suffix is added once, and a passing failure (a timeout, a
+    5xx) is tried once more. An attempt starts only while `time_left()` still holds
+    `attempt_seconds` (the client's connect + read timeout): the function must never be cut
+    off mid-store, so when time runs short the caller gets the code unstored instead."""
     metadata = {
         "language": language.name,
         "model-id": model_id[:256],
         "prompt-sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
         "request-id": request_id[:128],
     }
-    for attempt in range(2):
-        candidate = key if attempt == 0 else _with_suffix(key, language)
+    candidate = key
+    failure, last_error = "no attempt", None
+    for _ in range(_ATTEMPTS):
+        if time_left() < attempt_seconds:
+            raise StorageError(f"not enough time left to store it ({failure})") from last_error
         try:
             client.put_object(
                 Bucket=bucket,
@@ -63,12 +75,18 @@ def store_code(
             return StoredObject(bucket, candidate)
         except ClientError as exc:
             code_name = exc.response.get("Error", {}).get("Code", "")
-            if code_name in {"PreconditionFailed", "ConditionalRequestConflict"} and attempt == 0:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            last_error = exc
+            if code_name in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                candidate, failure = _with_suffix(key, language), "key taken"
+                continue
+            if status >= 500 or code_name in {"SlowDown", "RequestTimeout"}:
+                failure = f"S3 answered {code_name or status}"
                 continue
             raise StorageError(f"S3 refused the object ({code_name or 'error'})") from exc
         except BotoCoreError as exc:
-            raise StorageError(f"S3 could not be reached ({type(exc).__name__})") from exc
-    raise StorageError("S3 kept reporting an existing object under a fresh key")
+            last_error, failure = exc, f"S3 could not be reached ({type(exc).__name__})"
+    raise StorageError(f"S3 did not take the object: {failure}") from last_error
 
 
 def _with_suffix(key: str, language: Language) -> str:

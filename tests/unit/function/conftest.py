@@ -42,7 +42,9 @@ def bedrock(env):
 
 @pytest.fixture
 def service(s3, bedrock):
-    return CodeGenerationService(load_settings(), bedrock[0], s3, clock=lambda: FIXED_NOW)
+    return CodeGenerationService(
+        load_settings(), lambda _seconds: bedrock[0], s3, clock=lambda: FIXED_NOW
+    )
 
 
 @pytest.fixture

@@ -68,3 +68,60 @@ def converse_reply(text: str, stop: str = "end_turn", tokens: tuple[int, int] = 
 
 def body_of(result: dict[str, Any]) -> dict[str, Any]:
     return json.loads(result["body"])
+
+
+class FakeClock:
+    """The function's remaining time, moved on by the fakes below instead of by sleeping."""
+
+    def __init__(self, remaining_s: float) -> None:
+        self.remaining_s = remaining_s
+
+    def advance(self, seconds: float) -> None:
+        self.remaining_s -= seconds
+
+
+@dataclass
+class ClockedContext:
+    clock: FakeClock
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.clock.remaining_s * 1000)
+
+
+class SlowBedrock:
+    """converse() takes `seconds` of the clock, then answers `reply` or raises `error`."""
+
+    def __init__(self, clock: FakeClock, steps: list[tuple[float, Any]]) -> None:
+        self.clock = clock
+        self.steps = list(steps)
+        self.calls = 0
+
+    def converse(self, **_arguments: Any) -> Any:
+        self.calls += 1
+        seconds, outcome = self.steps.pop(0)
+        self.clock.advance(seconds)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+class SlowS3:
+    """put_object() takes `seconds` of the clock each time; the first `failures` calls then
+    fail as a timed-out read would, the others reach the real (moto) client."""
+
+    def __init__(self, clock: FakeClock, s3: Any, seconds: float, failures: int) -> None:
+        self.clock = clock
+        self.s3 = s3
+        self.seconds = seconds
+        self.failures = failures
+        self.calls = 0
+
+    def put_object(self, **arguments: Any) -> Any:
+        from botocore.exceptions import ReadTimeoutError
+
+        self.calls += 1
+        self.clock.advance(self.seconds)
+        if self.calls <= self.failures:
+            raise ReadTimeoutError(endpoint_url="https://s3.example")
+        return self.s3.put_object(**arguments)

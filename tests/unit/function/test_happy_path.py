@@ -122,7 +122,7 @@ def test_stage_defaults_are_configurable_and_can_be_switched_off(monkeypatch, s3
     expected = {"modelId": MODEL, "system": ANY, "messages": ANY,
                 "inferenceConfig": {"maxTokens": 512, "topP": 0.2}}  # fmt: skip
     stubber.add_response("converse", converse_reply("x = 1"), expected)
-    service = CodeGenerationService(load_settings(), client, s3)
+    service = CodeGenerationService(load_settings(), lambda _seconds: client, s3)
     assert service.handle(http_event({"message": "m", "key": "py"}), FakeContext())[
         "statusCode"] == 200  # fmt: skip
 
