@@ -29,8 +29,27 @@ def _fail(message: str) -> Exit:
     return Exit(f"error: {message}", code=1)
 
 
-def _deployer(stage: str) -> StageDeployer:
-    return StageDeployer(load_stage(stage))
+def _deployer(stage: str, yes: bool = False, allow_local_state: bool = False) -> StageDeployer:
+    return StageDeployer(load_stage(stage), confirm=_asker(yes),
+                         allow_local_state=allow_local_state)  # fmt: skip
+
+
+def _asker(yes: bool):
+    """Answers the deployer's questions: yes with --yes, else the person at the terminal; with
+    no terminal to ask (CI, a pipe) the answer is no, so nothing irreversible runs unasked."""
+
+    def ask(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+
+    return ask
+
+
+_YES = "confirm without asking (for automation)"
+_LOCAL_STATE = "let a protected stage (prod) keep its Terraform state on this machine"
 
 
 @task(
@@ -65,21 +84,24 @@ def package(c, force=False):
     print(describe(result))
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
-def plan(c, stage=DEFAULT_STAGE):
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})",
+            "allow_local_state": _LOCAL_STATE})  # fmt: skip
+def plan(c, stage=DEFAULT_STAGE, allow_local_state=False):
     """Build what changed and show what Terraform would change on a stage."""
     try:
-        changed = _deployer(stage).plan()
+        changed = _deployer(stage, allow_local_state=allow_local_state).plan()
     except _EXPECTED as exc:
         raise _fail(str(exc)) from None
     print(f"stage {stage}: {'changes pending' if changed else 'no changes'}")
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
-def deploy(c, stage=DEFAULT_STAGE):
-    """Build what changed, then init, plan and apply the stage; prints the endpoint."""
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})", "yes": _YES,
+            "allow_local_state": _LOCAL_STATE})  # fmt: skip
+def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
+    """Build what changed, then init, plan and apply the stage (a protected stage asks
+    first); prints the endpoint."""
     try:
-        deployer = _deployer(stage)
+        deployer = _deployer(stage, yes, allow_local_state)
         report = deployer.deploy()
         url = invoke_url(deployer.stage, report.outputs)
     except _EXPECTED as exc:
@@ -89,14 +111,16 @@ def deploy(c, stage=DEFAULT_STAGE):
     print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
-def destroy(c, stage=DEFAULT_STAGE):
-    """Destroy everything Terraform created for a stage."""
+@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})", "yes": _YES,
+            "allow_local_state": _LOCAL_STATE})  # fmt: skip
+def destroy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
+    """Destroy everything Terraform created for a stage (shows the plan and asks first on a
+    real stage)."""
     try:
-        _deployer(stage).destroy()
+        destroyed = _deployer(stage, yes, allow_local_state).destroy()
     except _EXPECTED as exc:
         raise _fail(str(exc)) from None
-    print(f"stage {stage} destroyed")
+    print(f"stage {stage} destroyed" if destroyed else f"stage {stage}: nothing to destroy")
 
 
 @task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError
-
+from deploy.account import AccountError, caller_identity, require_stage_account
 from deploy.artifacts import build_stage_layer, keep_services_for, package_stage_function
-from deploy.environment import MIRROR_VARIABLE, StageEnvironmentError, stage_environment
+from deploy.environment import (
+    MIRROR_VARIABLE,
+    StageEnvironmentError,
+    endpoint_overrides,
+    stage_environment,
+)
 from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR
 from deploy.stages import Stage
 from deploy.terraform import Sink, TerraformError, TerraformRunner, check_version, stderr_sink
@@ -41,6 +44,11 @@ class StageDeployer:
     keep_services: str | None = None  # None: lambda/services.txt
     build_dir: Path = BUILD_DIR
     function_source: Path = FUNCTION_SOURCE_DIR
+    # Asked (with a question) before a protected stage is changed or any real stage is
+    # destroyed; None answers no, so only a caller that can ask (or says --yes) goes on.
+    confirm: Callable[[str], bool] | None = None
+    # A protected stage refuses local Terraform state unless this is set.
+    allow_local_state: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -48,6 +56,10 @@ class StageDeployer:
                                          self.emulator_url)  # fmt: skip
         except StageEnvironmentError as exc:
             raise DeployError(str(exc)) from exc
+        ignored = endpoint_overrides(self.base_env)
+        if ignored and not self.stage.emulated:
+            self.report(f"stage {self.stage.name} is a real AWS stage: ignoring "
+                        f"{', '.join(ignored)} from your environment")  # fmt: skip
         self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)
         self.runner = TerraformRunner(self.workdir.path, self.env, sink=self.sink)
         check_version(self.runner)
@@ -55,14 +67,18 @@ class StageDeployer:
     # -- tasks ---------------------------------------------------------------------------
     def plan(self) -> bool:
         """Build what changed and show Terraform's plan; True when it would change things."""
+        self._require_safe_target()
         self._prepare()
         return self._plan()
 
     def deploy(self) -> DeployReport:
         timings: dict[str, float] = {}
+        self._require_safe_target()
         self._timed(timings, "build", self._build)
         self._timed(timings, "init", self._init)
         changed = self._timed(timings, "plan", self._plan)
+        if changed and self.stage.protected:
+            self._confirm(f"Apply the plan above to the protected stage {self.stage.name}?")
         if changed:
             self._timed(timings, "apply", lambda: self.runner.apply(self.workdir.plan_file))
         else:
@@ -71,9 +87,21 @@ class StageDeployer:
         outputs = self._timed(timings, "outputs", self.runner.outputs)
         return DeployReport(changed, outputs, timings)
 
-    def destroy(self) -> None:
+    def destroy(self) -> bool:
+        """Plan the destruction, show it, ask (real stages), then carry out that very plan;
+        False when there was nothing to destroy."""
+        self._require_safe_target()
         self._prepare()
-        self.runner.destroy(self.workdir.var_files())
+        plan_file = self.workdir.plan_file
+        try:
+            if not self.runner.plan(self.workdir.var_files(), plan_file, destroy=True):
+                return False
+            if not self.stage.emulated:
+                self._confirm(f"Destroy everything above in stage {self.stage.name}?")
+            self.runner.apply(plan_file)
+            return True
+        finally:
+            plan_file.unlink(missing_ok=True)
 
     def outputs(self) -> dict[str, Any]:
         if self.workdir.needs_init():
@@ -107,8 +135,6 @@ class StageDeployer:
         self._init()
 
     def _build(self) -> None:
-        if not self.stage.emulated:
-            self._require_credentials()
         layer = build_stage_layer(
             self.stage.arch, keep_services=keep_services_for(self.keep_services),
             report=self.report, build_dir=self.build_dir,
@@ -133,17 +159,32 @@ class StageDeployer:
             ) from None
         self.workdir.mark_initialised()
 
-    def _require_credentials(self) -> None:
+    def _require_safe_target(self) -> None:
+        """Before anything is built or planned: a real stage runs only with credentials for
+        its own account, and a protected one only with shared (remote) state."""
+        if self.stage.emulated:
+            return
         try:
-            session = boto3.Session(region_name=self.stage.region)
-            credentials = session.get_credentials()
-        except BotoCoreError as exc:
-            raise DeployError(f"cannot load AWS credentials: {exc}") from exc
-        if credentials is None:
+            require_stage_account(self.stage, caller_identity(self.stage.region, self.env))
+        except AccountError as exc:
+            raise DeployError(str(exc)) from exc
+        if self.stage.protected and self.workdir.backend_config is None:
+            if not self.allow_local_state:
+                raise DeployError(
+                    f"stage {self.stage.name} is protected and has no remote state backend: "
+                    f"its state would live only on this machine. Copy "
+                    f"terraform/stages/dev.backend.json.example to "
+                    f"terraform/stages/{self.stage.name}.backend.json and fill it in, or pass "
+                    f"--allow-local-state if that is really what you want"
+                )
+            self.report(f"warning: stage {self.stage.name} keeps its Terraform state in "
+                        f"{self.workdir.state_file} (--allow-local-state)")  # fmt: skip
+
+    def _confirm(self, question: str) -> None:
+        if self.confirm is None or not self.confirm(question):
             raise DeployError(
-                f"no AWS credentials found for stage {self.stage.name}: run `aws configure` "
-                f"or `aws sso login`, or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-                f"AWS_SECRET_ACCESS_KEY)"
+                f"stage {self.stage.name}: not confirmed, nothing changed (answer yes, or "
+                f"pass --yes to confirm without asking)"
             )
 
     @staticmethod

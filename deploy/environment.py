@@ -53,12 +53,21 @@ def emulator_environment(url: str, region: str) -> dict[str, str]:
     }
 
 
+def endpoint_overrides(env: Mapping[str, str]) -> list[str]:
+    """The AWS_ENDPOINT_URL* variables set in `env`: they would send a real stage's calls to
+    whatever they name (an emulator left over in the shell, say)."""
+    return sorted(name for name in env if name.startswith("AWS_ENDPOINT_URL") and env[name])
+
+
 def stage_environment(
     stage: Stage, work_root: Path, base: Mapping[str, str] = os.environ, url: str | None = None
 ) -> dict[str, str]:
+    """Real stages never inherit AWS_ENDPOINT_URL*; the emulated one gets its own."""
     env = dict(base)
     env["TF_IN_AUTOMATION"] = "1"
     env.update(_cli_config(work_root, base))
+    for name in endpoint_overrides(base):
+        env.pop(name)
     if stage.emulated:
         for name in _CLEARED_FOR_EMULATOR:
             env.pop(name, None)

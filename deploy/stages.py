@@ -6,6 +6,7 @@ Python reads the very file Terraform reads. What only the tooling needs is decla
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from deploy.paths import STAGE_VARS_DIR
 
 DEFAULT_STAGE = "local"
 LAMBDA_PYTHON = "3.12"  # the function's runtime: python3.12
+# A stage name becomes a path (.stages/<name>, terraform/stages/<name>.tfvars.json) and part of
+# resource names: the same rule as the `stage` variable's validation in terraform/variables.tf.
+STAGE_NAME_PATTERN = "^[a-z][a-z0-9-]{0,15}$"
 
 
 class StageError(Exception):
@@ -36,6 +40,17 @@ class Stage:
     def arch(self) -> str:
         return str(self.variables.get("architecture", "x86_64"))
 
+    @property
+    def account_id(self) -> str | None:
+        """The AWS account the stage must deploy to (`aws_account_id`), if it names one."""
+        value = self.variables.get("aws_account_id")
+        return None if value is None else str(value)
+
+    @property
+    def protected(self) -> bool:
+        """`protected_stage`: refuse local state, ask before deploy and destroy."""
+        return bool(self.variables.get("protected_stage", False))
+
 
 _EMULATED = {"local": True, "dev": False, "prod": False}
 
@@ -49,6 +64,11 @@ def _var_files() -> list[Path]:
 
 
 def load_stage(name: str) -> Stage:
+    if not re.fullmatch(STAGE_NAME_PATTERN, name):
+        raise StageError(
+            f"invalid stage name {name!r}: use 1-16 lower-case letters, digits or dashes, "
+            f"starting with a letter (known stages: {', '.join(stage_names())})"
+        )
     var_file = STAGE_VARS_DIR / f"{name}.tfvars.json"
     if not var_file.is_file():
         raise StageError(

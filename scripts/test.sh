@@ -8,6 +8,7 @@ bash scripts/setup.sh >/dev/null
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/shellcheck scripts/*.sh .ci/run
+bash scripts/scan-terraform.sh
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi

@@ -20,9 +20,10 @@ module "storage" {
   source = "./modules/storage"
 
   bucket_name                        = local.bucket_name
-  force_destroy                      = var.bucket_force_destroy
+  force_destroy                      = var.bucket_force_destroy && !var.protected_stage
   enable_lifecycle                   = var.enable_bucket_lifecycle
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  code_expiration_days               = var.code_expiration_days
   tags                               = local.tags
 }
 
@@ -38,6 +39,7 @@ module "function" {
   memory_size                = var.memory_size
   timeout                    = var.timeout
   reserved_concurrency       = var.reserved_concurrency
+  tracing_enabled            = var.tracing_enabled
   log_retention_days         = var.log_retention_days
   output_bucket_name         = module.storage.bucket_name
   output_bucket_arn          = module.storage.bucket_arn

@@ -2,6 +2,8 @@
 # local stage AWS_ENDPOINT_URL*): the configuration is the same for every stage.
 provider "aws" {
   region = var.aws_region
+  # The stage's own account or nothing: other credentials fail before anything is read.
+  allowed_account_ids = var.aws_account_id == null ? null : [var.aws_account_id]
 
   default_tags {
     tags = {

@@ -14,9 +14,27 @@ variable "stage" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9]{0,15}$", var.stage))
-    error_message = "stage must be 1-16 lower-case letters or digits, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.stage))
+    error_message = "stage must be 1-16 lower-case letters, digits or dashes, starting with a letter."
   }
+}
+
+variable "aws_account_id" {
+  description = "The AWS account this stage deploys to: the provider refuses any other (allowed_account_ids), and `invoke deploy` checks it before planning. Every real stage names one."
+  type        = string
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.aws_account_id == null ? true : can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id must be a 12-digit AWS account id (a string), or null."
+  }
+}
+
+variable "protected_stage" {
+  description = "A stage whose data matters: its bucket is never force-destroyed, and the tooling refuses local Terraform state for it and asks before deploy and destroy."
+  type        = bool
+  default     = false
 }
 
 variable "aws_region" {
@@ -50,9 +68,26 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions for the function; -1 for none."
+  description = "The stage's cost ceiling: at most this many functions (so model calls) run at once; -1 leaves it unreserved, on purpose. Every stage file sets it."
   type        = number
-  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be a whole number >= 1, or -1 to leave the function unreserved (0 would stop every invocation)."
+  }
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing of the function."
+  type        = bool
+  default     = false
+}
+
+variable "code_expiration_days" {
+  description = "Days after which stored code expires (needs enable_bucket_lifecycle); null keeps it."
+  type        = number
+  default     = null
+  nullable    = true
 }
 
 variable "log_retention_days" {

@@ -64,9 +64,19 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions; -1 leaves the function unreserved."
+  description = "Reserved concurrent executions: the most model calls running at once (a cost ceiling), or -1 to leave the function unreserved on purpose."
   type        = number
-  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be a whole number >= 1, or -1 to leave the function unreserved (0 would stop every invocation)."
+  }
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing for the function (and the permission to send traces)."
+  type        = bool
+  default     = false
 }
 
 variable "log_retention_days" {

@@ -26,6 +26,18 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
+variable "code_expiration_days" {
+  description = "Days after which stored code expires (when enable_lifecycle is true); null keeps it until deleted by hand."
+  type        = number
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.code_expiration_days == null ? true : var.code_expiration_days >= 1
+    error_message = "code_expiration_days must be at least 1, or null to keep stored code."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)

@@ -1,0 +1,38 @@
+"""Stage names, and the rules the tooling and Terraform must agree on."""
+
+import re
+
+import pytest
+
+from deploy.paths import TERRAFORM_DIR
+from deploy.stages import STAGE_NAME_PATTERN, StageError, load_stage, stage_names
+
+
+@pytest.mark.parametrize("name", ["../etc", "dev/../../x", "", "Prod", "a" * 17, "-dev", "dev.x"])
+def test_a_stage_name_that_is_not_a_plain_name_is_refused_before_it_becomes_a_path(name):
+    with pytest.raises(StageError, match="invalid stage name"):
+        load_stage(name)
+
+
+def test_the_tooling_and_terraform_accept_the_same_stage_names():
+    variables = (TERRAFORM_DIR / "variables.tf").read_text()
+    assert f'regex("{STAGE_NAME_PATTERN}", var.stage)' in variables
+    assert all(re.fullmatch(STAGE_NAME_PATTERN, name) for name in stage_names())
+
+
+def test_every_real_stage_sets_a_cost_ceiling_and_says_whether_it_is_protected():
+    for name in stage_names():
+        stage = load_stage(name)
+        assert "reserved_concurrency" in stage.variables, name
+        if not stage.emulated:
+            assert stage.variables["reserved_concurrency"] >= 1, name
+    assert load_stage("prod").protected and not load_stage("dev").protected
+
+
+def test_every_scanner_finding_skipped_in_terraform_says_why():
+    skips = []
+    for path in TERRAFORM_DIR.rglob("*.tf"):
+        skips += re.findall(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?", path.read_text())
+    assert skips
+    for check, reason in skips:
+        assert reason and len(reason.strip()) > 15, f"{check} is skipped without a reason"
