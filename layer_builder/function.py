@@ -13,15 +13,13 @@ from layer_builder.progress import Reporter, stderr_reporter
 from layer_builder.result import BuildResult
 from layer_builder.version import BUILDER_VERSION
 
-# Never shipped: tests, caches, editor and OS files, and the layer's own inputs.
-EXCLUDED_DIRS = {
-    "__pycache__", "tests", "test", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-    ".idea", ".vscode", ".git", "node_modules", ".venv", "venv",
-}  # fmt: skip
-EXCLUDED_FILES = (
-    "*.pyc", "*.pyo", "*~", "*.swp", "*.swo", ".#*", "#*#", ".DS_Store", "Thumbs.db",
-    "test_*.py", "*_test.py", "conftest.py", "requirements*.txt", "services.txt", ".gitignore",
-)  # fmt: skip
+# Shipped (an allow-list): the function's Python packages, i.e. top-level directories holding
+# an __init__.py, and inside them only source and data files of these kinds. Anything else
+# in lambda/ (a stray .env, keys, notes, the layer's requirements) never reaches Lambda.
+SHIPPED_SUFFIXES = {".py", ".json", ".txt", ".yaml", ".yml"}
+# Never shipped even inside a package: tests, caches and editors' files.
+EXCLUDED_DIRS = {"__pycache__", "tests", "test", "node_modules"}
+EXCLUDED_FILES = ("test_*.py", "*_test.py", "conftest.py")
 
 
 @dataclass(frozen=True)
@@ -32,17 +30,22 @@ class FunctionPackageRequest:
 
 
 def function_files(source_dir: Path) -> dict[str, Path]:
-    """Archive name (relative to `source_dir`) -> file, minus what Lambda must not get."""
+    """Archive name (relative to `source_dir`) -> file, for what the allow-list ships."""
     files: dict[str, Path] = {}
-    for path in source_dir.rglob("*"):
-        relative = path.relative_to(source_dir)
-        if any(part in EXCLUDED_DIRS for part in relative.parts[:-1]):
-            continue
-        if not path.is_file() or path.is_symlink():
-            continue
-        if any(fnmatch.fnmatch(path.name, pattern) for pattern in EXCLUDED_FILES):
-            continue
-        files[relative.as_posix()] = path
+    packages = [path for path in sorted(source_dir.iterdir())
+                if path.is_dir() and (path / "__init__.py").is_file()]  # fmt: skip
+    for package in packages:
+        for path in package.rglob("*"):
+            relative = path.relative_to(source_dir)
+            if any(part.startswith(".") for part in relative.parts):
+                continue  # hidden: .env, .git, editor swap files
+            if any(part in EXCLUDED_DIRS for part in relative.parts[:-1]):
+                continue
+            if not path.is_file() or path.is_symlink() or path.suffix not in SHIPPED_SUFFIXES:
+                continue
+            if any(fnmatch.fnmatch(path.name, pattern) for pattern in EXCLUDED_FILES):
+                continue
+            files[relative.as_posix()] = path
     return files
 
 

@@ -15,6 +15,7 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stage import s3_policy
+from local_stage.faults import FaultTable, injecting
 
 ACCOUNT_ID = "123456789012"  # what moto answers for the test credentials
 # Path prefixes of the Lambda and API Gateway v2 REST APIs (configuration changes).
@@ -57,7 +58,9 @@ class Emulator:
     def __init__(self, port: int = 0) -> None:
         s3_policy.install()
         self.changes = ChangeCounter()
+        self.faults = FaultTable()
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
+        app = injecting(app, self.faults)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
         )

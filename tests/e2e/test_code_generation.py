@@ -4,6 +4,8 @@ bytes in the emulator's bucket."""
 
 import ast
 import json
+import time
+import urllib.request
 
 import boto3
 import pytest
@@ -66,3 +68,37 @@ def test_the_local_models_limits_come_back_as_the_functions_statuses(local_stage
     reply = json.loads(data)
     assert status == 200 and reply["truncated"] is True and reply["stop_reason"] == "max_tokens"
     assert reply["usage"]["output_tokens"] == 3
+
+
+def faults(local_stage, method: str, rule: dict | None = None) -> None:
+    url = f"{local_stage.state.emulator_url}/_local/faults"
+    data = json.dumps(rule).encode() if rule is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
+    local_stage, deployed, s3
+):
+    before = s3.list_objects_v2(Bucket=deployed["bucket_name"]).get("KeyCount", 0)
+    # Every PutObject hangs past the function's 2 s S3 read timeout, then fails.
+    faults(local_stage, "POST", {"method": "PUT", "path": f"/{deployed['bucket_name']}/*",
+                                 "delay_s": 3, "status": 503})  # fmt: skip
+    try:
+        started = time.monotonic()
+        status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(),
+                                     timeout=60)  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        faults(local_stage, "DELETE")
+    assert status == 200, data
+    reply = json.loads(data)
+    ast.parse(reply["code"])
+    assert "def " in reply["code"]
+    assert reply["stored"] is False and reply["location"] is None
+    assert "could not be stored" in reply["storage_error"]
+    assert headers["X-Storage-Error"] == reply["storage_error"]
+    assert elapsed < 28  # answered within the function's timeout, not cut off by it
+    # A failing rule answers itself, so no attempt (even one still hanging) reaches the bucket.
+    assert s3.list_objects_v2(Bucket=deployed["bucket_name"]).get("KeyCount", 0) == before

@@ -22,6 +22,12 @@ def _source(root: Path) -> Path:
         "requirements.txt": "boto3==1\n",
         "services.txt": "s3\n",
         ".idea/workspace.xml": "<xml/>",
+        ".env": "AWS_SECRET_ACCESS_KEY=do-not-ship",
+        "codegen/.env": "TOKEN=do-not-ship",
+        "codegen/key.pem": "-----BEGIN PRIVATE KEY-----",
+        "codegen/notes.md": "notes",
+        "scratch.py": "print('a stray top-level module')",
+        "notdata/loose.py": "x = 1",
     }
     for name, text in files.items():
         path = root / name
@@ -35,7 +41,7 @@ def _package(source: Path, build: Path, **options):
     return package_function(request, report=silent_reporter)
 
 
-def test_zip_holds_only_the_function_source(tmp_path):
+def test_zip_holds_only_the_function_package_never_secrets_or_stray_files(tmp_path):
     result = _package(_source(tmp_path / "lambda"), tmp_path / "build")
     with zipfile.ZipFile(result.zip_path) as archive:
         names = archive.namelist()

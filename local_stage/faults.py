@@ -1,0 +1,125 @@
+"""Faults on the local emulator, for testing what the function does when AWS misbehaves.
+
+A rule matches requests by method and path (a glob over the path as the emulator sees it,
+e.g. `/my-bucket/code-output/*` for S3's path-style object keys) and then waits `delay_s`
+and, when it has a `status`, answers that error itself: the request never reaches moto, so
+nothing is half-written. `times` limits how many requests a rule hits (0: every one).
+
+    POST   /_local/faults  {"method": "PUT", "path": "/bucket/*", "delay_s": 3, "status": 503}
+    DELETE /_local/faults  (clears every rule)
+
+Only the local stage serves this path; the rules live in its memory.
+"""
+
+import fnmatch
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+PATH = "/_local/faults"
+_MAX_DELAY_S = 120.0
+
+
+@dataclass
+class FaultRule:
+    method: str
+    path: str
+    delay_s: float = 0.0
+    status: int | None = None
+    code: str = "ServiceUnavailable"
+    times: int = 0  # 0: no limit
+    hits: int = 0
+
+    @classmethod
+    def parse(cls, data: Any) -> "FaultRule":
+        if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+            raise ValueError("a fault rule is a JSON object with at least a path glob")
+        rule = cls(
+            method=str(data.get("method", "*")).upper(),
+            path=data["path"],
+            delay_s=float(data.get("delay_s", 0.0)),
+            status=None if data.get("status") is None else int(data["status"]),
+            code=str(data.get("code", "ServiceUnavailable")),
+            times=int(data.get("times", 0)),
+        )
+        if not 0 <= rule.delay_s <= _MAX_DELAY_S:
+            raise ValueError(f"delay_s must be between 0 and {_MAX_DELAY_S:.0f}")
+        if rule.status is not None and not 400 <= rule.status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        return rule
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method)) and fnmatch.fnmatchcase(path, self.path)
+
+
+class FaultTable:
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+
+    def add(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The first live rule for this request (counting the hit), or None."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(method, path) and (rule.times == 0 or rule.hits < rule.times):
+                    rule.hits += 1
+                    return rule
+        return None
+
+
+def injecting(app: Callable[..., Iterable[bytes]], table: FaultTable):
+    """WSGI middleware: the control path, then the rules, then the app."""
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]):
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "")
+        if path == PATH:
+            return _control(environ, start_response, table)
+        rule = table.take(method, path)
+        if rule is None:
+            return app(environ, start_response)
+        time.sleep(rule.delay_s)
+        if rule.status is None:
+            return app(environ, start_response)
+        body = (
+            f"<Error><Code>{rule.code}</Code><Message>fault injected by the local "
+            f"stage</Message></Error>"
+        ).encode()
+        start_response(
+            f"{rule.status} Injected",
+            [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return middleware
+
+
+def _control(environ: dict[str, Any], start_response: Callable[..., Any], table: FaultTable):
+    method = environ.get("REQUEST_METHOD")
+    status, answer = "200 OK", {"status": "ok"}
+    if method == "DELETE":
+        table.clear()
+    elif method == "POST":
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            table.add(FaultRule.parse(json.loads(environ["wsgi.input"].read(size) or b"null")))
+        except (ValueError, TypeError) as exc:
+            status, answer = "400 Bad Request", {"error": str(exc)}
+    else:
+        status, answer = "405 Method Not Allowed", {"error": "POST a rule, or DELETE all"}
+    body = json.dumps(answer).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
