@@ -21,8 +21,15 @@ from layer_builder import BuildError
 from local_stage import supervisor
 from local_stage.interpreter import RuntimeSetupError
 
-_EXPECTED = (BuildError, StageError, DeployError, TerraformError, EndpointError,
-             supervisor.LocalStageError, RuntimeSetupError)  # fmt: skip
+_EXPECTED = (
+    BuildError,
+    StageError,
+    DeployError,
+    TerraformError,
+    EndpointError,
+    supervisor.LocalStageError,
+    RuntimeSetupError,
+)
 
 
 def _fail(message: str) -> Exit:
@@ -30,8 +37,9 @@ def _fail(message: str) -> Exit:
 
 
 def _deployer(stage: str, yes: bool = False, allow_local_state: bool = False) -> StageDeployer:
-    return StageDeployer(load_stage(stage), confirm=_asker(yes),
-                         allow_local_state=allow_local_state)  # fmt: skip
+    return StageDeployer(
+        load_stage(stage), confirm=_asker(yes), allow_local_state=allow_local_state
+    )
 
 
 def _asker(yes: bool):
@@ -62,8 +70,9 @@ _LOCAL_STATE = "let a protected stage (prod) keep its Terraform state on this ma
         "(default: lambda/services.txt)",
     }
 )
-def build_layer(c, stage=DEFAULT_STAGE, arch=None, python=LAMBDA_PYTHON, force=False,
-                keep_services=None):  # fmt: skip
+def build_layer(
+    c, stage=DEFAULT_STAGE, arch=None, python=LAMBDA_PYTHON, force=False, keep_services=None
+):
     """Build the boto3 layer zip for the Lambda platform (reproducible; skipped if unchanged)."""
     try:
         target_arch = arch or load_stage(stage).arch
@@ -84,8 +93,12 @@ def package(c, force=False):
     print(describe(result))
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})",
-            "allow_local_state": _LOCAL_STATE})  # fmt: skip
+@task(
+    help={
+        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
+        "allow_local_state": _LOCAL_STATE,
+    }
+)
 def plan(c, stage=DEFAULT_STAGE, allow_local_state=False):
     """Build what changed and show what Terraform would change on a stage."""
     try:
@@ -95,8 +108,13 @@ def plan(c, stage=DEFAULT_STAGE, allow_local_state=False):
     print(f"stage {stage}: {'changes pending' if changed else 'no changes'}")
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})", "yes": _YES,
-            "allow_local_state": _LOCAL_STATE})  # fmt: skip
+@task(
+    help={
+        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
+        "yes": _YES,
+        "allow_local_state": _LOCAL_STATE,
+    }
+)
 def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     """Build what changed, then init, plan and apply the stage (a protected stage asks
     first); prints the endpoint."""
@@ -111,8 +129,13 @@ def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})", "yes": _YES,
-            "allow_local_state": _LOCAL_STATE})  # fmt: skip
+@task(
+    help={
+        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
+        "yes": _YES,
+        "allow_local_state": _LOCAL_STATE,
+    }
+)
 def destroy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     """Destroy everything Terraform created for a stage (shows the plan and asks first on a
     real stage)."""
@@ -148,8 +171,12 @@ def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
         values = deployer.outputs()
         url = invoke_url(deployer.stage, values)
         credentials = signing_credentials(deployer.stage, values)
-        result = call_endpoint(url, build_body(message, language), region=deployer.stage.region,
-                               credentials=credentials)  # fmt: skip
+        result = call_endpoint(
+            url,
+            build_body(message, language),
+            region=deployer.stage.region,
+            credentials=credentials,
+        )
     except _EXPECTED as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -180,8 +207,9 @@ def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
 )
 def local_up(c, model=None, openai_url=None, openai_model=None, bedrock_url=None):
     """Start the local stage (AWS emulator, HTTP API gateway, Lambda runtime, model server)."""
-    choice = supervisor.ModelChoice(gguf=model, openai_url=openai_url, openai_model=openai_model,
-                                    bedrock_url=bedrock_url)  # fmt: skip
+    choice = supervisor.ModelChoice(
+        gguf=model, openai_url=openai_url, openai_model=openai_model, bedrock_url=bedrock_url
+    )
     try:
         state, started = supervisor.up(model=choice)
     except _EXPECTED as exc:
@@ -217,8 +245,10 @@ def _print_stack(current: supervisor.Status) -> None:
     print(f"  gateway:  {current.state.gateway_url}")
     print(f"  emulator: {current.state.emulator_url}")
     if current.model is not None:
-        print(f"  model:    {current.model.url} ({current.model.model} via "
-              f"{current.model.backend}; answers for every Bedrock model id)")  # fmt: skip
+        print(
+            f"  model:    {current.model.url} ({current.model.model} via "
+            f"{current.model.backend}; answers for every Bedrock model id)"
+        )
     elif current.state.model_url:
         print(f"  model:    {current.state.model_url} (your Bedrock-compatible endpoint)")
 

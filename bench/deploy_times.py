@@ -29,10 +29,15 @@ def main() -> None:
             source = root / "lambda"
             shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
             deployer = StageDeployer(
-                load_stage("local"), work_root=root / "work", base_env=dict(os.environ),
-                emulator_url=url, sink=None, report=lambda line: None,
-                build_dir=root / "build", function_source=source,
-            )  # fmt: skip
+                load_stage("local"),
+                work_root=root / "work",
+                base_env=dict(os.environ),
+                emulator_url=url,
+                sink=None,
+                report=lambda line: None,
+                build_dir=root / "build",
+                function_source=source,
+            )
             rows = []
             for label, prepare in [
                 ("first deploy (build + init + plan + apply)", None),

@@ -26,10 +26,20 @@ MB = 1e6
 def manual_recipe(workdir: Path) -> Path:
     target = workdir / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS_FILE),
-         "-t", str(target)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-r",
+            str(REQUIREMENTS_FILE),
+            "-t",
+            str(target),
+        ],
+        check=True,
+        capture_output=True,
+    )
     archive = workdir / "manual.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
         for path in sorted(target.rglob("*")):
@@ -101,17 +111,27 @@ def main() -> None:
     print_table(
         "layer size",
         [
-            ("pruned zip / unzipped", f"{cold.manifest.zipped_bytes / MB:.2f} MB / "
-             f"{cold.manifest.unzipped_bytes / MB:.2f} MB"),
-            ("all models zip / unzipped", f"{full.manifest.zipped_bytes / MB:.2f} MB / "
-             f"{full.manifest.unzipped_bytes / MB:.2f} MB"),
-            ("manual recipe zip / unzipped", f"{manual_bytes / MB:.2f} MB / "
-             f"{manual_unzipped / MB:.2f} MB"),
+            (
+                "pruned zip / unzipped",
+                f"{cold.manifest.zipped_bytes / MB:.2f} MB / "
+                f"{cold.manifest.unzipped_bytes / MB:.2f} MB",
+            ),
+            (
+                "all models zip / unzipped",
+                f"{full.manifest.zipped_bytes / MB:.2f} MB / "
+                f"{full.manifest.unzipped_bytes / MB:.2f} MB",
+            ),
+            (
+                "manual recipe zip / unzipped",
+                f"{manual_bytes / MB:.2f} MB / {manual_unzipped / MB:.2f} MB",
+            ),
             ("manual zip / pruned zip", f"{manual_bytes / cold.manifest.zipped_bytes:.1f}x"),
-            ("all-models zip / pruned zip",
-             f"{full.manifest.zipped_bytes / cold.manifest.zipped_bytes:.1f}x"),
+            (
+                "all-models zip / pruned zip",
+                f"{full.manifest.zipped_bytes / cold.manifest.zipped_bytes:.1f}x",
+            ),
         ],
-    )  # fmt: skip
+    )
     print_table(
         f"cold import of boto3 + s3 and bedrock-runtime clients, median of 5 "
         f"(python {sys.version_info.major}.{sys.version_info.minor}, no bytecode cache)",

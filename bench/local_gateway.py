@@ -58,10 +58,12 @@ def direct_latencies(source: Path) -> list[float]:
     )
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    request = IncomingRequest("PUT", "/local/code-generation", "", [("host", "x")], b"{}",
-                              "127.0.0.1")  # fmt: skip
-    context = RequestContext("123456789012", "api", "local", "PUT /code-generation", "r",
-                             "x", {}, {})  # fmt: skip
+    request = IncomingRequest(
+        "PUT", "/local/code-generation", "", [("host", "x")], b"{}", "127.0.0.1"
+    )
+    context = RequestContext(
+        "123456789012", "api", "local", "PUT /code-generation", "r", "x", {}, {}
+    )
     samples = []
     for _ in range(WARM_REQUESTS):
         start = time.perf_counter()
@@ -117,8 +119,9 @@ async def requests_per_second(url: str, concurrency: int) -> tuple[float, int]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        state, _ = supervisor.up(state_dir=root / "state", terraform_root=root / "work",
-                                 report=lambda line: None)  # fmt: skip
+        state, _ = supervisor.up(
+            state_dir=root / "state", terraform_root=root / "work", report=lambda line: None
+        )
         try:
             source = root / "lambda"
             (source / "codegen").mkdir(parents=True)
@@ -134,10 +137,15 @@ def main() -> None:
             var_file = root / "local.tfvars.json"
             var_file.write_text(json.dumps(variables))
             deployer = StageDeployer(
-                Stage("local", True, variables, var_file), work_root=root / "work",
-                base_env=dict(os.environ), emulator_url=state.emulator_url, sink=None,
-                report=lambda line: None, build_dir=root / "build", function_source=source,
-            )  # fmt: skip
+                Stage("local", True, variables, var_file),
+                work_root=root / "work",
+                base_env=dict(os.environ),
+                emulator_url=state.emulator_url,
+                sink=None,
+                report=lambda line: None,
+                build_dir=root / "build",
+                function_source=source,
+            )
             deployer.deploy()
             host, port = state.gateway_url.removeprefix("http://").split(":")
             path = "/local/code-generation"
@@ -145,8 +153,9 @@ def main() -> None:
             gateway_latencies(host, int(port), 50, path)  # warm up
             through = gateway_latencies(host, int(port), WARM_REQUESTS, path)
             direct = direct_latencies(source)
-            rates = {c: asyncio.run(requests_per_second(state.gateway_url + path, c))
-                     for c in (1, 4, 16)}  # fmt: skip
+            rates = {
+                c: asyncio.run(requests_per_second(state.gateway_url + path, c)) for c in (1, 4, 16)
+            }
             log = (root / "state" / "logs" / "codegen-local.log").read_text()
             inits = [float(v) for v in re.findall(r"Init Duration: ([\d.]+) ms", log)]
         finally:
@@ -167,16 +176,20 @@ def main() -> None:
     print_table(
         f"cold start with the boto3 layer (boto3 + 2 clients at import), {COLD_STARTS} runs",
         [
-            ("first request latency median / max",
-             f"{statistics.median(cold) * ms:.0f} ms / {max(cold) * ms:.0f} ms"),
+            (
+                "first request latency median / max",
+                f"{statistics.median(cold) * ms:.0f} ms / {max(cold) * ms:.0f} ms",
+            ),
             ("Init Duration (REPORT) median", f"{statistics.median(inits):.0f} ms"),
         ],
-    )  # fmt: skip
+    )
     print_table(
         f"throughput, {RPS_REQUESTS} requests per level (aiohttp client on the same 2 cores)",
-        [(f"concurrency {c}", f"{rate:.0f} requests/s ({errors} errors)")
-         for c, (rate, errors) in rates.items()],
-    )  # fmt: skip
+        [
+            (f"concurrency {c}", f"{rate:.0f} requests/s ({errors} errors)")
+            for c, (rate, errors) in rates.items()
+        ],
+    )
     print(f"\n(python {sys.version.split()[0]} for the bench; workers run the function's runtime)")
 
 

@@ -62,9 +62,14 @@ TASKS = [
 
 def bedrock(url: str):
     config = Config(retries={"total_max_attempts": 1}, read_timeout=120)
-    return boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=config)  # fmt: skip
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=config,
+    )
 
 
 def streamed(client, task: str, max_tokens: int, temperature: float) -> tuple[float, float, int]:
@@ -72,10 +77,11 @@ def streamed(client, task: str, max_tokens: int, temperature: float) -> tuple[fl
     start = time.perf_counter()
     first = None
     response = client.converse_stream(
-        modelId=MODEL_ID, system=[{"text": system_prompt(find_language("python"))}],
+        modelId=MODEL_ID,
+        system=[{"text": system_prompt(find_language("python"))}],
         messages=[{"role": "user", "content": [{"text": task}]}],
         inferenceConfig={"maxTokens": max_tokens, "temperature": temperature},
-    )  # fmt: skip
+    )
     tokens = 0
     for event in response["stream"]:
         if "contentBlockDelta" in event and first is None:
@@ -89,18 +95,20 @@ def model_seconds(client, task: str) -> float:
     """The model's own time for what the function asks (same prompt and settings)."""
     start = time.perf_counter()
     client.converse(
-        modelId=MODEL_ID, system=[{"text": system_prompt(find_language("python"))}],
+        modelId=MODEL_ID,
+        system=[{"text": system_prompt(find_language("python"))}],
         messages=[{"role": "user", "content": [{"text": task}]}],
         inferenceConfig={"maxTokens": 512, "temperature": 0.0},
-    )  # fmt: skip
+    )
     return time.perf_counter() - start
 
 
 def direct_rate() -> float:
     """llama.cpp's tokens per second, the engine called in this process (median, greedy)."""
     engine = LlamaEngine(default_gguf())
-    request = ChatRequest((Message("user", SPEED_PROMPT),), max_tokens=SPEED_TOKENS,
-                          temperature=0.0)  # fmt: skip
+    request = ChatRequest(
+        (Message("user", SPEED_PROMPT),), max_tokens=SPEED_TOKENS, temperature=0.0
+    )
     try:
         engine.generate(Job(ChatRequest((Message("user", "hi"),), max_tokens=8)))  # warm up
         rates = []
@@ -119,9 +127,10 @@ def server_rate(client) -> float:
     for _ in range(SPEED_RUNS):
         start = time.perf_counter()
         response = client.converse(
-            modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": SPEED_PROMPT}]}],
+            modelId=MODEL_ID,
+            messages=[{"role": "user", "content": [{"text": SPEED_PROMPT}]}],
             inferenceConfig={"maxTokens": SPEED_TOKENS, "temperature": 0.0},
-        )  # fmt: skip
+        )
         rates.append(response["usage"]["outputTokens"] / (time.perf_counter() - start))
     return statistics.median(rates)
 
@@ -131,9 +140,10 @@ def batch_seconds(client) -> tuple[float, float, bool]:
 
     def ask(prompt: str) -> str:
         response = client.converse(
-            modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": prompt}]}],
+            modelId=MODEL_ID,
+            messages=[{"role": "user", "content": [{"text": prompt}]}],
             inferenceConfig={"maxTokens": BATCH_TOKENS, "temperature": 0.0},
-        )  # fmt: skip
+        )
         return response["output"]["message"]["content"][0]["text"]
 
     start = time.perf_counter()
@@ -151,10 +161,14 @@ def deploy(root: Path, state) -> str:
     var_file = root / "local.tfvars.json"
     var_file.write_text(json.dumps(base.variables))
     deployer = StageDeployer(
-        Stage("local", True, base.variables, var_file), work_root=root / "work",
-        base_env=dict(os.environ), emulator_url=state.emulator_url, sink=None,
-        report=lambda line: None, build_dir=root / "build",
-    )  # fmt: skip
+        Stage("local", True, base.variables, var_file),
+        work_root=root / "work",
+        base_env=dict(os.environ),
+        emulator_url=state.emulator_url,
+        sink=None,
+        report=lambda line: None,
+        build_dir=root / "build",
+    )
     deployer.deploy()
     return f"{state.gateway_url}/local/code-generation"
 
@@ -164,8 +178,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
-        state, _ = supervisor.up(state_dir=root / "state", terraform_root=root / "work",
-                                 report=lambda line: None)  # fmt: skip
+        state, _ = supervisor.up(
+            state_dir=root / "state", terraform_root=root / "work", report=lambda line: None
+        )
         up_seconds = time.perf_counter() - started
         try:
             model = supervisor.status(root / "state").model
@@ -173,8 +188,10 @@ def main() -> None:
             streamed(client, TASKS[0], 16, 0.0)  # warm up
             served = server_rate(client)
             sequential, together, same_texts = batch_seconds(client)
-            generation = [streamed(client, "Write an essay about rivers.", 256, 0.8)
-                          for _ in range(STREAM_RUNS)]  # fmt: skip
+            generation = [
+                streamed(client, "Write an essay about rivers.", 256, 0.8)
+                for _ in range(STREAM_RUNS)
+            ]
             first_tokens = [streamed(client, task, 64, 0.0)[0] for task in TASKS * 2]
             url = deploy(root, state)
             credentials = Credentials("test", "test")
@@ -207,36 +224,47 @@ def main() -> None:
         [
             ("one after another (baseline)", f"{sequential * ms:.0f} ms"),
             (f"{BATCH} at once", f"{together * ms:.0f} ms"),
-            ("at once / one after another", f"{together / sequential:.2f}x "
-             f"(speed-up {sequential / together:.2f}x)"),
+            (
+                "at once / one after another",
+                f"{together / sequential:.2f}x (speed-up {sequential / together:.2f}x)",
+            ),
             ("same texts at once as alone", str(same_texts)),
         ],
-    )  # fmt: skip
+    )
     print_table(
         f"model server: {model.model if model else '?'} ({model.backend if model else '?'}), "
         f"started with the stack in {up_seconds:.1f} s",
         [
-            ("generation speed, median of "
-             f"{len(rates)} x 256 tokens", f"{statistics.median(rates):.1f} tokens/s"),
-            ("time to first token, median / max",
-             f"{statistics.median(first_tokens) * ms:.0f} ms / {max(first_tokens) * ms:.0f} ms"),
+            (
+                f"generation speed, median of {len(rates)} x 256 tokens",
+                f"{statistics.median(rates):.1f} tokens/s",
+            ),
+            (
+                "time to first token, median / max",
+                f"{statistics.median(first_tokens) * ms:.0f} ms / {max(first_tokens) * ms:.0f} ms",
+            ),
         ],
-    )  # fmt: skip
+    )
     overheads = [put - own for put, own in zip(puts, model_times, strict=True)]
     print_table(
         f"PUT /code-generation end to end, {PUT_RUNS} signed requests (python, temperature 0)",
         [
-            ("latency median / max",
-             f"{statistics.median(puts) * ms:.0f} ms / {max(puts) * ms:.0f} ms"),
+            (
+                "latency median / max",
+                f"{statistics.median(puts) * ms:.0f} ms / {max(puts) * ms:.0f} ms",
+            ),
             ("output tokens median", f"{statistics.median(tokens):.0f}"),
-            ("the model's own time for the same request, median",
-             f"{statistics.median(model_times) * ms:.0f} ms"),
-            ("stack overhead (PUT - model), median",
-             f"{statistics.median(overheads) * ms:.0f} ms"),
-            ("PUT / model time, median ratio",
-             f"{statistics.median(p / m for p, m in zip(puts, model_times, strict=True)):.2f}x"),
+            (
+                "the model's own time for the same request, median",
+                f"{statistics.median(model_times) * ms:.0f} ms",
+            ),
+            ("stack overhead (PUT - model), median", f"{statistics.median(overheads) * ms:.0f} ms"),
+            (
+                "PUT / model time, median ratio",
+                f"{statistics.median(p / m for p, m in zip(puts, model_times, strict=True)):.2f}x",
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

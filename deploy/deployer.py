@@ -52,14 +52,17 @@ class StageDeployer:
 
     def __post_init__(self) -> None:
         try:
-            self.env = stage_environment(self.stage, self.work_root, self.base_env,
-                                         self.emulator_url)  # fmt: skip
+            self.env = stage_environment(
+                self.stage, self.work_root, self.base_env, self.emulator_url
+            )
         except StageEnvironmentError as exc:
             raise DeployError(str(exc)) from exc
         ignored = endpoint_overrides(self.base_env)
         if ignored and not self.stage.emulated:
-            self.report(f"stage {self.stage.name} is a real AWS stage: ignoring "
-                        f"{', '.join(ignored)} from your environment")  # fmt: skip
+            self.report(
+                f"stage {self.stage.name} is a real AWS stage: ignoring "
+                f"{', '.join(ignored)} from your environment"
+            )
         self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)
         self.runner = TerraformRunner(self.workdir.path, self.env, sink=self.sink)
         check_version(self.runner)
@@ -121,13 +124,15 @@ class StageDeployer:
             # The emulator cannot update an API stage in place (the provider would retry for
             # ten minutes): replace such a stage instead. Real stages are updated normally.
             plan = self.runner.show_plan(self.workdir.plan_file)
-            stages = [change["address"] for change in plan.get("resource_changes", [])
-                      if change.get("type") == "aws_apigatewayv2_stage"
-                      and change["change"]["actions"] == ["update"]]  # fmt: skip
+            stages = [
+                change["address"]
+                for change in plan.get("resource_changes", [])
+                if change.get("type") == "aws_apigatewayv2_stage"
+                and change["change"]["actions"] == ["update"]
+            ]
             if stages:
                 self.report(f"replacing {', '.join(stages)} (the emulator cannot update it)")
-                self.runner.plan(self.workdir.var_files(), self.workdir.plan_file,
-                                 replace=stages)  # fmt: skip
+                self.runner.plan(self.workdir.var_files(), self.workdir.plan_file, replace=stages)
         return changed
 
     def _prepare(self) -> None:
@@ -136,9 +141,11 @@ class StageDeployer:
 
     def _build(self) -> None:
         layer = build_stage_layer(
-            self.stage.arch, keep_services=keep_services_for(self.keep_services),
-            report=self.report, build_dir=self.build_dir,
-        )  # fmt: skip
+            self.stage.arch,
+            keep_services=keep_services_for(self.keep_services),
+            report=self.report,
+            build_dir=self.build_dir,
+        )
         function = package_stage_function(
             report=self.report, source_dir=self.function_source, build_dir=self.build_dir
         )
@@ -177,8 +184,10 @@ class StageDeployer:
                     f"terraform/stages/{self.stage.name}.backend.json and fill it in, or pass "
                     f"--allow-local-state if that is really what you want"
                 )
-            self.report(f"warning: stage {self.stage.name} keeps its Terraform state in "
-                        f"{self.workdir.state_file} (--allow-local-state)")  # fmt: skip
+            self.report(
+                f"warning: stage {self.stage.name} keeps its Terraform state in "
+                f"{self.workdir.state_file} (--allow-local-state)"
+            )
 
     def _confirm(self, question: str) -> None:
         if self.confirm is None or not self.confirm(question):

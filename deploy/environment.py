@@ -19,8 +19,12 @@ LOCAL_STACK_FILE = LOCAL_STATE_DIR / "stack.json"
 # The credentials the local stack accepts (and checks SigV4 signatures against).
 LOCAL_ACCESS_KEY = "test"
 LOCAL_SECRET_KEY = "test"
-_CLEARED_FOR_EMULATOR = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                         "AWS_DEFAULT_PROFILE")  # fmt: skip
+_CLEARED_FOR_EMULATOR = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_DEFAULT_PROFILE",
+)
 
 
 class StageEnvironmentError(Exception):

@@ -77,13 +77,22 @@ class TerraformRunner:
     def validate(self) -> None:
         self._check(self._run(self._command("validate", no_color=IsFlagged)), "validate")
 
-    def plan(self, var_files: Sequence[Path], out: Path, *, destroy: bool = False,
-             replace: Sequence[str] = ()) -> bool:  # fmt: skip
+    def plan(
+        self,
+        var_files: Sequence[Path],
+        out: Path,
+        *,
+        destroy: bool = False,
+        replace: Sequence[str] = (),
+    ) -> bool:
         """Write a plan to `out`; True when it changes anything."""
         options: dict[str, Any] = {
-            "input": False, "no_color": IsFlagged, "detailed_exitcode": IsFlagged,
-            "var_file": [str(path) for path in var_files], "out": str(out),
-        }  # fmt: skip
+            "input": False,
+            "no_color": IsFlagged,
+            "detailed_exitcode": IsFlagged,
+            "var_file": [str(path) for path in var_files],
+            "out": str(out),
+        }
         if replace:
             options["replace"] = list(replace)
         if destroy:
@@ -96,32 +105,39 @@ class TerraformRunner:
         raise self._failure("plan", result)
 
     def apply(self, plan_file: Path) -> None:
-        command = self._command("apply", str(plan_file), input=False, no_color=IsFlagged,
-                                auto_approve=IsFlagged)  # fmt: skip
+        command = self._command(
+            "apply", str(plan_file), input=False, no_color=IsFlagged, auto_approve=IsFlagged
+        )
         self._check(self._run(command), "apply")
 
     def destroy(self, var_files: Sequence[Path]) -> None:
         command = self._command(
-            "destroy", input=False, no_color=IsFlagged, auto_approve=IsFlagged,
+            "destroy",
+            input=False,
+            no_color=IsFlagged,
+            auto_approve=IsFlagged,
             var_file=[str(path) for path in var_files],
-        )  # fmt: skip
+        )
         self._check(self._run(command), "destroy")
 
     def outputs(self) -> dict[str, Any]:
-        result = self._run(self._command("output", json=IsFlagged, no_color=IsFlagged),
-                           stream=False)  # fmt: skip
+        result = self._run(
+            self._command("output", json=IsFlagged, no_color=IsFlagged), stream=False
+        )
         self._check(result, "output")
         return {name: item.get("value") for name, item in json.loads(result.output or "{}").items()}
 
     def show_plan(self, plan_file: Path) -> dict[str, Any]:
-        result = self._run(self._command("show", str(plan_file), json=IsFlagged,
-                                         no_color=IsFlagged), stream=False)  # fmt: skip
+        result = self._run(
+            self._command("show", str(plan_file), json=IsFlagged, no_color=IsFlagged), stream=False
+        )
         self._check(result, "show")
         return json.loads(result.output)
 
     def fmt_check(self, path: Path) -> None:
-        command = self._command("fmt", str(path), check=IsFlagged, recursive=IsFlagged,
-                                diff=IsFlagged)  # fmt: skip
+        command = self._command(
+            "fmt", str(path), check=IsFlagged, recursive=IsFlagged, diff=IsFlagged
+        )
         self._check(self._run(command), "fmt -check")
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -132,9 +148,13 @@ class TerraformRunner:
 
     def _run(self, args: list[str], *, stream: bool = True) -> Result:
         process = subprocess.Popen(
-            [self.binary, *args], cwd=self.workdir, env=self.env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT if stream else subprocess.PIPE,
-        )  # fmt: skip
+            [self.binary, *args],
+            cwd=self.workdir,
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if stream else subprocess.PIPE,
+        )
         if not stream:
             out, err = process.communicate()
             return Result(process.returncode, out if process.returncode == 0 else out + err)

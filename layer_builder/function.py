@@ -32,8 +32,11 @@ class FunctionPackageRequest:
 def function_files(source_dir: Path) -> dict[str, Path]:
     """Archive name (relative to `source_dir`) -> file, for what the allow-list ships."""
     files: dict[str, Path] = {}
-    packages = [path for path in sorted(source_dir.iterdir())
-                if path.is_dir() and (path / "__init__.py").is_file()]  # fmt: skip
+    packages = [
+        path
+        for path in sorted(source_dir.iterdir())
+        if path.is_dir() and (path / "__init__.py").is_file()
+    ]
     for package in packages:
         for path in package.rglob("*"):
             relative = path.relative_to(source_dir)

@@ -32,21 +32,32 @@ def pip_version() -> str:
 def pip_command(python: Path, requirements: Path, target: Target, dest: Path) -> list[str]:
     platforms = [arg for tag in target.platform_tags for arg in ("--platform", tag)]
     return [
-        str(python), "-m", "pip", "install",
-        "--requirement", str(requirements),
-        "--target", str(dest),
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--requirement",
+        str(requirements),
+        "--target",
+        str(dest),
         *platforms,
-        "--implementation", "cp",
-        "--python-version", target.python_version,
-        "--abi", f"cp{target.python_nodot}",
-        "--abi", "abi3",
-        "--abi", "none",
+        "--implementation",
+        "cp",
+        "--python-version",
+        target.python_version,
+        "--abi",
+        f"cp{target.python_nodot}",
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
         "--only-binary=:all:",
         "--no-compile",  # the build Python's bytecode is useless to the runtime's
         "--no-input",
         "--disable-pip-version-check",
-        "--progress-bar", "off",
-    ]  # fmt: skip
+        "--progress-bar",
+        "off",
+    ]
 
 
 def install_with_pip(

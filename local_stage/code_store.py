@@ -93,5 +93,8 @@ class CodeStore:
 def _compile(tree: Path, python: Path) -> None:
     """Byte-compile with the worker's interpreter so every cold start does not recompile
     (Lambda's read-only /var/task would make it recompile every time)."""
-    subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", str(tree)],
-                   capture_output=True, check=False)  # fmt: skip
+    subprocess.run(
+        [str(python), "-m", "compileall", "-q", "-j", "0", str(tree)],
+        capture_output=True,
+        check=False,
+    )

@@ -93,9 +93,17 @@ class Function:
     @property
     def version_key(self) -> str:
         """Changes whenever what a worker runs changes (code, layers, settings)."""
-        return json.dumps([self.code_sha256, [layer.code_sha256 for layer in self.layers],
-                           self.handler, self.runtime, self.timeout, self.memory,
-                           sorted(self.environment.items())])  # fmt: skip
+        return json.dumps(
+            [
+                self.code_sha256,
+                [layer.code_sha256 for layer in self.layers],
+                self.handler,
+                self.runtime,
+                self.timeout,
+                self.memory,
+                sorted(self.environment.items()),
+            ]
+        )
 
     def allows(self, source_arn: str) -> bool:
         """True when a resource policy lets API Gateway invoke it from `source_arn`."""
@@ -115,8 +123,9 @@ class Function:
 
 class ControlPlane:
     def __init__(self, endpoint_url: str, region: str, changes: ChangeCounter) -> None:
-        session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test",
-                                region_name=region)  # fmt: skip
+        session = boto3.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name=region
+        )
         config = Config(retries={"max_attempts": 1})
         self.region = region
         self._apigw = session.client("apigatewayv2", endpoint_url=endpoint_url, config=config)
@@ -155,17 +164,21 @@ class ControlPlane:
             api_id = item["ApiId"]
             integrations = {
                 i["IntegrationId"]: Integration(
-                    i["IntegrationId"], i.get("IntegrationType", ""), i.get("IntegrationUri", ""),
-                    i.get("PayloadFormatVersion", "2.0"), int(i.get("TimeoutInMillis", 30000)),
+                    i["IntegrationId"],
+                    i.get("IntegrationType", ""),
+                    i.get("IntegrationUri", ""),
+                    i.get("PayloadFormatVersion", "2.0"),
+                    int(i.get("TimeoutInMillis", 30000)),
                 )
                 for i in self._apigw.get_integrations(ApiId=api_id).get("Items", [])
-            }  # fmt: skip
+            }
             routes = []
             for route in self._apigw.get_routes(ApiId=api_id).get("Items", []):
                 target = route.get("Target", "")
                 integration = integrations.get(target.removeprefix("integrations/"))
-                routes.append(Route(route["RouteKey"], route.get("AuthorizationType", "NONE"),
-                                    integration))  # fmt: skip
+                routes.append(
+                    Route(route["RouteKey"], route.get("AuthorizationType", "NONE"), integration)
+                )
             stages = {}
             for stage in self._apigw.get_stages(ApiId=api_id).get("Items", []):
                 defaults = stage.get("DefaultRouteSettings", {})
@@ -174,10 +187,12 @@ class ControlPlane:
                     for key, value in (stage.get("RouteSettings") or {}).items()
                 }
                 stages[stage["StageName"]] = Stage(
-                    stage["StageName"], defaults.get("ThrottlingRateLimit"),
-                    defaults.get("ThrottlingBurstLimit"), per_route,
+                    stage["StageName"],
+                    defaults.get("ThrottlingRateLimit"),
+                    defaults.get("ThrottlingBurstLimit"),
+                    per_route,
                     dict(stage.get("StageVariables") or {}),
-                )  # fmt: skip
+                )
             apis[api_id] = Api(api_id, item.get("Name", ""), routes, stages)
         return apis
 
@@ -198,14 +213,20 @@ class ControlPlane:
             statements = ()
         try:
             reserved = self._lambda.get_function_concurrency(FunctionName=name).get(
-                "ReservedConcurrentExecutions")  # fmt: skip
+                "ReservedConcurrentExecutions"
+            )
         except ClientError:
             reserved = None
         return Function(
-            name=config["FunctionName"], arn=config["FunctionArn"], handler=config["Handler"],
-            runtime=config.get("Runtime", "python3.12"), timeout=int(config.get("Timeout", 3)),
+            name=config["FunctionName"],
+            arn=config["FunctionArn"],
+            handler=config["Handler"],
+            runtime=config.get("Runtime", "python3.12"),
+            timeout=int(config.get("Timeout", 3)),
             memory=int(config.get("MemorySize", 128)),
             environment=dict((config.get("Environment") or {}).get("Variables", {})),
-            code_sha256=config["CodeSha256"], layers=tuple(layers),
-            reserved_concurrency=reserved, permissions=statements,
-        )  # fmt: skip
+            code_sha256=config["CodeSha256"],
+            layers=tuple(layers),
+            reserved_concurrency=reserved,
+            permissions=statements,
+        )

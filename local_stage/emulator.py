@@ -64,8 +64,9 @@ class Emulator:
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="aws-emulator")  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="aws-emulator"
+        )
 
     @property
     def url(self) -> str:

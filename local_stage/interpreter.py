@@ -68,8 +68,11 @@ def find_python(version: str) -> Path | None:
         if root:
             pattern = str(Path(root) / "versions" / f"{version}.*" / "bin" / f"python{version}")
             candidates += sorted(glob.glob(pattern), reverse=True)
-    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}",
-                   f"/opt/homebrew/bin/python{version}"]  # fmt: skip
+    candidates += [
+        f"/usr/bin/python{version}",
+        f"/usr/local/bin/python{version}",
+        f"/opt/homebrew/bin/python{version}",
+    ]
     for candidate in candidates:
         if candidate and _reports_version(candidate, version):
             return Path(candidate)
@@ -113,8 +116,10 @@ def ensure_runtime(version: str, root: Path, report=print) -> RuntimeInterpreter
     wanted = " ".join((AWSLAMBDARIC, *AWSLAMBDARIC_REQUIREMENTS))
     if venv_python.exists() and marker.is_file() and marker.read_text() == wanted:
         return interpreter
-    report(f"setting up the local Lambda runtime (python{actual} + {AWSLAMBDARIC}, {client} "
-           "client) ...")  # fmt: skip
+    report(
+        f"setting up the local Lambda runtime (python{actual} + {AWSLAMBDARIC}, {client} "
+        "client) ..."
+    )
     shutil.rmtree(env_dir, ignore_errors=True)
     _run([str(python), "-m", "venv", str(env_dir)], "create the runtime venv")
     pip = [str(venv_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -123,10 +128,24 @@ def ensure_runtime(version: str, root: Path, report=print) -> RuntimeInterpreter
     else:
         _run([*pip, *AWSLAMBDARIC_REQUIREMENTS], "install awslambdaric's requirements")
         platform, python_version = _PURE_SOURCE_PLATFORM
-        _run([*pip, "--no-deps", "--only-binary", ":all:", "--platform", platform,
-              "--implementation", "cp", "--python-version", python_version,
-              "--target", str(pure_dir), AWSLAMBDARIC],
-             f"fetch {AWSLAMBDARIC}'s pure-Python files")  # fmt: skip
+        _run(
+            [
+                *pip,
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--platform",
+                platform,
+                "--implementation",
+                "cp",
+                "--python-version",
+                python_version,
+                "--target",
+                str(pure_dir),
+                AWSLAMBDARIC,
+            ],
+            f"fetch {AWSLAMBDARIC}'s pure-Python files",
+        )
         for native in pure_dir.glob("runtime_client*"):  # never loaded: ours comes first
             native.unlink()
     marker.write_text(wanted)

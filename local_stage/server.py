@@ -26,23 +26,38 @@ from local_stage.state import STACK_FILE, STATE_DIR, StackState
 logger = logging.getLogger("local_stage")
 
 
-async def serve(port: int, emulator_port: int, model_url: str | None, region: str,
-                max_concurrency: int, state_dir: Path, runtimes_dir: Path, build_dir: Path,
-                stack_file: Path) -> None:  # fmt: skip
+async def serve(
+    port: int,
+    emulator_port: int,
+    model_url: str | None,
+    region: str,
+    max_concurrency: int,
+    state_dir: Path,
+    runtimes_dir: Path,
+    build_dir: Path,
+    stack_file: Path,
+) -> None:
     emulator = Emulator(emulator_port)
     emulator.start()
     endpoints = {"AWS_ENDPOINT_URL": emulator.url}
     if model_url:
         endpoints["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = model_url
-    runtime = RuntimeService(RuntimeSettings(
-        root=state_dir, runtimes=runtimes_dir, build_dir=build_dir, region=region,
-        endpoints=endpoints, credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY),
-        max_concurrency=max_concurrency,
-    ))  # fmt: skip
+    runtime = RuntimeService(
+        RuntimeSettings(
+            root=state_dir,
+            runtimes=runtimes_dir,
+            build_dir=build_dir,
+            region=region,
+            endpoints=endpoints,
+            credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY),
+            max_concurrency=max_concurrency,
+        )
+    )
     await runtime.start()
     control = ControlPlane(emulator.url, region, emulator.changes)
-    gateway = Gateway(control, runtime, {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY},
-                      state_dir / "logs" / "access.log")  # fmt: skip
+    gateway = Gateway(
+        control, runtime, {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}, state_dir / "logs" / "access.log"
+    )
     runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -70,8 +85,9 @@ def main() -> None:
     parser.add_argument("--emulator-port", type=int, default=0)
     parser.add_argument("--model-url", default=os.environ.get("CODEGEN_MODEL_URL"))
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--max-concurrency", type=int, default=4,
-                        help="warm workers per function at most")  # fmt: skip
+    parser.add_argument(
+        "--max-concurrency", type=int, default=4, help="warm workers per function at most"
+    )
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
     parser.add_argument("--runtimes-dir", type=Path, default=STATE_DIR / "runtimes")
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
@@ -80,10 +96,19 @@ def main() -> None:
     (args.state_dir / "logs").mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulator request
-    asyncio.run(serve(args.port, args.emulator_port, args.model_url, args.region,
-                      args.max_concurrency, args.state_dir.resolve(),
-                      args.runtimes_dir.resolve(), args.build_dir.resolve(),
-                      args.stack_file))  # fmt: skip
+    asyncio.run(
+        serve(
+            args.port,
+            args.emulator_port,
+            args.model_url,
+            args.region,
+            args.max_concurrency,
+            args.state_dir.resolve(),
+            args.runtimes_dir.resolve(),
+            args.build_dir.resolve(),
+            args.stack_file,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,18 +56,21 @@ def verify(
         return _refused("MissingAuthenticationTokenException", "Forbidden")
     match = _AUTH.fullmatch(authorization.strip())
     if match is None:
-        return _refused("IncompleteSignatureException",
-                        "Authorization header requires 'Credential', 'Signature' and "
-                        "'SignedHeaders' parameters (AWS4-HMAC-SHA256)")  # fmt: skip
+        return _refused(
+            "IncompleteSignatureException",
+            "Authorization header requires 'Credential', 'Signature' and "
+            "'SignedHeaders' parameters (AWS4-HMAC-SHA256)",
+        )
     secret = credentials.get(match["key"])
     if secret is None:
         return _refused(
             "UnrecognizedClientException", "The security token included in the request is invalid."
         )
     if match["service"] != service or match["region"] != region:
-        return _refused("InvalidSignatureException",
-                        f"Credential should be scoped to a valid region ({region}) and "
-                        f"service ({service})")  # fmt: skip
+        return _refused(
+            "InvalidSignatureException",
+            f"Credential should be scoped to a valid region ({region}) and service ({service})",
+        )
     amz_date = lookup.get("x-amz-date", "")
     try:
         signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
@@ -82,18 +85,22 @@ def verify(
     signed_names = match["signed"].split(";")
     if "host" not in signed_names:
         return _refused("IncompleteSignatureException", "the Host header must be signed")
-    request = AWSRequest(method=method, url=url, data=body,
-                         headers={n: lookup.get(n, "") for n in signed_names})  # fmt: skip
+    request = AWSRequest(
+        method=method, url=url, data=body, headers={n: lookup.get(n, "") for n in signed_names}
+    )
     request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(match["key"], secret, lookup.get("x-amz-security-token")),
-                       service, region)  # fmt: skip
+    signer = SigV4Auth(
+        Credentials(match["key"], secret, lookup.get("x-amz-security-token")), service, region
+    )
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, match["signature"]):
-        return _refused("InvalidSignatureException",
-                        "The request signature we calculated does not match the signature "
-                        "you provided. Check your AWS Secret Access Key and signing "
-                        "method.")  # fmt: skip
+        return _refused(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature "
+            "you provided. Check your AWS Secret Access Key and signing "
+            "method.",
+        )
     return Verdict(True, access_key=match["key"])
 
 

@@ -74,8 +74,11 @@ class ModelChoice:
         if self.bedrock_url:
             return running.state.model_url == self.bedrock_url
         model = running.model
-        return (model is not None and model.url == running.state.model_url
-                and model.source == self.source())  # fmt: skip
+        return (
+            model is not None
+            and model.url == running.state.model_url
+            and model.source == self.source()
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,13 @@ def status(state_dir: Path = STATE_DIR) -> Status:
     return Status(True, state, _answers(state.gateway_url), model)
 
 
-def up(*, model: ModelChoice | None = None, report=print, state_dir: Path = STATE_DIR,
-       terraform_root: Path = WORK_ROOT) -> tuple[StackState, bool]:  # fmt: skip
+def up(
+    *,
+    model: ModelChoice | None = None,
+    report=print,
+    state_dir: Path = STATE_DIR,
+    terraform_root: Path = WORK_ROOT,
+) -> tuple[StackState, bool]:
     """Start the local stage unless it runs; returns its state and whether it was started.
 
     `state_dir` holds stack.json, model.json, logs and unpacked code; `terraform_root` the
@@ -133,13 +141,19 @@ def down(state_dir: Path = STATE_DIR, terraform_root: Path = WORK_ROOT) -> bool:
 
 
 # -- processes ---------------------------------------------------------------------------------
-def _start_model_server(arguments: list[str], state_dir: Path, log_dir: Path,
-                        report) -> ModelServerState:  # fmt: skip
+def _start_model_server(
+    arguments: list[str], state_dir: Path, log_dir: Path, report
+) -> ModelServerState:
     state_file = state_dir / MODEL_FILE_NAME
     state_file.unlink(missing_ok=True)
     command = [sys.executable, "-m", MODEL_MODULE, "--state-file", str(state_file), *arguments]
-    state = _launch(command, log_dir / "model.log", "the model server",
-                    lambda: ModelServerState.read(state_file), lambda s: s.url)  # fmt: skip
+    state = _launch(
+        command,
+        log_dir / "model.log",
+        "the model server",
+        lambda: ModelServerState.read(state_file),
+        lambda s: s.url,
+    )
     report(f"model server ready: {state.model} ({state.backend}) at {state.url}")
     return state
 
@@ -147,20 +161,45 @@ def _start_model_server(arguments: list[str], state_dir: Path, log_dir: Path,
 def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path) -> StackState:
     stack_file = state_dir / STACK_FILE.name
     stack_file.unlink(missing_ok=True)
-    command = [sys.executable, "-m", SERVER_MODULE, "--stack-file", str(stack_file),
-               "--state-dir", str(state_dir), "--runtimes-dir", str(RUNTIMES_DIR),
-               "--model-url", model_url]  # fmt: skip
-    return _launch(command, log_dir / "server.log", "the local stage server",
-                   lambda: StackState.read(stack_file), lambda s: s.gateway_url)  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        SERVER_MODULE,
+        "--stack-file",
+        str(stack_file),
+        "--state-dir",
+        str(state_dir),
+        "--runtimes-dir",
+        str(RUNTIMES_DIR),
+        "--model-url",
+        model_url,
+    ]
+    return _launch(
+        command,
+        log_dir / "server.log",
+        "the local stage server",
+        lambda: StackState.read(stack_file),
+        lambda s: s.gateway_url,
+    )
 
 
-def _launch(command: list[str], log_path: Path, what: str, read: Callable[[], State | None],
-            url: Callable[[State], str]) -> State:  # fmt: skip
+def _launch(
+    command: list[str],
+    log_path: Path,
+    what: str,
+    read: Callable[[], State | None],
+    url: Callable[[State], str],
+) -> State:
     """Start `command` in its own session, logging to `log_path`; its state once the state
     file it writes names it and its health URL answers."""
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -170,8 +209,9 @@ def _launch(command: list[str], log_path: Path, what: str, read: Callable[[], St
             return state
         time.sleep(0.05)
     _stop_pid(process.pid)
-    raise LocalStageError(f"{what} did not become ready in {READY_TIMEOUT_S:.0f} s:\n"
-                          f"{_tail(log_path)}")  # fmt: skip
+    raise LocalStageError(
+        f"{what} did not become ready in {READY_TIMEOUT_S:.0f} s:\n{_tail(log_path)}"
+    )
 
 
 def _stop_all(state_dir: Path) -> bool:

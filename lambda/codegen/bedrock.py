@@ -22,8 +22,12 @@ from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
 # Worth another attempt: Bedrock says so itself (botocore retries the same codes).
-_RETRYABLE = {"ThrottlingException", "ModelNotReadyException", "ServiceUnavailableException",
-              "InternalServerException"}  # fmt: skip
+_RETRYABLE = {
+    "ThrottlingException",
+    "ModelNotReadyException",
+    "ServiceUnavailableException",
+    "InternalServerException",
+}
 _BACKOFF_S = 0.25  # full-jitter exponential backoff base
 _MARGIN_S = 1.0  # beyond the read timeout: connecting, answering the caller
 
@@ -80,8 +84,11 @@ def generate(
             code = exc.response.get("Error", {}).get("Code", "")
             delay = random.uniform(0, _BACKOFF_S * 2**attempt)
             wait_s = (settings.read_timeout if read_timeout is None else read_timeout) + reserved_s
-            if (code in _RETRYABLE and attempt < settings.bedrock_max_attempts
-                    and _time_for_another(remaining_ms, delay, wait_s)):  # fmt: skip
+            if (
+                code in _RETRYABLE
+                and attempt < settings.bedrock_max_attempts
+                and _time_for_another(remaining_ms, delay, wait_s)
+            ):
                 logger.warning("Bedrock answered %s; retrying in %.2f s", code, delay)
                 time.sleep(delay)
                 continue
@@ -100,8 +107,9 @@ def generate(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _time_for_another(remaining_ms: Callable[[], float] | None, delay: float,
-                      wait_s: float) -> bool:  # fmt: skip
+def _time_for_another(
+    remaining_ms: Callable[[], float] | None, delay: float, wait_s: float
+) -> bool:
     """True when a new attempt, waiting up to `wait_s` (its read timeout and what must be
     left after it, plus a second to connect and answer), ends before the function must."""
     if remaining_ms is None:
@@ -141,20 +149,27 @@ def _map_client_error(
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     where = f"model {settings.model_id} in {settings.region}"
     if code in {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequests"}:
-        return HttpError(429, "Throttled", "too many requests to the model; retry later",
-                         headers=retry)  # fmt: skip
+        return HttpError(
+            429, "Throttled", "too many requests to the model; retry later", headers=retry
+        )
     if code == "ModelNotReadyException":
-        return HttpError(429, "ModelNotReady", "the model is warming up; retry shortly",
-                         headers=retry)  # fmt: skip
+        return HttpError(
+            429, "ModelNotReady", "the model is warming up; retry shortly", headers=retry
+        )
     if code == "ModelTimeoutException":
         return HttpError(504, "ModelTimeout", "the model took too long; try a shorter request")
     if code == "ServiceUnavailableException":
-        return HttpError(503, "ModelUnavailable", "the model service is unavailable; retry later",
-                         headers=retry)  # fmt: skip
+        return HttpError(
+            503, "ModelUnavailable", "the model service is unavailable; retry later", headers=retry
+        )
     if code == "AccessDeniedException":
-        logger.error("operator: access denied to %s: %s. Enable model access in the Bedrock "
-                     "console, and grant the function's role bedrock:InvokeModel on the model "
-                     "(and on its inference profile, if it is one)", where, detail)  # fmt: skip
+        logger.error(
+            "operator: access denied to %s: %s. Enable model access in the Bedrock "
+            "console, and grant the function's role bedrock:InvokeModel on the model "
+            "(and on its inference profile, if it is one)",
+            where,
+            detail,
+        )
         return HttpError(502, "ModelAccessDenied", _OPERATOR_MESSAGE)
     if code == "ResourceNotFoundException":
         logger.error("operator: %s does not exist or is not offered there: %s", where, detail)
@@ -163,12 +178,17 @@ def _map_client_error(
         chosen = request.sampling.chosen_by_caller
         if chosen and not any(words in detail.lower() for words in _NEEDS_PROFILE):
             logger.warning("model rejected the caller's settings %s: %s", chosen, detail)
-            return HttpError(400, "ModelRejectedRequest",
-                             f"the model rejected the request: {detail}")  # fmt: skip
-        logger.error("operator: %s rejected the stage's own request (defaults %s): %s. Check "
-                     "the stage's default_* settings and model_id (some models must be called "
-                     "through an inference profile id)", where, settings.defaults,
-                     detail)  # fmt: skip
+            return HttpError(
+                400, "ModelRejectedRequest", f"the model rejected the request: {detail}"
+            )
+        logger.error(
+            "operator: %s rejected the stage's own request (defaults %s): %s. Check "
+            "the stage's default_* settings and model_id (some models must be called "
+            "through an inference profile id)",
+            where,
+            settings.defaults,
+            detail,
+        )
         return HttpError(502, "ModelMisconfigured", _OPERATOR_MESSAGE)
     logger.error("Bedrock error %s for %s: %s", code, where, detail)
     return HttpError(502, "ModelError", "the model service failed; try again")

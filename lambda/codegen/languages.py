@@ -21,8 +21,9 @@ class Language:
 
 LANGUAGES = (
     Language("python", ".py", "text/x-python", ("py", "python3", "py3")),
-    Language("javascript", ".js", "text/javascript", ("js", "node", "nodejs", "ecmascript"),
-             "JavaScript"),
+    Language(
+        "javascript", ".js", "text/javascript", ("js", "node", "nodejs", "ecmascript"), "JavaScript"
+    ),
     Language("typescript", ".ts", "application/typescript", ("ts",), "TypeScript"),
     Language("java", ".java", "text/x-java"),
     Language("go", ".go", "text/x-go", ("golang",), "Go"),
@@ -48,7 +49,7 @@ LANGUAGES = (
     Language("yaml", ".yaml", "application/yaml", ("yml",), "YAML"),
     Language("json", ".json", "application/json", (), "JSON"),
     Language("terraform", ".tf", "text/plain", ("hcl", "tf"), "Terraform (HCL)"),
-)  # fmt: skip
+)
 
 _BY_NAME = {alias: lang for lang in LANGUAGES for alias in (lang.name, *lang.aliases)}
 _MAX_SHOWN = 40

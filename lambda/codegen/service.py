@@ -64,9 +64,11 @@ class CodeGenerationService:
                 read_timeout=model_seconds,
                 reserved_s=self.settings.storage_budget,
             )
-            log.update(input_tokens=generation.input_tokens,
-                       output_tokens=generation.output_tokens,
-                       stop_reason=generation.stop_reason)  # fmt: skip
+            log.update(
+                input_tokens=generation.input_tokens,
+                output_tokens=generation.output_tokens,
+                stop_reason=generation.stop_reason,
+            )
             result = self._answer(http, request, generation, request_id, log, budget)
         except HttpError as error:
             log.update(error=error.code)
@@ -94,11 +96,16 @@ class CodeGenerationService:
         code = extract_code(generation.text, request.language)
         if self.settings.log_prompts:
             log.update(prompt=request.message)
-        log.update(prompt_chars=len(request.message),
-                   prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest())  # fmt: skip
+        log.update(
+            prompt_chars=len(request.message),
+            prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest(),
+        )
         stored, storage_error = self._store(request, code, request_id, budget)
-        log.update(stored=stored is not None, storage_error=storage_error,
-                   key=stored.key if stored else None)  # fmt: skip
+        log.update(
+            stored=stored is not None,
+            storage_error=storage_error,
+            key=stored.key if stored else None,
+        )
         headers = {"X-Request-Id": request_id, "X-Model-Id": self.settings.model_id}
         if stored:
             headers["X-Code-Location"] = stored.uri
@@ -144,13 +151,19 @@ class CodeGenerationService:
         key = object_key(self.settings.prefix, self.clock(), request_id, request.language)
         try:
             stored = store_code(
-                self.s3, bucket=self.settings.bucket, key=key, code=code,
-                language=request.language, model_id=self.settings.model_id,
-                prompt=request.message, request_id=request_id,
+                self.s3,
+                bucket=self.settings.bucket,
+                key=key,
+                code=code,
+                language=request.language,
+                model_id=self.settings.model_id,
+                prompt=request.message,
+                request_id=request_id,
                 time_left=lambda: budget.seconds() - _ANSWER_MARGIN_S,
-                attempt_seconds=(self.settings.storage_connect_timeout
-                                 + self.settings.storage_read_timeout),
-            )  # fmt: skip
+                attempt_seconds=(
+                    self.settings.storage_connect_timeout + self.settings.storage_read_timeout
+                ),
+            )
             return stored, None
         except StorageError as exc:
             logger.error("storing %s in %s failed: %s", key, self.settings.bucket, exc.__cause__)

@@ -26,8 +26,13 @@ HEALTH_PATH = "/_local/health"
 
 
 class Gateway:
-    def __init__(self, control: ControlPlane, runtime: RuntimeService,
-                 credentials: dict[str, str], access_log: Path) -> None:  # fmt: skip
+    def __init__(
+        self,
+        control: ControlPlane,
+        runtime: RuntimeService,
+        credentials: dict[str, str],
+        access_log: Path,
+    ) -> None:
         self.control = control
         self.runtime = runtime
         self.credentials = credentials
@@ -73,38 +78,55 @@ class Gateway:
         if matched is None:
             return results.NOT_FOUND, "-"
         route, params = matched
-        rate, burst = stage.route_limits.get(route.route_key, (stage.rate_limit,
-                                                               stage.burst_limit))  # fmt: skip
+        rate, burst = stage.route_limits.get(route.route_key, (stage.rate_limit, stage.burst_limit))
         if not self.throttle.allow((api.api_id, stage.name, route.route_key), rate, burst):
             return results.TOO_MANY, route.route_key
         headers = list(request.headers.items())
         iam = None
         if route.authorization_type == "AWS_IAM":
             url = f"{request.scheme}://{request.host}{request.raw_path}"
-            verdict = verify(request.method, url, headers, body, self.credentials,
-                             self.control.region)  # fmt: skip
+            verdict = verify(
+                request.method, url, headers, body, self.credentials, self.control.region
+            )
             if not verdict.ok:
                 return results.gateway_error(403, verdict.message), route.route_key
-            iam = {"accessKey": verdict.access_key, "accountId": ACCOUNT_ID,
-                   "callerId": verdict.access_key, "principalOrgId": None,
-                   "userArn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": ACCOUNT_ID,
-                   "cognitoIdentity": None}  # fmt: skip
+            iam = {
+                "accessKey": verdict.access_key,
+                "accountId": ACCOUNT_ID,
+                "callerId": verdict.access_key,
+                "principalOrgId": None,
+                "userArn": f"arn:aws:iam::{ACCOUNT_ID}:root",
+                "userId": ACCOUNT_ID,
+                "cognitoIdentity": None,
+            }
         elif route.authorization_type not in ("NONE", ""):
             logger.error("authorization %s is not supported locally", route.authorization_type)
             return results.INTERNAL, route.route_key
         incoming = IncomingRequest(
-            request.method, request.path, request.query_string, headers, body,
+            request.method,
+            request.path,
+            request.query_string,
+            headers,
+            body,
             request.remote or "127.0.0.1",
             f"HTTP/{request.version.major}.{request.version.minor}",
-        )  # fmt: skip
+        )
         context = RequestContext(
-            ACCOUNT_ID, api.api_id, stage.name, route.route_key, request_id,
-            request.host.split(":", 1)[0], params, stage.variables, iam,
-        )  # fmt: skip
+            ACCOUNT_ID,
+            api.api_id,
+            stage.name,
+            route.route_key,
+            request_id,
+            request.host.split(":", 1)[0],
+            params,
+            stage.variables,
+            iam,
+        )
         return await self._integrate(api, stage.name, route, incoming, context), route.route_key
 
-    async def _integrate(self, api: Api, stage: str, route: Route, incoming: IncomingRequest,
-                         context: RequestContext) -> HttpResponse:  # fmt: skip
+    async def _integrate(
+        self, api: Api, stage: str, route: Route, incoming: IncomingRequest, context: RequestContext
+    ) -> HttpResponse:
         integration = route.integration
         if integration is None or integration.integration_type != "AWS_PROXY":
             logger.error("route %s has no Lambda proxy integration", route.route_key)
@@ -115,8 +137,10 @@ class Gateway:
             logger.error("integration of %s targets unknown function %s", route.route_key, name)
             return results.INTERNAL
         resource = route.path if route.route_key != "$default" else "$default"
-        source_arn = (f"arn:aws:execute-api:{self.control.region}:{ACCOUNT_ID}:{api.api_id}/"
-                      f"{stage}/{incoming.method}{resource}")  # fmt: skip
+        source_arn = (
+            f"arn:aws:execute-api:{self.control.region}:{ACCOUNT_ID}:{api.api_id}/"
+            f"{stage}/{incoming.method}{resource}"
+        )
         if not function.allows(source_arn):
             logger.error("function %s has no permission for %s", function.name, source_arn)
             return results.INTERNAL
@@ -155,11 +179,17 @@ class Gateway:
             return "$default", path
         return None, path
 
-    def _log_access(self, request: web.Request, request_id: str, route_key: str, status: int,
-                    started: float) -> None:  # fmt: skip
-        record = {"requestId": request_id, "ip": request.remote, "routeKey": route_key,
-                  "method": request.method, "path": request.path, "status": status,
-                  "latencyMs": round((time.perf_counter() - started) * 1000, 2),
-                  "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-                  }  # fmt: skip
+    def _log_access(
+        self, request: web.Request, request_id: str, route_key: str, status: int, started: float
+    ) -> None:
+        record = {
+            "requestId": request_id,
+            "ip": request.remote,
+            "routeKey": route_key,
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "latencyMs": round((time.perf_counter() - started) * 1000, 2),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+        }
         self._access.write(json.dumps(record) + "\n")

@@ -8,8 +8,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 # Bodies of these content types arrive as text; all others base64-encoded.
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-               "application/x-www-form-urlencoded", "application/yaml")  # fmt: skip
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/yaml",
+)
 _TEXT_SUFFIXES = ("+json", "+xml")
 
 
@@ -131,8 +137,11 @@ def payload_v1(request: IncomingRequest, context: RequestContext, now: float | N
         query_multi.setdefault(name, []).append(value)
     body, encoded = _body(request, _folded_headers(request))
     time_text, epoch = _time_fields(now)
-    path = "/" + request.raw_path.lstrip("/").split("/", 1)[-1] if context.stage != "$default" \
-        else request.raw_path  # fmt: skip
+    path = (
+        "/" + request.raw_path.lstrip("/").split("/", 1)[-1]
+        if context.stage != "$default"
+        else request.raw_path
+    )
     return {
         "version": "1.0",
         "resource": context.route_key.split(" ", 1)[-1],
@@ -143,18 +152,25 @@ def payload_v1(request: IncomingRequest, context: RequestContext, now: float | N
         "queryStringParameters": {k: v[-1] for k, v in query_multi.items()} or None,
         "multiValueQueryStringParameters": query_multi or None,
         "requestContext": {
-            "accountId": context.account_id, "apiId": context.api_id,
-            "domainName": context.domain_name, "httpMethod": request.method,
-            "path": request.raw_path, "protocol": request.protocol,
-            "requestId": context.request_id, "requestTime": time_text,
-            "requestTimeEpoch": epoch, "resourcePath": path,
+            "accountId": context.account_id,
+            "apiId": context.api_id,
+            "domainName": context.domain_name,
+            "httpMethod": request.method,
+            "path": request.raw_path,
+            "protocol": request.protocol,
+            "requestId": context.request_id,
+            "requestTime": time_text,
+            "requestTimeEpoch": epoch,
+            "resourcePath": path,
             "stage": context.stage,
-            "identity": {"sourceIp": request.source_ip,
-                         "userAgent": _folded_headers(request).get("user-agent", ""),
-                         **({"accessKey": context.iam["accessKey"]} if context.iam else {})},
+            "identity": {
+                "sourceIp": request.source_ip,
+                "userAgent": _folded_headers(request).get("user-agent", ""),
+                **({"accessKey": context.iam["accessKey"]} if context.iam else {}),
+            },
         },
         "pathParameters": context.path_parameters or None,
         "stageVariables": context.stage_variables or None,
         "body": body,
         "isBase64Encoded": encoded,
-    }  # fmt: skip
+    }

@@ -21,19 +21,33 @@ from local_stage.model.protocol import (
     stop_sequences,
 )
 
-_FIELDS = {"anthropic_version", "max_tokens", "messages", "system", "temperature", "top_p",
-           "top_k", "stop_sequences", "metadata", "anthropic_beta"}  # fmt: skip
+_FIELDS = {
+    "anthropic_version",
+    "max_tokens",
+    "messages",
+    "system",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "metadata",
+    "anthropic_beta",
+}
 
 
 def parse_messages_body(body: Any) -> ChatRequest:
     if not isinstance(body, dict):
-        raise validation("Malformed input request: expected a JSON object, please reformat "
-                         "your input and try again.")  # fmt: skip
+        raise validation(
+            "Malformed input request: expected a JSON object, please reformat "
+            "your input and try again."
+        )
     reject_extraneous(body, _FIELDS)
     for key in ("anthropic_version", "max_tokens", "messages"):
         if key not in body:
-            raise validation(f"Malformed input request: #: required key [{key}] not found, "
-                             "please reformat your input and try again.")  # fmt: skip
+            raise validation(
+                f"Malformed input request: #: required key [{key}] not found, "
+                "please reformat your input and try again."
+            )
     return ChatRequest(
         messages=_messages(body["messages"]),
         system=_system(body.get("system")),
@@ -88,6 +102,8 @@ def messages_response(completion: Completion, model: str) -> dict[str, Any]:
         "content": [{"type": "text", "text": completion.text}],
         "stop_reason": completion.stop_reason,
         "stop_sequence": completion.stop_sequence,
-        "usage": {"input_tokens": completion.input_tokens,
-                  "output_tokens": completion.output_tokens},
-    }  # fmt: skip
+        "usage": {
+            "input_tokens": completion.input_tokens,
+            "output_tokens": completion.output_tokens,
+        },
+    }

@@ -39,8 +39,9 @@ Operation = Callable[[web.Request, Any, str], Awaitable[web.StreamResponse]]
 
 
 class ModelServer:
-    def __init__(self, scheduler: Scheduler, *, credentials: dict[str, str] | None,
-                 region: str) -> None:  # fmt: skip
+    def __init__(
+        self, scheduler: Scheduler, *, credentials: dict[str, str] | None, region: str
+    ) -> None:
         """`credentials` (access key -> secret) enables SigV4 checks; None accepts anyone."""
         self.scheduler = scheduler
         self.engine = scheduler.engine
@@ -56,9 +57,14 @@ class ModelServer:
         }
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "model": self.engine.name,
-                                  "backend": self.engine.kind,
-                                  "in_flight": self.scheduler.in_flight})  # fmt: skip
+        return web.json_response(
+            {
+                "status": "ok",
+                "model": self.engine.name,
+                "backend": self.engine.kind,
+                "in_flight": self.scheduler.in_flight,
+            }
+        )
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
@@ -71,8 +77,14 @@ class ModelServer:
             logger.exception("model server failure (request %s)", request_id)
             response = self._error(internal(), request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info("%s %s -> %s in %.0f ms (request %s)", request.method, request.path,
-                    response.status, elapsed_ms, request_id)  # fmt: skip
+        logger.info(
+            "%s %s -> %s in %.0f ms (request %s)",
+            request.method,
+            request.path,
+            response.status,
+            elapsed_ms,
+            request_id,
+        )
         return response
 
     async def _serve(self, request: web.Request, request_id: str) -> web.StreamResponse:
@@ -80,9 +92,12 @@ class ModelServer:
         parts = request.raw_path.split("?", 1)[0].split("/")
         operation = self._operations.get(parts[3]) if len(parts) == 4 else None
         if request.method != "POST" or parts[1] != "model" or operation is None:
-            raise BedrockError("UnknownOperationException", 404,
-                               f"{request.method} {request.path} is not an operation of this "
-                               "server (converse, converse-stream, invoke)")  # fmt: skip
+            raise BedrockError(
+                "UnknownOperationException",
+                404,
+                f"{request.method} {request.path} is not an operation of this "
+                "server (converse, converse-stream, invoke)",
+            )
         self._authenticate(request, body)
         # Every model id is served by the one backend; the log says which one was asked for.
         logger.info("%s for model %s (request %s)", parts[3], unquote(parts[2]), request_id)
@@ -96,43 +111,53 @@ class ModelServer:
         if self.credentials is None:
             return
         url = f"{request.scheme}://{request.host}{request.raw_path}"
-        verdict = verify(request.method, url, list(request.headers.items()), body,
-                         self.credentials, self.region, service=SIGNING_NAME)  # fmt: skip
+        verdict = verify(
+            request.method,
+            url,
+            list(request.headers.items()),
+            body,
+            self.credentials,
+            self.region,
+            service=SIGNING_NAME,
+        )
         if not verdict.ok:
             raise BedrockError(verdict.code, 403, verdict.message)
 
     # -- operations ---------------------------------------------------------------------------
-    async def _converse(self, request: web.Request, payload: Any,
-                        request_id: str) -> web.Response:  # fmt: skip
+    async def _converse(self, request: web.Request, payload: Any, request_id: str) -> web.Response:
         chat = parse_converse(payload)
         started = time.perf_counter()
         completion = await self.scheduler.complete(chat)
         latency = _ms_since(started)
-        return web.json_response(converse_response(completion, latency, self.engine.name),
-                                 headers=self._headers(request_id))  # fmt: skip
+        return web.json_response(
+            converse_response(completion, latency, self.engine.name),
+            headers=self._headers(request_id),
+        )
 
-    async def _invoke(self, request: web.Request, payload: Any,
-                      request_id: str) -> web.Response:  # fmt: skip
+    async def _invoke(self, request: web.Request, payload: Any, request_id: str) -> web.Response:
         chat = parse_messages_body(payload)
         started = time.perf_counter()
         completion = await self.scheduler.complete(chat)
         headers = self._headers(request_id)
-        headers.update({
-            "X-Amzn-Bedrock-Input-Token-Count": str(completion.input_tokens),
-            "X-Amzn-Bedrock-Output-Token-Count": str(completion.output_tokens),
-            "X-Amzn-Bedrock-Invocation-Latency": str(_ms_since(started)),
-        })  # fmt: skip
-        return web.json_response(messages_response(completion, self.engine.name),
-                                 headers=headers)  # fmt: skip
+        headers.update(
+            {
+                "X-Amzn-Bedrock-Input-Token-Count": str(completion.input_tokens),
+                "X-Amzn-Bedrock-Output-Token-Count": str(completion.output_tokens),
+                "X-Amzn-Bedrock-Invocation-Latency": str(_ms_since(started)),
+            }
+        )
+        return web.json_response(messages_response(completion, self.engine.name), headers=headers)
 
-    async def _converse_stream(self, request: web.Request, payload: Any,
-                               request_id: str) -> web.StreamResponse:  # fmt: skip
+    async def _converse_stream(
+        self, request: web.Request, payload: Any, request_id: str
+    ) -> web.StreamResponse:
         chat = parse_converse(payload)
         started = time.perf_counter()
         texts: asyncio.Queue[str] = asyncio.Queue()
         generation = self.scheduler.submit(chat, texts.put_nowait)  # may throttle: before 200
-        response = web.StreamResponse(headers={
-            **self._headers(request_id), "Content-Type": eventstream.CONTENT_TYPE})  # fmt: skip
+        response = web.StreamResponse(
+            headers={**self._headers(request_id), "Content-Type": eventstream.CONTENT_TYPE}
+        )
         await response.prepare(request)
         await response.write(eventstream.event("messageStart", {"role": "assistant"}))
         finished = asyncio.ensure_future(generation.result())
@@ -140,8 +165,9 @@ class ModelServer:
         try:
             while True:
                 next_text = asyncio.ensure_future(texts.get())
-                done, _ = await asyncio.wait({next_text, finished},
-                                             return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                done, _ = await asyncio.wait(
+                    {next_text, finished}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if next_text not in done:
                     break
                 await response.write(_delta(next_text.result()))
@@ -169,7 +195,7 @@ class ModelServer:
             )
         )
         await response.write_eof()
-        return response  # fmt: skip
+        return response
 
     # -- shapes -------------------------------------------------------------------------------
     def _headers(self, request_id: str) -> dict[str, str]:
@@ -177,35 +203,39 @@ class ModelServer:
 
     def _error(self, error: BedrockError, request_id: str) -> web.Response:
         headers = {**self._headers(request_id), "X-Amzn-ErrorType": error.code}
-        return web.json_response({"message": error.message}, status=error.status,
-                                 headers=headers)  # fmt: skip
+        return web.json_response({"message": error.message}, status=error.status, headers=headers)
 
 
 def _delta(text: str) -> bytes:
-    return eventstream.event("contentBlockDelta",
-                             {"contentBlockIndex": 0, "delta": {"text": text}})  # fmt: skip
+    return eventstream.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text}})
 
 
 def _message_stop(completion: Completion, model: str) -> dict[str, Any]:
-    return {"stopReason": completion.stop_reason,
-            "additionalModelResponseFields": {"model": model}}  # fmt: skip
+    return {"stopReason": completion.stop_reason, "additionalModelResponseFields": {"model": model}}
 
 
 # The errors ConverseStream can send once the stream began; any other failure travels as a
 # modelStreamErrorException carrying its original status, as Bedrock does.
-_STREAM_ERRORS = {"ValidationException": "validationException",
-                  "ThrottlingException": "throttlingException",
-                  "ServiceUnavailableException": "serviceUnavailableException",
-                  "InternalServerException": "internalServerException"}  # fmt: skip
+_STREAM_ERRORS = {
+    "ValidationException": "validationException",
+    "ThrottlingException": "throttlingException",
+    "ServiceUnavailableException": "serviceUnavailableException",
+    "InternalServerException": "internalServerException",
+}
 
 
 def _stream_error(error: BedrockError) -> bytes:
     name = _STREAM_ERRORS.get(error.code)
     if name is not None:
         return eventstream.exception(name, {"message": error.message})
-    return eventstream.exception("modelStreamErrorException", {
-        "message": f"{error.code}: {error.message}", "originalStatusCode": error.status,
-        "originalMessage": error.message})  # fmt: skip
+    return eventstream.exception(
+        "modelStreamErrorException",
+        {
+            "message": f"{error.code}: {error.message}",
+            "originalStatusCode": error.status,
+            "originalMessage": error.message,
+        },
+    )
 
 
 def _ms_since(started: float) -> int:

@@ -30,8 +30,10 @@ class Job:
         if self.cancelled.is_set():
             raise Cancelled()
         if time.monotonic() > self.deadline:
-            raise model_timeout("Model has timed out in processing the request. Try your "
-                                "request again, or ask for fewer tokens.")  # fmt: skip
+            raise model_timeout(
+                "Model has timed out in processing the request. Try your "
+                "request again, or ask for fewer tokens."
+            )
 
 
 class Engine(Protocol):

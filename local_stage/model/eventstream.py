@@ -17,8 +17,12 @@ _STRING = 7
 
 def _header(name: str, value: str) -> bytes:
     encoded_name, encoded_value = name.encode(), value.encode()
-    return (struct.pack(">B", len(encoded_name)) + encoded_name
-            + struct.pack(">BH", _STRING, len(encoded_value)) + encoded_value)  # fmt: skip
+    return (
+        struct.pack(">B", len(encoded_name))
+        + encoded_name
+        + struct.pack(">BH", _STRING, len(encoded_value))
+        + encoded_value
+    )
 
 
 def message(headers: dict[str, str], payload: bytes) -> bytes:
@@ -33,17 +37,19 @@ def message(headers: dict[str, str], payload: bytes) -> bytes:
 def event(event_type: str, payload: dict[str, Any]) -> bytes:
     """One event of a stream (e.g. contentBlockDelta), its payload as JSON."""
     return message(
-        {":event-type": event_type, ":content-type": "application/json",
-         ":message-type": "event"},
+        {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
         json.dumps(payload).encode(),
-    )  # fmt: skip
+    )
 
 
 def exception(exception_type: str, payload: dict[str, Any]) -> bytes:
     """An error after the stream began (the HTTP status was already 200); `exception_type`
     is one of the stream's error members, e.g. modelStreamErrorException."""
     return message(
-        {":exception-type": exception_type, ":content-type": "application/json",
-         ":message-type": "exception"},
+        {
+            ":exception-type": exception_type,
+            ":content-type": "application/json",
+            ":message-type": "exception",
+        },
         json.dumps(payload).encode(),
-    )  # fmt: skip
+    )

@@ -30,8 +30,15 @@ from local_stage.model.errors import (
 class OpenAICompatibleEngine:
     kind = "openai"
 
-    def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
-                 parallelism: int = 4, timeout_s: float = 120.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        parallelism: int = 4,
+        timeout_s: float = 120.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         if not self.base_url.endswith("/v1"):
             self.base_url += "/v1"
@@ -42,10 +49,17 @@ class OpenAICompatibleEngine:
         self._timeout_s = timeout_s
 
     def request_body(self, request: ChatRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": request.chat_messages(),
-                                "stream": False}  # fmt: skip
-        optional = {"max_tokens": request.max_tokens, "temperature": request.temperature,
-                    "top_p": request.top_p, "top_k": request.top_k}  # fmt: skip
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": request.chat_messages(),
+            "stream": False,
+        }
+        optional = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "top_k": request.top_k,
+        }
         body.update({name: value for name, value in optional.items() if value is not None})
         if request.stop_sequences:
             body["stop"] = list(request.stop_sequences)
@@ -62,23 +76,30 @@ class OpenAICompatibleEngine:
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        http_request = urllib.request.Request(f"{self.base_url}/chat/completions",
-                                              data=json.dumps(body).encode(), headers=headers,
-                                              method="POST")  # fmt: skip
+        http_request = urllib.request.Request(
+            f"{self.base_url}/chat/completions",
+            data=json.dumps(body).encode(),
+            headers=headers,
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(http_request, timeout=timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise self._mapped(error.code, _detail(error.read())) from error
         except TimeoutError as exc:
-            raise model_timeout(f"the model server at {self.base_url} did not answer in "
-                                f"{timeout:.0f} s") from exc  # fmt: skip
+            raise model_timeout(
+                f"the model server at {self.base_url} did not answer in {timeout:.0f} s"
+            ) from exc
         except (urllib.error.URLError, ConnectionError) as exc:
-            raise unavailable(f"the model server at {self.base_url} cannot be reached: "
-                              f"{getattr(exc, 'reason', exc)}") from exc  # fmt: skip
+            raise unavailable(
+                f"the model server at {self.base_url} cannot be reached: "
+                f"{getattr(exc, 'reason', exc)}"
+            ) from exc
         except ValueError as exc:
-            raise model_error(f"the model server at {self.base_url} answered with something "
-                              "that is not JSON") from exc  # fmt: skip
+            raise model_error(
+                f"the model server at {self.base_url} answered with something that is not JSON"
+            ) from exc
 
     def _mapped(self, status: int, detail: str) -> BedrockError:
         where = f"the model server at {self.base_url} answered {status}: {detail}"
@@ -113,8 +134,13 @@ class OpenAICompatibleEngine:
         if text:
             job.on_text(text)
         usage = answer.get("usage") or {}
-        return Completion(text, reason, int(usage.get("prompt_tokens") or 0),
-                          int(usage.get("completion_tokens") or 0), matched)  # fmt: skip
+        return Completion(
+            text,
+            reason,
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+            matched,
+        )
 
     def close(self) -> None:
         """Nothing held open between requests."""

@@ -12,15 +12,29 @@ MAX_STOP_SEQUENCES = 2500  # Converse's own limit on inferenceConfig.stopSequenc
 TEMPERATURE_RANGE = (0.0, 1.0)
 TOP_P_RANGE = (0.0, 1.0)
 TOP_K_RANGE = (0, 500)
-_TOP_LEVEL = {"messages", "system", "inferenceConfig", "additionalModelRequestFields",
-              "additionalModelResponseFieldPaths", "requestMetadata", "performanceConfig",
-              "toolConfig", "guardrailConfig", "promptVariables"}  # fmt: skip
-_UNSUPPORTED = {"toolConfig": "tool use", "guardrailConfig": "guardrails",
-                "promptVariables": "prompt management variables"}  # fmt: skip
+_TOP_LEVEL = {
+    "messages",
+    "system",
+    "inferenceConfig",
+    "additionalModelRequestFields",
+    "additionalModelResponseFieldPaths",
+    "requestMetadata",
+    "performanceConfig",
+    "toolConfig",
+    "guardrailConfig",
+    "promptVariables",
+}
+_UNSUPPORTED = {
+    "toolConfig": "tool use",
+    "guardrailConfig": "guardrails",
+    "promptVariables": "prompt management variables",
+}
 _INFERENCE = {"maxTokens", "temperature", "topP", "stopSequences"}
 _ADDITIONAL = {"top_k"}
-_FIRST_USER = ("A conversation must start with a user message. Try again with a conversation "
-               "that starts with a user message.")  # fmt: skip
+_FIRST_USER = (
+    "A conversation must start with a user message. Try again with a conversation "
+    "that starts with a user message."
+)
 _ALTERNATE = (
     "A conversation must alternate between user and assistant roles. Make sure the "
     "conversation alternates between user and assistant roles and try again."
@@ -81,8 +95,10 @@ def reject_extraneous(fields: dict[str, Any], allowed: set[str]) -> None:
     """Bedrock's answer (as the Anthropic models word it) to a field the model does not take."""
     extraneous = sorted(set(fields) - allowed)
     if extraneous:
-        raise validation(f"Malformed input request: extraneous key [{extraneous[0]}] is not "
-                         "permitted, please reformat your input and try again.")  # fmt: skip
+        raise validation(
+            f"Malformed input request: extraneous key [{extraneous[0]}] is not "
+            "permitted, please reformat your input and try again."
+        )
 
 
 def message_role(message: Any, index: int) -> Role:
@@ -99,11 +115,15 @@ def check_turns(messages: list[Message]) -> None:
     if any(a.role == b.role for a, b in itertools.pairwise(messages)):
         raise validation(_ALTERNATE)
     if messages[-1].role != "user":
-        raise validation("A conversation must end with a user message. Try again with a "
-                         "conversation that ends with a user message.")  # fmt: skip
+        raise validation(
+            "A conversation must end with a user message. Try again with a "
+            "conversation that ends with a user message."
+        )
     if not any(message.text.strip() for message in messages):
-        raise validation("The text field in the ContentBlock object is blank. Add text to the "
-                         "text field, and try again.")  # fmt: skip
+        raise validation(
+            "The text field in the ContentBlock object is blank. Add text to the "
+            "text field, and try again."
+        )
 
 
 def _system(value: Any) -> str | None:
@@ -169,5 +189,8 @@ def converse_response(completion: Completion, latency_ms: int, model: str) -> di
 
 
 def usage(completion: Completion) -> dict[str, int]:
-    return {"inputTokens": completion.input_tokens, "outputTokens": completion.output_tokens,
-            "totalTokens": completion.input_tokens + completion.output_tokens}  # fmt: skip
+    return {
+        "inputTokens": completion.input_tokens,
+        "outputTokens": completion.output_tokens,
+        "totalTokens": completion.input_tokens + completion.output_tokens,
+    }

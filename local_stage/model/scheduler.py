@@ -36,8 +36,9 @@ class Scheduler:
         self.engine = engine
         self.max_queue = max_queue
         self.timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(max_workers=engine.parallelism,
-                                            thread_name_prefix="model")  # fmt: skip
+        self._executor = ThreadPoolExecutor(
+            max_workers=engine.parallelism, thread_name_prefix="model"
+        )
         self._in_flight = 0
         self._jobs: set[Job] = set()
 

@@ -38,10 +38,13 @@ def build_engine(args: argparse.Namespace) -> Engine:
     if args.openai_url:
         if not args.openai_model:
             raise SystemExit("--openai-url needs --openai-model (the model name it serves)")
-        return OpenAICompatibleEngine(args.openai_url, args.openai_model,
-                                      api_key=os.environ.get(OPENAI_KEY_VARIABLE),
-                                      parallelism=args.parallelism,
-                                      timeout_s=args.timeout)  # fmt: skip
+        return OpenAICompatibleEngine(
+            args.openai_url,
+            args.openai_model,
+            api_key=os.environ.get(OPENAI_KEY_VARIABLE),
+            parallelism=args.parallelism,
+            timeout_s=args.timeout,
+        )
     return LlamaEngine(
         resolve_gguf(args.model),
         context=args.context,
@@ -55,8 +58,9 @@ async def serve(engine: Engine, args: argparse.Namespace) -> None:
     scheduler = Scheduler(engine, max_queue=args.max_queue, timeout_s=args.timeout)
     credentials = None if args.no_auth else {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
     server = ModelServer(scheduler, credentials=credentials, region=args.region)
-    runner = web.AppRunner(server.app, access_log=None, handle_signals=False,
-                           handler_cancellation=True)  # fmt: skip
+    runner = web.AppRunner(
+        server.app, access_log=None, handle_signals=False, handler_cancellation=True
+    )
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
@@ -130,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", default="us-east-1", help="region requests are signed for")
     parser.add_argument("--no-auth", action="store_true", help="accept unsigned requests")
     parser.add_argument("--state-file", type=Path, default=None)
-    return parser  # fmt: skip
+    return parser
 
 
 def main() -> None:

@@ -75,9 +75,15 @@ class WorkerPool:
             # Lambda fails an invoke whose init fails, instead of leaving it waiting.
             if target in self._queue:
                 self._queue.remove(target)
-            payload = worker.init_error or json.dumps({
-                "errorMessage": "Runtime exited before initialising",
-                "errorType": "Runtime.ExitError"}).encode()  # fmt: skip
+            payload = (
+                worker.init_error
+                or json.dumps(
+                    {
+                        "errorMessage": "Runtime exited before initialising",
+                        "errorType": "Runtime.ExitError",
+                    }
+                ).encode()
+            )
             target.finish(InvokeResult(False, payload, _error_type(payload), tuple(target.logs)))
         if self._queue and not self.retired and len(self.workers) + self._starting == 0:
             nxt = self._queue[0]

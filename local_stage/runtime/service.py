@@ -96,27 +96,42 @@ class RuntimeService:
         function = pool.function
         interpreter = await asyncio.to_thread(self.interpreter, function.runtime)
         task_dir = await asyncio.to_thread(
-            self.code.unpacked, f"code of {function.name}", function.code_sha256,
-            lambda: deployed_code(function.name, self.settings.region), interpreter.python,
-        )  # fmt: skip
+            self.code.unpacked,
+            f"code of {function.name}",
+            function.code_sha256,
+            lambda: deployed_code(function.name, self.settings.region),
+            interpreter.python,
+        )
         layer_dirs = []
         for layer in function.layers:
             name, version = layer.name_and_version
-            layer_dirs.append(await asyncio.to_thread(
-                self.code.unpacked, f"layer {layer.arn}", layer.code_sha256,
-                lambda n=name, v=version: deployed_layer(n, v, self.settings.region),
-                interpreter.python,
-            ))  # fmt: skip
+            layer_dirs.append(
+                await asyncio.to_thread(
+                    self.code.unpacked,
+                    f"layer {layer.arn}",
+                    layer.code_sha256,
+                    lambda n=name, v=version: deployed_layer(n, v, self.settings.region),
+                    interpreter.python,
+                )
+            )
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._next_id += 1
         log = self._logs.get(function.name)
         if log is None:
-            log = self._logs[function.name] = FunctionLog(self.settings.root / "logs",
-                                                          function.name)  # fmt: skip
-        worker = Worker(self._next_id, port, log, function.timeout, function.memory,
-                        invocation, lambda w: self._exited(pool, w))  # fmt: skip
+            log = self._logs[function.name] = FunctionLog(
+                self.settings.root / "logs", function.name
+            )
+        worker = Worker(
+            self._next_id,
+            port,
+            log,
+            function.timeout,
+            function.memory,
+            invocation,
+            lambda w: self._exited(pool, w),
+        )
         worker.pool = pool
         pool.workers.add(worker)
         self._by_port[port] = worker
@@ -139,13 +154,21 @@ class RuntimeService:
             asyncio.get_running_loop().create_task(site.stop())
         pool.worker_exited(worker)
 
-    def _environment(self, function: Function, interpreter: RuntimeInterpreter, task: Path,
-                     layers: list[Path], port: int) -> dict[str, str]:  # fmt: skip
+    def _environment(
+        self,
+        function: Function,
+        interpreter: RuntimeInterpreter,
+        task: Path,
+        layers: list[Path],
+        port: int,
+    ) -> dict[str, str]:
         version = interpreter.version
         python_path = [str(task)]
         for layer in layers:
-            python_path += [str(layer / "python" / "lib" / f"python{version}" / "site-packages"),
-                            str(layer / "python")]  # fmt: skip
+            python_path += [
+                str(layer / "python" / "lib" / f"python{version}" / "site-packages"),
+                str(layer / "python"),
+            ]
         python_path += [str(path) for path in interpreter.extra_path]  # the runtime's own
         bins = [str(layer / "bin") for layer in layers]
         access_key, secret_key = self.settings.credentials
@@ -167,11 +190,17 @@ class RuntimeService:
             "LAMBDA_RUNTIME_DIR": str(interpreter.python.parent.parent),
             "_HANDLER": function.handler,
             "PYTHONPATH": os.pathsep.join(python_path),
-            "PATH": os.pathsep.join([*bins, str(interpreter.python.parent),
-                                     "/usr/local/bin", "/usr/bin", "/bin"]),
-        }  # fmt: skip
-        base = {"LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONNOUSERSITE": "1",
-                "AWS_EC2_METADATA_DISABLED": "true", **self.settings.endpoints}  # fmt: skip
+            "PATH": os.pathsep.join(
+                [*bins, str(interpreter.python.parent), "/usr/local/bin", "/usr/bin", "/bin"]
+            ),
+        }
+        base = {
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONNOUSERSITE": "1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **self.settings.endpoints,
+        }
         return {**base, **function.environment, **reserved}
 
     # -- Runtime API handlers -------------------------------------------------------------------
@@ -197,9 +226,9 @@ class RuntimeService:
             "Lambda-Runtime-Deadline-Ms": str(deadline),
             "Lambda-Runtime-Invoked-Function-Arn": pool.function.arn,
             "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-"
-                                       f"{invocation.request_id.replace('-', '')[:24]};Sampled=0",
+            f"{invocation.request_id.replace('-', '')[:24]};Sampled=0",
             "Content-Type": "application/json",
-        }  # fmt: skip
+        }
         return web.Response(body=invocation.event, headers=headers)
 
     async def _response(self, request: web.Request) -> web.Response:

@@ -19,14 +19,25 @@ _MAX_LOG_LINES = 1000
 
 
 def timeout_error(seconds: float) -> bytes:
-    return json.dumps({"errorMessage": f"Task timed out after {seconds:.2f} seconds",
-                       "errorType": "Sandbox.Timedout"}).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "errorMessage": f"Task timed out after {seconds:.2f} seconds",
+            "errorType": "Sandbox.Timedout",
+        }
+    ).encode()
 
 
 class Worker:
-    def __init__(self, worker_id: int, port: int, log: FunctionLog, timeout: float,
-                 memory_mb: int, spawned_for: Invocation,
-                 on_exit: Callable[["Worker"], None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        worker_id: int,
+        port: int,
+        log: FunctionLog,
+        timeout: float,
+        memory_mb: int,
+        spawned_for: Invocation,
+        on_exit: Callable[["Worker"], None],
+    ) -> None:
         self.worker_id = worker_id
         self.port = port
         self.log = log
@@ -50,10 +61,14 @@ class Worker:
 
     async def start(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, env=env, start_new_session=True,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *command,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        )
         self._pump = asyncio.get_running_loop().create_task(self._read_output())
 
     # -- the Runtime API calls, routed here by the server ------------------------------------
@@ -65,10 +80,12 @@ class Worker:
             invocation.init_ms = self.init_ms
         self.current = invocation
         invocation.started = now
-        self.log.write(invocation.request_id,
-                       f"START RequestId: {invocation.request_id} Version: $LATEST")  # fmt: skip
-        self._timer = asyncio.get_running_loop().call_later(self.timeout, self._timed_out,
-                                                            invocation)  # fmt: skip
+        self.log.write(
+            invocation.request_id, f"START RequestId: {invocation.request_id} Version: $LATEST"
+        )
+        self._timer = asyncio.get_running_loop().call_later(
+            self.timeout, self._timed_out, invocation
+        )
 
     def complete(self, request_id: str, ok: bool, payload: bytes, error_type: str = "") -> bool:
         invocation = self.current
@@ -84,19 +101,25 @@ class Worker:
         self.current = None
         duration = (time.monotonic() - (invocation.started or invocation.created)) * 1000
         self.log.write(invocation.request_id, f"END RequestId: {invocation.request_id}")
-        report = (f"REPORT RequestId: {invocation.request_id}\tDuration: {duration:.2f} ms\t"
-                  f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {self.memory_mb} MB\t"
-                  f"Max Memory Used: {self._max_memory_mb()} MB")  # fmt: skip
+        report = (
+            f"REPORT RequestId: {invocation.request_id}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {self.memory_mb} MB\t"
+            f"Max Memory Used: {self._max_memory_mb()} MB"
+        )
         if invocation.init_ms is not None:
             report += f"\tInit Duration: {invocation.init_ms:.2f} ms"
         self.log.write(invocation.request_id, report)
-        invocation.finish(InvokeResult(ok, payload, error_type, tuple(invocation.logs),
-                                       duration, invocation.init_ms))  # fmt: skip
+        invocation.finish(
+            InvokeResult(
+                ok, payload, error_type, tuple(invocation.logs), duration, invocation.init_ms
+            )
+        )
 
     def _timed_out(self, invocation: Invocation) -> None:
         if self.current is invocation:
-            self.log.write(invocation.request_id,
-                           f"Task timed out after {self.timeout:.2f} seconds")  # fmt: skip
+            self.log.write(
+                invocation.request_id, f"Task timed out after {self.timeout:.2f} seconds"
+            )
             self._finish(invocation, False, timeout_error(self.timeout), "Sandbox.Timedout")
             self.kill()
 
@@ -119,8 +142,11 @@ class Worker:
             self.log.write(request_id, text)
         await self.process.wait()
         if self.current is not None:
-            error = {"errorMessage": f"Runtime exited with status {self.process.returncode} "
-                     "before answering", "errorType": "Runtime.ExitError"}  # fmt: skip
+            error = {
+                "errorMessage": f"Runtime exited with status {self.process.returncode} "
+                "before answering",
+                "errorType": "Runtime.ExitError",
+            }
             self._finish(self.current, False, json.dumps(error).encode(), "Runtime.ExitError")
         self.on_exit(self)
 

@@ -31,10 +31,15 @@ class LocalStage:
         var_file.write_text(json.dumps(variables))
         stage = Stage("local", True, variables, var_file)
         return StageDeployer(
-            stage, work_root=self.root / "work", base_env=self.env,
-            emulator_url=self.state.emulator_url, sink=None, report=lambda line: None,
-            build_dir=self.root / "build", function_source=source,
-        )  # fmt: skip
+            stage,
+            work_root=self.root / "work",
+            base_env=self.env,
+            emulator_url=self.state.emulator_url,
+            sink=None,
+            report=lambda line: None,
+            build_dir=self.root / "build",
+            function_source=source,
+        )
 
     def url(self, stage: str = "local", path: str = "/code-generation") -> str:
         return f"{self.state.gateway_url}/{stage}{path}"
@@ -45,8 +50,9 @@ def local_stage(tmp_path_factory) -> Iterator[LocalStage]:
     if shutil.which("terraform") is None and not os.environ.get("CODEGEN_TERRAFORM"):
         pytest.fail("terraform is not on PATH (install Terraform >= 1.5)")
     root = tmp_path_factory.mktemp("local-stage")
-    state, started = supervisor.up(state_dir=root / "state", terraform_root=root / "work",
-                                   report=lambda line: None)  # fmt: skip
+    state, started = supervisor.up(
+        state_dir=root / "state", terraform_root=root / "work", report=lambda line: None
+    )
     assert started
     try:
         yield LocalStage(state, root, dict(os.environ))

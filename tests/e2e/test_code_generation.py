@@ -13,11 +13,19 @@ import pytest
 from deploy.paths import LAMBDA_DIR
 from tests.e2e.test_local_gateway import send
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform,
-              pytest.mark.model]  # fmt: skip
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.model,
+]
 
-PALINDROME = {"message": "a function that checks whether a string is a palindrome",
-              "key": "python", "temperature": 0}  # fmt: skip
+PALINDROME = {
+    "message": "a function that checks whether a string is a palindrome",
+    "key": "python",
+    "temperature": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +37,17 @@ def deployed(local_stage):
 
 @pytest.fixture(scope="module")
 def s3(local_stage):
-    return boto3.client("s3", endpoint_url=local_stage.state.emulator_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+    return boto3.client(
+        "s3",
+        endpoint_url=local_stage.state.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def test_a_put_returns_generated_python_that_parses_and_stores_it(local_stage, deployed, s3):
-    status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(),
-                                 timeout=60)  # fmt: skip
+    status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
     assert status == 200, data
     reply = json.loads(data)
     ast.parse(reply["code"])
@@ -54,8 +66,12 @@ def test_a_put_returns_generated_python_that_parses_and_stores_it(local_stage, d
 
 
 def test_text_plain_gets_the_code_alone_with_its_location(local_stage, deployed, s3):
-    status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(),
-                                 headers=[("Accept", "text/plain")], timeout=60)  # fmt: skip
+    status, headers, data = send(
+        local_stage.url(),
+        json.dumps(PALINDROME).encode(),
+        headers=[("Accept", "text/plain")],
+        timeout=60,
+    )
     assert status == 200, data
     ast.parse(data.decode())
     bucket, key = headers["X-Code-Location"].removeprefix("s3://").split("/", 1)
@@ -83,12 +99,14 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
 ):
     before = s3.list_objects_v2(Bucket=deployed["bucket_name"]).get("KeyCount", 0)
     # Every PutObject hangs past the function's 2 s S3 read timeout, then fails.
-    faults(local_stage, "POST", {"method": "PUT", "path": f"/{deployed['bucket_name']}/*",
-                                 "delay_s": 3, "status": 503})  # fmt: skip
+    faults(
+        local_stage,
+        "POST",
+        {"method": "PUT", "path": f"/{deployed['bucket_name']}/*", "delay_s": 3, "status": 503},
+    )
     try:
         started = time.monotonic()
-        status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(),
-                                     timeout=60)  # fmt: skip
+        status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
         elapsed = time.monotonic() - started
     finally:
         faults(local_stage, "DELETE")

@@ -73,16 +73,23 @@ def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, 
     return files
 
 
-def send(url: str, body: bytes = b"{}", *, method: str = "PUT", sign: bool = True,
-         headers: list[tuple[str, str]] | None = None, credentials: Credentials = CREDENTIALS,
-         timeout: float = 40.0):  # fmt: skip
+def send(
+    url: str,
+    body: bytes = b"{}",
+    *,
+    method: str = "PUT",
+    sign: bool = True,
+    headers: list[tuple[str, str]] | None = None,
+    credentials: Credentials = CREDENTIALS,
+    timeout: float = 40.0,
+):
     """(status, headers, body) of a real HTTP request; signed with SigV4 unless sign=False."""
     extra = dict(headers or [])
     if sign:
-        extra = signed_headers(url, body, "us-east-1", credentials,
-                               {"Content-Type": "application/json", **extra})  # fmt: skip
-    request = urllib.request.Request(url, data=body if method != "GET" else None,
-                                     method=method)  # fmt: skip
+        extra = signed_headers(
+            url, body, "us-east-1", credentials, {"Content-Type": "application/json", **extra}
+        )
+    request = urllib.request.Request(url, data=body if method != "GET" else None, method=method)
     for name, value in extra.items():
         request.add_header(name, value)
     try:
@@ -95,8 +102,9 @@ def send(url: str, body: bytes = b"{}", *, method: str = "PUT", sign: bool = Tru
 @pytest.fixture(scope="module")
 def deployed(local_stage):
     source = write_function(local_stage.root, TEST_HANDLER, _files("v1"))
-    deployer = local_stage.deployer(source, timeout=3, throttling_rate_limit=100,
-                                    throttling_burst_limit=30)  # fmt: skip
+    deployer = local_stage.deployer(
+        source, timeout=3, throttling_rate_limit=100, throttling_burst_limit=30
+    )
     report = deployer.deploy()
     assert report.changed
     return deployer, source
@@ -109,8 +117,11 @@ def echo(local_stage, query: str = "mode=echo", body: bytes = b'{"k": "v"}', **k
 
 
 def test_event_follows_payload_2_0(local_stage, deployed):
-    reply = echo(local_stage, "mode=echo&x=1&x=2&empty=",
-                 headers=[("Cookie", "c1=a; c2=b"), ("X-Custom", "Hi")])  # fmt: skip
+    reply = echo(
+        local_stage,
+        "mode=echo&x=1&x=2&empty=",
+        headers=[("Cookie", "c1=a; c2=b"), ("X-Custom", "Hi")],
+    )
     event = reply["event"]
     assert event["version"] == "2.0"
     assert event["routeKey"] == "PUT /code-generation"
@@ -193,8 +204,11 @@ def test_results_are_mapped_as_api_gateway_maps_them(local_stage, deployed):
 
 
 def test_unknown_routes_get_404(local_stage, deployed):
-    for url, method in [(local_stage.url(), "GET"), (local_stage.url(path="/other"), "PUT"),
-                        (local_stage.url(stage="nostage"), "PUT")]:  # fmt: skip
+    for url, method in [
+        (local_stage.url(), "GET"),
+        (local_stage.url(path="/other"), "PUT"),
+        (local_stage.url(stage="nostage"), "PUT"),
+    ]:
         status, _, data = send(url, method=method)
         assert (status, json.loads(data)) == (404, {"message": "Not Found"}), url
 
@@ -250,8 +264,13 @@ def test_a_redeploy_is_served_without_restart(local_stage, deployed):
 
 def test_past_the_integration_timeout_the_gateway_answers_503(local_stage, deployed):
     deployer, _ = deployed
-    fast = local_stage.deployer(deployer.function_source, timeout=3, throttling_rate_limit=100,
-                                throttling_burst_limit=30, integration_timeout_ms=1000)  # fmt: skip
+    fast = local_stage.deployer(
+        deployer.function_source,
+        timeout=3,
+        throttling_rate_limit=100,
+        throttling_burst_limit=30,
+        integration_timeout_ms=1000,
+    )
     assert fast.deploy().changed
     start = time.monotonic()
     status, _, data = send(local_stage.url() + "?mode=sleep&s=2")
@@ -288,8 +307,9 @@ def test_down_leaves_no_process_behind(local_stage, deployed):
     assert supervisor.down(state_dir=root / "state", terraform_root=root / "work")
     time.sleep(0.5)
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    leftovers = [line for line in ps.splitlines()
-                 if str(root) in line or f"{pid} " in line.strip()[:12]]  # fmt: skip
+    leftovers = [
+        line for line in ps.splitlines() if str(root) in line or f"{pid} " in line.strip()[:12]
+    ]
     workers = [line for line in ps.splitlines() if "awslambdaric" in line]
     assert leftovers == [] and workers == [], ps
     assert not supervisor.status(root / "state").running

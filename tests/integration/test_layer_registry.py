@@ -32,10 +32,20 @@ _BUILD_IN_SUBPROCESS = textwrap.dedent(
 
 def _build_elsewhere(requirements: Path, build_dir: Path, umask: str, keep: list[str]) -> str:
     completed = subprocess.run(
-        [sys.executable, "-c", _BUILD_IN_SUBPROCESS, str(requirements), str(build_dir), umask,
-         json.dumps(keep)],
-        capture_output=True, text=True, cwd=REPO_ROOT, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            _BUILD_IN_SUBPROCESS,
+            str(requirements),
+            str(build_dir),
+            umask,
+            json.dumps(keep),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
+    )
     return completed.stdout.strip()
 
 
@@ -129,9 +139,15 @@ def test_function_clients_work_on_the_pruned_layer(tmp_path):
         archive.extractall(unpacked)
     layer = str(unpacked / "python")
     completed = subprocess.run(
-        [sys.executable, "-I", "-c", f"LAYER = {layer!r}\nimport sys\nsys.path.insert(0, LAYER)\n"
-         + _CLIENTS_WORK],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"LAYER = {layer!r}\nimport sys\nsys.path.insert(0, LAYER)\n" + _CLIENTS_WORK,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr
     assert "pruned: UnknownServiceError" in completed.stdout

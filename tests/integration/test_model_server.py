@@ -31,8 +31,14 @@ class Server:
     def __init__(self, root: Path, name: str, *arguments: str) -> None:
         self.state_file = root / f"{name}.json"
         self.log = root / f"{name}.log"
-        command = [sys.executable, "-m", "local_stage.model.server",
-                   "--state-file", str(self.state_file), *arguments]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "local_stage.model.server",
+            "--state-file",
+            str(self.state_file),
+            *arguments,
+        ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -45,9 +51,14 @@ class Server:
 
     def client(self, secret: str = "test", key: str = "test", **config):
         settings = {"retries": {"total_max_attempts": 1}, "read_timeout": 60, **config}
-        return boto3.client("bedrock-runtime", endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id=key, aws_secret_access_key=secret,
-                            config=Config(**settings))  # fmt: skip
+        return boto3.client(
+            "bedrock-runtime",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            config=Config(**settings),
+        )
 
     def health(self) -> dict:
         with urllib.request.urlopen(f"{self.url}/_local/health", timeout=5) as response:
@@ -73,8 +84,11 @@ def bedrock(server):
 
 def converse(client, text: str = COUNT, **inference):
     extra = inference.pop("extra", None)
-    arguments = {"modelId": MODEL_ID, "messages": [{"role": "user", "content": [{"text": text}]}],
-                 "inferenceConfig": inference}  # fmt: skip
+    arguments = {
+        "modelId": MODEL_ID,
+        "messages": [{"role": "user", "content": [{"text": text}]}],
+        "inferenceConfig": inference,
+    }
     if extra is not None:
         arguments["additionalModelRequestFields"] = extra
     return client.converse(**arguments)
@@ -90,11 +104,12 @@ def greedy(client, text: str = COUNT, max_tokens: int = 60, **inference) -> str:
 
 def test_converse_answers_with_the_local_model(server, bedrock):
     response = bedrock.converse(
-        modelId=MODEL_ID, system=[{"text": "You write Python. Answer with code only."}],
+        modelId=MODEL_ID,
+        system=[{"text": "You write Python. Answer with code only."}],
         messages=[{"role": "user", "content": [{"text": "a function that adds two numbers"}]}],
         inferenceConfig={"maxTokens": 200, "temperature": 0.1},
         additionalModelRequestFields={"top_k": 250},
-    )  # fmt: skip
+    )
     assert "def " in text_of(response)
     assert response["stopReason"] in {"end_turn", "max_tokens"}
     usage = response["usage"]
@@ -107,19 +122,25 @@ def test_converse_answers_with_the_local_model(server, bedrock):
 
 
 def test_token_counts_are_the_models_own(bedrock):
-    short, long = (converse(bedrock, text, maxTokens=1)["usage"]["inputTokens"]
-                   for text in ("hi", "hi " * 50))  # fmt: skip
+    short, long = (
+        converse(bedrock, text, maxTokens=1)["usage"]["inputTokens"] for text in ("hi", "hi " * 50)
+    )
     assert long - short >= 45  # every extra word is a token of the prompt
     response = converse(bedrock, maxTokens=7, temperature=0.0)
     assert response["usage"]["outputTokens"] == 7 and response["stopReason"] == "max_tokens"
 
 
 def test_any_model_id_is_served_by_the_one_local_model(bedrock):
-    for model_id in ("us.anthropic.claude-3-5-haiku-20241022-v1:0", "meta.llama3-8b-instruct-v1:0",
-                     "arn:aws:bedrock:us-east-1:123456789012:inference-profile/x/y"):  # fmt: skip
-        response = bedrock.converse(modelId=model_id,
-                                    messages=[{"role": "user", "content": [{"text": "hi"}]}],
-                                    inferenceConfig={"maxTokens": 3})  # fmt: skip
+    for model_id in (
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "meta.llama3-8b-instruct-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/x/y",
+    ):
+        response = bedrock.converse(
+            modelId=model_id,
+            messages=[{"role": "user", "content": [{"text": "hi"}]}],
+            inferenceConfig={"maxTokens": 3},
+        )
         assert response["usage"]["outputTokens"] <= 3
 
 
@@ -128,8 +149,10 @@ def test_temperature_zero_is_deterministic(bedrock):
 
 
 def test_temperature_one_samples_differently(bedrock):
-    answers = {text_of(converse(bedrock, "Tell me a story.", maxTokens=30, temperature=1.0))
-               for _ in range(4)}  # fmt: skip
+    answers = {
+        text_of(converse(bedrock, "Tell me a story.", maxTokens=30, temperature=1.0))
+        for _ in range(4)
+    }
     assert len(answers) > 1
 
 
@@ -157,14 +180,20 @@ def test_max_tokens_cuts_the_answer(bedrock):
 
 
 def test_a_multi_turn_conversation_is_answered(bedrock):
-    response = bedrock.converse(modelId=MODEL_ID, messages=[
-        {"role": "user", "content": [{"text": "My name is Ada."}]},
-        {"role": "assistant", "content": [{"text": "Nice to meet you, Ada."}]},
-        {"role": "user", "content": [{"text": "What is my name?"}]},
-    ], inferenceConfig={"maxTokens": 30, "temperature": 0.0})  # fmt: skip
-    one_turn = bedrock.converse(modelId=MODEL_ID, messages=[
-        {"role": "user", "content": [{"text": "What is my name?"}]}],
-        inferenceConfig={"maxTokens": 30, "temperature": 0.0})  # fmt: skip
+    response = bedrock.converse(
+        modelId=MODEL_ID,
+        messages=[
+            {"role": "user", "content": [{"text": "My name is Ada."}]},
+            {"role": "assistant", "content": [{"text": "Nice to meet you, Ada."}]},
+            {"role": "user", "content": [{"text": "What is my name?"}]},
+        ],
+        inferenceConfig={"maxTokens": 30, "temperature": 0.0},
+    )
+    one_turn = bedrock.converse(
+        modelId=MODEL_ID,
+        messages=[{"role": "user", "content": [{"text": "What is my name?"}]}],
+        inferenceConfig={"maxTokens": 30, "temperature": 0.0},
+    )
     assert response["usage"]["inputTokens"] > one_turn["usage"]["inputTokens"] + 10
 
 
@@ -173,19 +202,40 @@ def test_a_multi_turn_conversation_is_answered(bedrock):
     [
         ({"messages": []}, "must start with a user message"),
         ({"messages": [{"role": "assistant", "content": [{"text": "x"}]}]}, "start with a user"),
-        ({"messages": [{"role": "user", "content": [{"text": "x"}]}],
-          "inferenceConfig": {"temperature": 1.5}}, "temperature"),
-        ({"messages": [{"role": "user", "content": [{"text": "x"}]}],
-          "inferenceConfig": {"maxTokens": 0}}, "maxTokens"),
-        ({"messages": [{"role": "user", "content": [{"text": "x"}]}],
-          "additionalModelRequestFields": {"top_k": 501}}, "top_k"),
-        ({"messages": [{"role": "user", "content": [{"text": "x"}]}],
-          "additionalModelRequestFields": {"unknown": 1}}, "extraneous key [unknown]"),
+        (
+            {
+                "messages": [{"role": "user", "content": [{"text": "x"}]}],
+                "inferenceConfig": {"temperature": 1.5},
+            },
+            "temperature",
+        ),
+        (
+            {
+                "messages": [{"role": "user", "content": [{"text": "x"}]}],
+                "inferenceConfig": {"maxTokens": 0},
+            },
+            "maxTokens",
+        ),
+        (
+            {
+                "messages": [{"role": "user", "content": [{"text": "x"}]}],
+                "additionalModelRequestFields": {"top_k": 501},
+            },
+            "top_k",
+        ),
+        (
+            {
+                "messages": [{"role": "user", "content": [{"text": "x"}]}],
+                "additionalModelRequestFields": {"unknown": 1},
+            },
+            "extraneous key [unknown]",
+        ),
         ({"messages": [{"role": "user", "content": [{"text": "x" * 30000}]}]}, "too long"),
     ],
-)  # fmt: skip
-def test_bad_requests_raise_the_validation_exception_boto3_raises_on_aws(server, arguments,
-                                                                         fragment):  # fmt: skip
+)
+def test_bad_requests_raise_the_validation_exception_boto3_raises_on_aws(
+    server, arguments, fragment
+):
     client = server.client(parameter_validation=False)  # what the server says, not boto3
     with pytest.raises(client.exceptions.ValidationException) as caught:
         client.converse(modelId=MODEL_ID, **arguments)
@@ -195,8 +245,12 @@ def test_bad_requests_raise_the_validation_exception_boto3_raises_on_aws(server,
 
 def signed(server, path: str, body: dict, secret: str = "test") -> tuple[int, dict, dict]:
     url = f"{server.url}{path}"
-    request = AWSRequest(method="POST", url=url, data=json.dumps(body).encode(),
-                         headers={"Content-Type": "application/json"})  # fmt: skip
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     SigV4Auth(Credentials("test", secret), "bedrock", "us-east-1").add_auth(request)
     return send(request.url, request.body, dict(request.headers.items()))
 
@@ -211,16 +265,22 @@ def send(url: str, body: bytes, headers: dict) -> tuple[int, dict, dict]:
 
 
 def test_unknown_fields_are_rejected_as_bedrock_rejects_them(server):
-    status, headers, body = signed(server, f"/model/{MODEL_ID}/converse", {
-        "messages": [{"role": "user", "content": [{"text": "x"}]}], "bogus": True})  # fmt: skip
+    status, headers, body = signed(
+        server,
+        f"/model/{MODEL_ID}/converse",
+        {"messages": [{"role": "user", "content": [{"text": "x"}]}], "bogus": True},
+    )
     assert (status, headers["X-Amzn-ErrorType"]) == (400, "ValidationException")
     assert "bogus" in body["message"]
 
 
 def test_requests_must_be_signed_with_the_local_credentials(server):
     body = {"messages": [{"role": "user", "content": [{"text": "x"}]}]}
-    status, headers, _ = send(f"{server.url}/model/m/converse", json.dumps(body).encode(),
-                              {"Content-Type": "application/json"})  # fmt: skip
+    status, headers, _ = send(
+        f"{server.url}/model/m/converse",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+    )
     assert (status, headers["X-Amzn-ErrorType"]) == (403, "MissingAuthenticationTokenException")
     with pytest.raises(ClientError) as caught:
         converse(server.client(secret="wrong"), maxTokens=1)
@@ -237,13 +297,18 @@ def test_unknown_operations_get_404(server):
 
 def test_converse_stream_sends_the_same_answer_as_events(bedrock):
     expected = greedy(bedrock, max_tokens=40)
-    response = bedrock.converse_stream(modelId=MODEL_ID, messages=[
-        {"role": "user", "content": [{"text": COUNT}]}],
-        inferenceConfig={"maxTokens": 40, "temperature": 0.0})  # fmt: skip
+    response = bedrock.converse_stream(
+        modelId=MODEL_ID,
+        messages=[{"role": "user", "content": [{"text": COUNT}]}],
+        inferenceConfig={"maxTokens": 40, "temperature": 0.0},
+    )
     events = list(response["stream"])
     kinds = [next(iter(event)) for event in events]
-    assert kinds[0] == "messageStart" and kinds[-3:] == ["contentBlockStop", "messageStop",
-                                                         "metadata"]  # fmt: skip
+    assert kinds[0] == "messageStart" and kinds[-3:] == [
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+    ]
     deltas = [e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e]
     assert len(deltas) > 5 and "".join(deltas) == expected
     assert events[-2]["messageStop"]["stopReason"] == "max_tokens"
@@ -258,9 +323,17 @@ def test_converse_stream_rejects_bad_requests_before_streaming(server):
 
 def test_invoke_model_takes_an_anthropic_messages_body(bedrock):
     expected = greedy(bedrock, max_tokens=25)
-    response = bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({
-        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 25, "temperature": 0.0,
-        "messages": [{"role": "user", "content": COUNT}]}))  # fmt: skip
+    response = bedrock.invoke_model(
+        modelId=MODEL_ID,
+        body=json.dumps(
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 25,
+                "temperature": 0.0,
+                "messages": [{"role": "user", "content": COUNT}],
+            }
+        ),
+    )
     body = json.loads(response["body"].read())
     assert body["content"] == [{"type": "text", "text": expected}]
     assert body["stop_reason"] == "max_tokens" and body["usage"]["output_tokens"] == 25
@@ -286,9 +359,10 @@ def test_concurrent_requests_are_generated_together_and_never_mix(server, bedroc
 def test_beyond_the_queue_requests_are_throttled(server):
     client = server.client(max_pool_connections=10)
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
-        futures = [pool.submit(converse, client, "Write a long essay.", maxTokens=80,
-                               temperature=0.0)
-                   for _ in range(6)]  # fmt: skip
+        futures = [
+            pool.submit(converse, client, "Write a long essay.", maxTokens=80, temperature=0.0)
+            for _ in range(6)
+        ]
         outcomes = []
         for future in futures:
             try:
@@ -303,8 +377,9 @@ def test_beyond_the_queue_requests_are_throttled(server):
 def test_a_client_that_gives_up_stops_the_generation(server):
     impatient = server.client(read_timeout=0.5)
     with pytest.raises(ReadTimeoutError):
-        converse(impatient, "Write a very long essay about the sea.", maxTokens=3000,
-                 temperature=0.0)  # fmt: skip
+        converse(
+            impatient, "Write a very long essay about the sea.", maxTokens=3000, temperature=0.0
+        )
     deadline = time.monotonic() + 3  # 3000 tokens would take 30 s
     while server.health()["in_flight"] and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -325,9 +400,11 @@ def test_a_generation_past_the_time_limit_is_a_model_timeout(tmp_path):
 def test_a_stream_past_the_time_limit_ends_with_an_error_event(tmp_path):
     slow = Server(tmp_path, "strict-stream", "--timeout", "0.3")
     try:
-        response = slow.client().converse_stream(modelId=MODEL_ID, messages=[
-            {"role": "user", "content": [{"text": "Write a long essay."}]}],
-            inferenceConfig={"maxTokens": 2000, "temperature": 0.0})  # fmt: skip
+        response = slow.client().converse_stream(
+            modelId=MODEL_ID,
+            messages=[{"role": "user", "content": [{"text": "Write a long essay."}]}],
+            inferenceConfig={"maxTokens": 2000, "temperature": 0.0},
+        )
         with pytest.raises(EventStreamError) as caught:
             list(response["stream"])
         error = caught.value.response["Error"]

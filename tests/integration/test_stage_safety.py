@@ -27,9 +27,14 @@ def real_stage(tmp_path: Path, **variables) -> Stage:
 def deployer(tmp_path: Path, stage: Stage, env: dict | None = None, **options) -> StageDeployer:
     reports: list[str] = []
     made = StageDeployer(
-        stage, work_root=tmp_path / "work", base_env={**CREDENTIALS, **(env or {})}, sink=None,
-        report=reports.append, build_dir=tmp_path / "build", **options,
-    )  # fmt: skip
+        stage,
+        work_root=tmp_path / "work",
+        base_env={**CREDENTIALS, **(env or {})},
+        sink=None,
+        report=reports.append,
+        build_dir=tmp_path / "build",
+        **options,
+    )
     made.reports = reports  # type: ignore[attr-defined]
     return made
 
@@ -88,12 +93,14 @@ def test_a_protected_stage_refuses_local_state_unless_told(tmp_path):
 
 @mock_aws
 @pytest.mark.parametrize(("answer", "applied"), [(False, False), (True, True)])
-def test_a_protected_stage_shows_the_plan_and_applies_only_when_confirmed(tmp_path, answer,
-                                                                          applied):  # fmt: skip
+def test_a_protected_stage_shows_the_plan_and_applies_only_when_confirmed(
+    tmp_path, answer, applied
+):
     stage = real_stage(tmp_path, aws_account_id=MOTO_ACCOUNT, protected_stage=True)
     questions: list[str] = []
-    made = deployer(tmp_path, stage, allow_local_state=True,
-                    confirm=lambda q: questions.append(q) or answer)  # fmt: skip
+    made = deployer(
+        tmp_path, stage, allow_local_state=True, confirm=lambda q: questions.append(q) or answer
+    )
     runner = FakeRunner()
     if applied:
         scripted(made, runner).deploy()
@@ -135,10 +142,11 @@ def test_an_unprotected_real_stage_deploys_without_a_question(tmp_path):
 
 @mock_aws
 def test_a_real_stage_never_inherits_emulator_endpoints_and_says_so(tmp_path):
-    leftovers = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
-                 "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:5000"}  # fmt: skip
+    leftovers = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:5000",
+    }
     made = deployer(tmp_path, real_stage(tmp_path, aws_account_id=MOTO_ACCOUNT), leftovers)
     assert not any(name.startswith("AWS_ENDPOINT_URL") for name in made.env)
-    assert any("ignoring AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3" in line
-               for line in made.reports)  # type: ignore[attr-defined]  # fmt: skip
+    assert any("ignoring AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3" in line for line in made.reports)  # type: ignore[attr-defined]
     scripted(made, FakeRunner()).deploy()  # STS was asked at AWS's address, not the leftover

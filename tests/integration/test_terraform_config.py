@@ -34,8 +34,9 @@ def test_modules_have_the_standard_files_and_described_variables():
         names = {path.name for path in module.iterdir()}
         assert {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"} <= names
         for path in (module / "variables.tf", module / "outputs.tf"):
-            blocks = re.findall(r'^(?:variable|output) "(\w+)" \{(.*?)^\}', path.read_text(),
-                                re.S | re.M)  # fmt: skip
+            blocks = re.findall(
+                r'^(?:variable|output) "(\w+)" \{(.*?)^\}', path.read_text(), re.S | re.M
+            )
             assert blocks, path
             readme = (module / "README.md").read_text()
             for name, body in blocks:
@@ -86,8 +87,9 @@ def test_remote_backend_is_configuration(tmp_path, monkeypatch):
     stages = tmp_path / "stages"
     stages.mkdir()
     (stages / "dev.tfvars.json").write_text('{"stage": "dev"}')
-    (stages / "dev.backend.json").write_text(json.dumps(
-        {"type": "s3", "bucket": "state", "key": "dev.tfstate", "use_lockfile": True}))  # fmt: skip
+    (stages / "dev.backend.json").write_text(
+        json.dumps({"type": "s3", "bucket": "state", "key": "dev.tfstate", "use_lockfile": True})
+    )
     monkeypatch.setattr("deploy.stages.STAGE_VARS_DIR", stages)
     workdir = prepare_workdir(load_stage("dev"), tmp_path / "work")
     assert 'backend "s3"' in (workdir.path / "backend.tf").read_text()

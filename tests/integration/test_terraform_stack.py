@@ -24,10 +24,15 @@ def stack(moto_url, terraform_env, tmp_path_factory):
     source = root / "lambda"
     shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
     deployer = StageDeployer(
-        load_stage("local"), work_root=root / "work", base_env=terraform_env,
-        emulator_url=moto_url, sink=None, report=lambda line: None,
-        build_dir=root / "build", function_source=source,
-    )  # fmt: skip
+        load_stage("local"),
+        work_root=root / "work",
+        base_env=terraform_env,
+        emulator_url=moto_url,
+        sink=None,
+        report=lambda line: None,
+        build_dir=root / "build",
+        function_source=source,
+    )
     report = deployer.deploy()
     return deployer, report, source
 
@@ -35,9 +40,11 @@ def stack(moto_url, terraform_env, tmp_path_factory):
 @pytest.fixture(scope="module")
 def aws(moto_url):
     env = emulator_environment(moto_url, REGION)
-    session = boto3.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                            region_name=REGION)  # fmt: skip
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
     return lambda service: session.client(service, endpoint_url=moto_url)
 
 
@@ -84,14 +91,16 @@ def test_role_is_least_privilege(stack, aws):
     role = iam.get_role(RoleName="codegen-local-role")["Role"]
     trust = role["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
-    policy = iam.get_role_policy(RoleName="codegen-local-role",
-                                 PolicyName="codegen-local-permissions")  # fmt: skip
+    policy = iam.get_role_policy(
+        RoleName="codegen-local-role", PolicyName="codegen-local-permissions"
+    )
     document = policy["PolicyDocument"]
     statements = {s["Sid"]: s for s in document["Statement"]}
     assert set(statements) == {"WriteOwnLogs", "StoreGeneratedCode", "InvokeConfiguredModel"}
     assert _list(statements["StoreGeneratedCode"]["Action"]) == ["s3:PutObject"]
     assert _list(statements["StoreGeneratedCode"]["Resource"]) == [
-        "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/*"]  # fmt: skip
+        "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/*"
+    ]
     assert _list(statements["InvokeConfiguredModel"]["Action"]) == ["bedrock:InvokeModel"]
     assert _list(statements["InvokeConfiguredModel"]["Resource"]) == [
         "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -125,7 +134,8 @@ def test_http_api_route_integration_stage_and_permission(stack, aws):
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
     assert stage["AccessLogSettings"]["DestinationArn"].endswith(
-        ":log-group:/aws/apigateway/codegen-local/local")  # fmt: skip
+        ":log-group:/aws/apigateway/codegen-local/local"
+    )
     policy = json.loads(aws("lambda").get_policy(FunctionName="codegen-local")["Policy"])
     (permission,) = policy["Statement"]
     assert permission["Principal"] == {"Service": "apigateway.amazonaws.com"}
@@ -148,8 +158,11 @@ def test_touching_only_the_handler_reuploads_only_the_function(stack, aws):
     layer_before = aws("lambda").list_layer_versions(LayerName="codegen-local-dependencies")
     assert deployer.plan() is True
     plan = deployer.runner.show_plan(deployer.workdir.plan_file)
-    changes = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]
-               if c["change"]["actions"] != ["no-op"]}  # fmt: skip
+    changes = {
+        c["address"]: c["change"]["actions"]
+        for c in plan["resource_changes"]
+        if c["change"]["actions"] != ["no-op"]
+    }
     assert changes == {"module.function.aws_lambda_function.this": ["update"]}
     report = deployer.deploy()
     assert report.changed

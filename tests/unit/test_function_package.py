@@ -79,9 +79,16 @@ def test_missing_or_empty_source_is_refused(tmp_path):
 def test_function_plus_built_layer_must_fit_unzipped_limit(tmp_path, monkeypatch):
     build = tmp_path / "build"
     Manifest(
-        kind="layer", input_hash="x", zip_name="layer-x.zip", sha256="0" * 64,
-        base64_sha256="", zipped_bytes=1, unzipped_bytes=10_000, files=1, builder_version="1",
-    ).write(build / "layer-x86_64-py3.12.json")  # fmt: skip
+        kind="layer",
+        input_hash="x",
+        zip_name="layer-x.zip",
+        sha256="0" * 64,
+        base64_sha256="",
+        zipped_bytes=1,
+        unzipped_bytes=10_000,
+        files=1,
+        builder_version="1",
+    ).write(build / "layer-x86_64-py3.12.json")
     monkeypatch.setattr("layer_builder.limits.MAX_UNZIPPED_TOTAL", 10_020)
     with pytest.raises(BuildError, match="in total"):
         _package(_source(tmp_path / "lambda"), build)

@@ -14,12 +14,21 @@ FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
 
 @pytest.fixture
 def env(monkeypatch):
-    values = {"MODEL_ID": MODEL, "OUTPUT_BUCKET": BUCKET, "AWS_REGION": "us-east-1",
-              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # fmt: skip
+    values = {
+        "MODEL_ID": MODEL,
+        "OUTPUT_BUCKET": BUCKET,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-                 "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):  # fmt: skip
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    ):
         monkeypatch.delenv(name, raising=False)
     return values
 

@@ -60,10 +60,9 @@ def converse_reply(text: str, stop: str = "end_turn", tokens: tuple[int, int] = 
     return {
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
         "stopReason": stop,
-        "usage": {"inputTokens": tokens[0], "outputTokens": tokens[1],
-                  "totalTokens": sum(tokens)},
+        "usage": {"inputTokens": tokens[0], "outputTokens": tokens[1], "totalTokens": sum(tokens)},
         "metrics": {"latencyMs": 321},
-    }  # fmt: skip
+    }
 
 
 def body_of(result: dict[str, Any]) -> dict[str, Any]:

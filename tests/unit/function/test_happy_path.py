@@ -49,12 +49,14 @@ PY_CODE = "def add(a, b):\n    return a + b\n"
         ("kotlin", "kotlin", ".kt", "text/x-kotlin", "fun add(a: Int, b: Int) = a + b\n"),
     ],
 )
-def test_generates_stores_and_returns_code(service, stubber, s3, key, language, extension,
-                                           content_type, code):  # fmt: skip
+def test_generates_stores_and_returns_code(
+    service, stubber, s3, key, language, extension, content_type, code
+):
     answer = f"Here you go:\n```{language}\n{code}```\nEnjoy."
     stubber.add_response("converse", converse_reply(answer))
-    result = service.handle(http_event({"message": "add two numbers", "key": key}),
-                            FakeContext("req-abc"))  # fmt: skip
+    result = service.handle(
+        http_event({"message": "add two numbers", "key": key}), FakeContext("req-abc")
+    )
     assert result["statusCode"] == 200, result["body"]
     body = body_of(result)
     expected_key = f"code-output/2026/11/24/req-abc{extension}"
@@ -82,8 +84,9 @@ def test_sends_system_prompt_message_and_default_sampling(service, stubber):
         "additionalModelRequestFields": {"top_k": 250},
     }
     stubber.add_response("converse", converse_reply(f"```python\n{PY_CODE}```"), expected)
-    result = service.handle(http_event({"message": " add two numbers ", "key": "py"}),
-                            FakeContext())  # fmt: skip
+    result = service.handle(
+        http_event({"message": " add two numbers ", "key": "py"}), FakeContext()
+    )
     assert result["statusCode"] == 200
     assert ast.parse(body_of(result)["code"])
 
@@ -101,10 +104,16 @@ def test_sends_system_prompt_message_and_default_sampling(service, stubber):
         ({"max_tokens": 4096, "top_k": 0}, {"maxTokens": 4096, "temperature": 0.1}, {"top_k": 0}),
     ],
 )
-def test_sends_only_the_sampling_settings_that_are_set(service, stubber, settings, inference,
-                                                       extra):  # fmt: skip
-    expected = {"modelId": MODEL, "system": ANY, "messages": ANY, "inferenceConfig": inference,
-                "additionalModelRequestFields": extra}  # fmt: skip
+def test_sends_only_the_sampling_settings_that_are_set(
+    service, stubber, settings, inference, extra
+):
+    expected = {
+        "modelId": MODEL,
+        "system": ANY,
+        "messages": ANY,
+        "inferenceConfig": inference,
+        "additionalModelRequestFields": extra,
+    }
     stubber.add_response("converse", converse_reply("x = 1"), expected)
     body = {"message": "m", "key": "python", **settings}
     assert service.handle(http_event(body), FakeContext())["statusCode"] == 200
@@ -119,12 +128,18 @@ def test_stage_defaults_are_configurable_and_can_be_switched_off(monkeypatch, s3
     monkeypatch.setenv("DEFAULT_TOP_P", "0.2")
     monkeypatch.setenv("DEFAULT_MAX_TOKENS", "512")
     client, stubber = bedrock
-    expected = {"modelId": MODEL, "system": ANY, "messages": ANY,
-                "inferenceConfig": {"maxTokens": 512, "topP": 0.2}}  # fmt: skip
+    expected = {
+        "modelId": MODEL,
+        "system": ANY,
+        "messages": ANY,
+        "inferenceConfig": {"maxTokens": 512, "topP": 0.2},
+    }
     stubber.add_response("converse", converse_reply("x = 1"), expected)
     service = CodeGenerationService(load_settings(), lambda _seconds: client, s3)
-    assert service.handle(http_event({"message": "m", "key": "py"}), FakeContext())[
-        "statusCode"] == 200  # fmt: skip
+    assert (
+        service.handle(http_event({"message": "m", "key": "py"}), FakeContext())["statusCode"]
+        == 200
+    )
 
 
 def test_text_plain_clients_get_the_code_alone(service, stubber):
@@ -142,8 +157,9 @@ def test_text_plain_clients_get_the_code_alone(service, stubber):
 @pytest.mark.parametrize("encoded", [False, True])
 def test_payload_versions_and_base64_bodies(service, stubber, version, encoded):
     stubber.add_response("converse", converse_reply("print(1)"))
-    event = http_event({"message": "m ✓ ünïcode", "key": "python"}, version=version,
-                       base64_body=encoded)  # fmt: skip
+    event = http_event(
+        {"message": "m ✓ ünïcode", "key": "python"}, version=version, base64_body=encoded
+    )
     result = service.handle(event, FakeContext())
     assert result["statusCode"] == 200, result["body"]
     assert body_of(result)["code"] == "print(1)\n"
@@ -193,8 +209,9 @@ def test_truncated_answers_are_flagged(service, stubber):
 
 def test_one_json_log_line_per_request_without_the_prompt(service, stubber, capsys):
     stubber.add_response("converse", converse_reply("x = 1"))
-    service.handle(http_event({"message": "secret instructions", "key": "python"}),
-                   FakeContext("rid-log"))  # fmt: skip
+    service.handle(
+        http_event({"message": "secret instructions", "key": "python"}), FakeContext("rid-log")
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 1
     record = lines[0]

@@ -21,8 +21,13 @@ from tests.unit.function.helpers import (
 
 GOOD = {"message": "add two numbers", "key": "python"}
 REPLY = converse_reply("```python\nx = 1\n```")
-THROTTLED = ClientError({"Error": {"Code": "ThrottlingException", "Message": "busy"},
-                         "ResponseMetadata": {"HTTPStatusCode": 429}}, "Converse")  # fmt: skip
+THROTTLED = ClientError(
+    {
+        "Error": {"Code": "ThrottlingException", "Message": "busy"},
+        "ResponseMetadata": {"HTTPStatusCode": 429},
+    },
+    "Converse",
+)
 
 
 def service_with(bedrock, s3, asked: list[float] | None = None) -> CodeGenerationService:
@@ -40,8 +45,9 @@ def no_sleep(monkeypatch):
 
 
 @pytest.mark.parametrize(("remaining_s", "expected_wait_s"), [(28, 21.0), (15, 8.0), (40, 25.0)])
-def test_the_model_waits_only_for_what_is_left_after_the_stores_share(env, s3, remaining_s,
-                                                                      expected_wait_s):  # fmt: skip
+def test_the_model_waits_only_for_what_is_left_after_the_stores_share(
+    env, s3, remaining_s, expected_wait_s
+):
     # remaining - storage budget (3.5 s) - connect (3 s) - answer margin (0.5 s), at most the
     # configured read timeout (25 s).
     clock = FakeClock(remaining_s)

@@ -12,32 +12,66 @@ from local_stage.gateway.events import (
 )
 from local_stage.gateway.results import map_result
 
-CONTEXT = RequestContext("123456789012", "abc123", "dev", "PUT /code-generation", "req-1",
-                         "abc123.execute-api.localhost", {}, {})  # fmt: skip
+CONTEXT = RequestContext(
+    "123456789012",
+    "abc123",
+    "dev",
+    "PUT /code-generation",
+    "req-1",
+    "abc123.execute-api.localhost",
+    {},
+    {},
+)
 
 
 def _request(**overrides) -> IncomingRequest:
-    values = dict(method="PUT", raw_path="/dev/code-generation", raw_query="a=1&a=2&b=",
-                  headers=[("Content-Type", "application/json"), ("Cookie", "x=1; y=2"),
-                           ("X-Multi", "a"), ("x-multi", "b"), ("User-Agent", "ua")],
-                  body=b'{"message": "m"}', source_ip="127.0.0.1")  # fmt: skip
+    values = dict(
+        method="PUT",
+        raw_path="/dev/code-generation",
+        raw_query="a=1&a=2&b=",
+        headers=[
+            ("Content-Type", "application/json"),
+            ("Cookie", "x=1; y=2"),
+            ("X-Multi", "a"),
+            ("x-multi", "b"),
+            ("User-Agent", "ua"),
+        ],
+        body=b'{"message": "m"}',
+        source_ip="127.0.0.1",
+    )
     values.update(overrides)
     return IncomingRequest(**values)
 
 
 def test_payload_2_0_has_the_documented_shape():
     event = payload_v2(_request(), CONTEXT, now=1_700_000_000.123)
-    assert list(event) == ["version", "routeKey", "rawPath", "rawQueryString", "cookies",
-                           "headers", "queryStringParameters", "requestContext", "body",
-                           "isBase64Encoded"]  # fmt: skip
-    assert event["headers"] == {"content-type": "application/json", "x-multi": "a,b",
-                                "user-agent": "ua"}  # fmt: skip
+    assert list(event) == [
+        "version",
+        "routeKey",
+        "rawPath",
+        "rawQueryString",
+        "cookies",
+        "headers",
+        "queryStringParameters",
+        "requestContext",
+        "body",
+        "isBase64Encoded",
+    ]
+    assert event["headers"] == {
+        "content-type": "application/json",
+        "x-multi": "a,b",
+        "user-agent": "ua",
+    }
     assert event["cookies"] == ["x=1", "y=2"]
     assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
     context = event["requestContext"]
-    assert context["http"] == {"method": "PUT", "path": "/dev/code-generation",
-                               "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                               "userAgent": "ua"}  # fmt: skip
+    assert context["http"] == {
+        "method": "PUT",
+        "path": "/dev/code-generation",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "ua",
+    }
     assert context["time"] == "14/Nov/2023:22:13:20 +0000"
     assert context["timeEpoch"] == 1_700_000_000_123
     assert context["domainPrefix"] == "abc123"
@@ -55,9 +89,14 @@ def test_empty_parts_are_left_out_and_binary_bodies_are_base64():
 
 @pytest.mark.parametrize(
     ("content_type", "text"),
-    [("application/json", True), ("text/plain; charset=utf-8", True),
-     ("application/vnd.api+json", True), ("application/octet-stream", False), (None, False)],
-)  # fmt: skip
+    [
+        ("application/json", True),
+        ("text/plain; charset=utf-8", True),
+        ("application/vnd.api+json", True),
+        ("application/octet-stream", False),
+        (None, False),
+    ],
+)
 def test_text_content_types(content_type, text):
     assert is_text(content_type) is text
 
@@ -72,9 +111,13 @@ def test_payload_1_0_keeps_multi_value_headers_and_query():
 
 
 def test_result_with_status_code_maps_headers_cookies_and_base64_body():
-    result = {"statusCode": 201, "headers": {"x-a": "1", "x-bool": True},
-              "cookies": ["c=1"], "isBase64Encoded": True,
-              "body": base64.b64encode(b"\0\1").decode()}  # fmt: skip
+    result = {
+        "statusCode": 201,
+        "headers": {"x-a": "1", "x-bool": True},
+        "cookies": ["c=1"],
+        "isBase64Encoded": True,
+        "body": base64.b64encode(b"\0\1").decode(),
+    }
     response = map_result(json.dumps(result).encode(), "2.0")
     assert response.status == 201 and response.body == b"\0\1"
     assert ("x-a", "1") in response.headers and ("x-bool", "true") in response.headers
@@ -90,10 +133,14 @@ def test_result_without_status_code_is_a_200_json_body(payload):
 
 @pytest.mark.parametrize(
     ("payload", "version"),
-    [(b"not json", "2.0"), (b'{"statusCode": "200"}', "2.0"), (b'{"statusCode": 99}', "2.0"),
-     (b'{"statusCode": 200, "isBase64Encoded": true, "body": "!!"}', "2.0"),
-     (b'{"hello": 1}', "1.0")],
-)  # fmt: skip
+    [
+        (b"not json", "2.0"),
+        (b'{"statusCode": "200"}', "2.0"),
+        (b'{"statusCode": 99}', "2.0"),
+        (b'{"statusCode": 200, "isBase64Encoded": true, "body": "!!"}', "2.0"),
+        (b'{"hello": 1}', "1.0"),
+    ],
+)
 def test_malformed_results_are_500(payload, version):
     response = map_result(payload, version)
     assert response.status == 500

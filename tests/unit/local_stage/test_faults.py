@@ -23,9 +23,16 @@ def test_a_rule_with_times_stops_hitting_after_that_many_requests():
 
 @pytest.mark.parametrize(
     "data",
-    [None, {}, {"path": 3}, {"path": "/x", "delay_s": -1}, {"path": "/x", "delay_s": 1e9},
-     {"path": "/x", "status": 200}, {"path": "/x", "status": "soon"}],
-)  # fmt: skip
+    [
+        None,
+        {},
+        {"path": 3},
+        {"path": "/x", "delay_s": -1},
+        {"path": "/x", "delay_s": 1e9},
+        {"path": "/x", "status": 200},
+        {"path": "/x", "status": "soon"},
+    ],
+)
 def test_malformed_rules_are_refused(data):
     with pytest.raises((ValueError, TypeError)):
         FaultRule.parse(data)

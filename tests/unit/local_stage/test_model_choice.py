@@ -31,6 +31,10 @@ def test_choices_that_cannot_work_fail_with_what_to_fix(choice, fragment):
 
 def test_an_openai_compatible_server_is_forwarded_to():
     choice = ModelChoice(openai_url="http://127.0.0.1:8000", openai_model="qwen")
-    assert choice.server_arguments() == ["--openai-url", "http://127.0.0.1:8000",
-                                         "--openai-model", "qwen"]  # fmt: skip
+    assert choice.server_arguments() == [
+        "--openai-url",
+        "http://127.0.0.1:8000",
+        "--openai-model",
+        "qwen",
+    ]
     assert choice.source() == "http://127.0.0.1:8000#qwen"

@@ -18,24 +18,38 @@ def user(text: str = "hi") -> dict:
 
 
 def test_a_full_converse_request_is_read_with_every_setting():
-    request = parse_converse({
-        "system": [{"text": "be brief"}, {"text": "use Go"}],
-        "messages": [user("a"), {"role": "assistant", "content": [{"text": "b"}]}, user("c")],
-        "inferenceConfig": {"maxTokens": 64, "temperature": 0.2, "topP": 0.9,
-                            "stopSequences": ["END", "\n\n"]},
-        "additionalModelRequestFields": {"top_k": 40},
-    })  # fmt: skip
+    request = parse_converse(
+        {
+            "system": [{"text": "be brief"}, {"text": "use Go"}],
+            "messages": [user("a"), {"role": "assistant", "content": [{"text": "b"}]}, user("c")],
+            "inferenceConfig": {
+                "maxTokens": 64,
+                "temperature": 0.2,
+                "topP": 0.9,
+                "stopSequences": ["END", "\n\n"],
+            },
+            "additionalModelRequestFields": {"top_k": 40},
+        }
+    )
     assert request == ChatRequest(
         messages=(Message("user", "a"), Message("assistant", "b"), Message("user", "c")),
-        system="be brief\nuse Go", max_tokens=64, temperature=0.2, top_p=0.9, top_k=40,
+        system="be brief\nuse Go",
+        max_tokens=64,
+        temperature=0.2,
+        top_p=0.9,
+        top_k=40,
         stop_sequences=("END", "\n\n"),
-    )  # fmt: skip
+    )
 
 
 def test_unset_settings_stay_unset():
     request = parse_converse({"messages": [user()]})
     assert (request.max_tokens, request.temperature, request.top_p, request.top_k) == (
-        None, None, None, None)  # fmt: skip
+        None,
+        None,
+        None,
+        None,
+    )
     assert request.stop_sequences == () and request.system is None
 
 
@@ -47,8 +61,10 @@ def test_unset_settings_stay_unset():
         ({}, "must start with a user message"),
         ({"messages": [{"role": "assistant", "content": [{"text": "x"}]}]}, "start with a user"),
         ({"messages": [user(), user()]}, "alternate"),
-        ({"messages": [user(), {"role": "assistant", "content": [{"text": "x"}]}]},
-         "end with a user"),
+        (
+            {"messages": [user(), {"role": "assistant", "content": [{"text": "x"}]}]},
+            "end with a user",
+        ),
         ({"messages": [{"role": "system", "content": [{"text": "x"}]}]}, "role"),
         ({"messages": [{"role": "user", "content": []}]}, "at least one content block"),
         ({"messages": [{"role": "user", "content": "text"}]}, "at least one content block"),
@@ -68,12 +84,14 @@ def test_unset_settings_stay_unset():
         ({"messages": [user()], "inferenceConfig": []}, "inferenceConfig: must be an object"),
         ({"messages": [user()], "additionalModelRequestFields": {"top_k": 501}}, "top_k: 501"),
         ({"messages": [user()], "additionalModelRequestFields": {"top_k": -1}}, "out of range"),
-        ({"messages": [user()], "additionalModelRequestFields": {"min_p": 0.1}},
-         "extraneous key [min_p]"),
+        (
+            {"messages": [user()], "additionalModelRequestFields": {"min_p": 0.1}},
+            "extraneous key [min_p]",
+        ),
         ({"messages": [user()], "toolConfig": {"tools": [{"toolSpec": {}}]}}, "tool use"),
         ({"messages": [user()], "system": "be brief"}, "system"),
     ],
-)  # fmt: skip
+)
 def test_bad_converse_requests_get_validation_exceptions(body, fragment):
     with pytest.raises(BedrockError) as caught:
         parse_converse(body)
@@ -91,16 +109,27 @@ def test_the_converse_response_has_every_field_boto3_requires():
 
 
 def test_an_anthropic_messages_body_is_read_like_claude_reads_it():
-    request = parse_messages_body({
-        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
-        "system": "be brief", "temperature": 0.5, "top_p": 0.8, "top_k": 5,
-        "stop_sequences": ["\nHuman:"],
-        "messages": [{"role": "user", "content": "hello"},
-                     {"role": "assistant", "content": [{"type": "text", "text": "hi"}]},
-                     {"role": "user", "content": [{"type": "text", "text": "more"}]}],
-    })  # fmt: skip
-    assert request.messages == (Message("user", "hello"), Message("assistant", "hi"),
-                                Message("user", "more"))  # fmt: skip
+    request = parse_messages_body(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 100,
+            "system": "be brief",
+            "temperature": 0.5,
+            "top_p": 0.8,
+            "top_k": 5,
+            "stop_sequences": ["\nHuman:"],
+            "messages": [
+                {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": [{"type": "text", "text": "hi"}]},
+                {"role": "user", "content": [{"type": "text", "text": "more"}]},
+            ],
+        }
+    )
+    assert request.messages == (
+        Message("user", "hello"),
+        Message("assistant", "hi"),
+        Message("user", "more"),
+    )
     assert (request.system, request.max_tokens, request.top_k) == ("be brief", 100, 5)
     assert request.stop_sequences == ("\nHuman:",)
 
@@ -108,19 +137,42 @@ def test_an_anthropic_messages_body_is_read_like_claude_reads_it():
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
-         "required key [anthropic_version]"),
-        ({"anthropic_version": "v", "messages": [{"role": "user", "content": "x"}]},
-         "required key [max_tokens]"),
+        (
+            {"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
+            "required key [anthropic_version]",
+        ),
+        (
+            {"anthropic_version": "v", "messages": [{"role": "user", "content": "x"}]},
+            "required key [max_tokens]",
+        ),
         ({"anthropic_version": "v", "max_tokens": 5, "messages": []}, "at least one message"),
-        ({"anthropic_version": "v", "max_tokens": 5, "prompt": "x",
-          "messages": [{"role": "user", "content": "x"}]}, "extraneous key [prompt]"),
-        ({"anthropic_version": "v", "max_tokens": 5,
-          "messages": [{"role": "user", "content": [{"type": "image"}]}]}, "only text"),
-        ({"anthropic_version": "v", "max_tokens": 0,
-          "messages": [{"role": "user", "content": "x"}]}, "max_tokens: 0"),
+        (
+            {
+                "anthropic_version": "v",
+                "max_tokens": 5,
+                "prompt": "x",
+                "messages": [{"role": "user", "content": "x"}],
+            },
+            "extraneous key [prompt]",
+        ),
+        (
+            {
+                "anthropic_version": "v",
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": [{"type": "image"}]}],
+            },
+            "only text",
+        ),
+        (
+            {
+                "anthropic_version": "v",
+                "max_tokens": 0,
+                "messages": [{"role": "user", "content": "x"}],
+            },
+            "max_tokens: 0",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_anthropic_bodies_get_validation_exceptions(body, fragment):
     with pytest.raises(BedrockError) as caught:
         parse_messages_body(body)
@@ -166,8 +218,9 @@ def test_a_streamed_text_never_shows_part_of_a_stop_sequence():
 
 
 def test_event_stream_messages_decode_with_botocore():
-    data = eventstream.event("contentBlockDelta", {"contentBlockIndex": 0,
-                                                   "delta": {"text": "héllo"}})  # fmt: skip
+    data = eventstream.event(
+        "contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "héllo"}}
+    )
     data += eventstream.exception("throttlingException", {"message": "slow down"})
     buffer = EventStreamBuffer()
     buffer.add_data(data)

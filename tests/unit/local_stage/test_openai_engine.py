@@ -66,9 +66,12 @@ def fake(fake_server: FakeOpenAI) -> FakeOpenAI:
 
 
 def answer(text: str, finish: str = "stop", **choice) -> dict:
-    return {"choices": [{"message": {"role": "assistant", "content": text},
-                         "finish_reason": finish, **choice}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 7}}  # fmt: skip
+    return {
+        "choices": [
+            {"message": {"role": "assistant", "content": text}, "finish_reason": finish, **choice}
+        ],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7},
+    }
 
 
 def chat(**settings) -> ChatRequest:
@@ -79,13 +82,22 @@ def test_the_request_carries_the_conversation_and_only_the_settings_given(fake):
     fake.reply = (200, answer("x = 1"))
     engine = OpenAICompatibleEngine(fake.url, "qwen-coder", api_key="sk-test")
     texts: list[str] = []
-    completion = engine.generate(Job(chat(max_tokens=50, top_k=3, stop_sequences=("END",)),
-                                     on_text=texts.append))  # fmt: skip
-    assert fake.received == [{
-        "model": "qwen-coder", "stream": False, "max_tokens": 50, "top_k": 3, "stop": ["END"],
-        "messages": [{"role": "system", "content": "be brief"},
-                     {"role": "user", "content": "write it"}],
-    }]  # fmt: skip
+    completion = engine.generate(
+        Job(chat(max_tokens=50, top_k=3, stop_sequences=("END",)), on_text=texts.append)
+    )
+    assert fake.received == [
+        {
+            "model": "qwen-coder",
+            "stream": False,
+            "max_tokens": 50,
+            "top_k": 3,
+            "stop": ["END"],
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "write it"},
+            ],
+        }
+    ]
     assert fake.headers[0]["Authorization"] == "Bearer sk-test"
     assert (completion.text, completion.stop_reason) == ("x = 1", "end_turn")
     assert (completion.input_tokens, completion.output_tokens) == (11, 7)
@@ -106,14 +118,22 @@ def test_finish_reasons_become_bedrock_stop_reasons(fake, reply, stops, text, re
     engine = OpenAICompatibleEngine(fake.url + "/v1", "m")
     completion = engine.generate(Job(chat(stop_sequences=stops)))
     assert (completion.text, completion.stop_reason, completion.stop_sequence) == (
-        text, reason, matched)  # fmt: skip
+        text,
+        reason,
+        matched,
+    )
 
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(429, "ThrottlingException"), (400, "ValidationException"), (401, "AccessDeniedException"),
-     (404, "ResourceNotFoundException"), (500, "ModelErrorException")],
-)  # fmt: skip
+    [
+        (429, "ThrottlingException"),
+        (400, "ValidationException"),
+        (401, "AccessDeniedException"),
+        (404, "ResourceNotFoundException"),
+        (500, "ModelErrorException"),
+    ],
+)
 def test_upstream_errors_become_bedrock_errors_that_quote_the_upstream(fake, status, code):
     fake.reply = (status, {"error": {"message": "upstream says no"}})
     with pytest.raises(BedrockError) as caught:

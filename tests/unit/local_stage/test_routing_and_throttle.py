@@ -22,8 +22,14 @@ def _routes(*keys: str) -> list[Route]:
     ],
 )
 def test_route_selection_follows_http_api_priorities(method, path, expected, params):
-    routes = _routes("ANY /code-generation", "PUT /code-generation", "PUT /items/{id}",
-                     "PUT /items/special", "ANY /files/{proxy+}", "$default")  # fmt: skip
+    routes = _routes(
+        "ANY /code-generation",
+        "PUT /code-generation",
+        "PUT /items/{id}",
+        "PUT /items/special",
+        "ANY /files/{proxy+}",
+        "$default",
+    )
     route, found = match_route(routes, method, path)
     assert route.route_key == expected and found == params
 
@@ -65,7 +71,12 @@ def test_permission_matching_uses_the_source_arn_pattern():
     assert function.allows("arn:aws:execute-api:us-east-1:1:api/local/PUT/code-generation")
     assert not function.allows("arn:aws:execute-api:us-east-1:1:api/local/GET/code-generation")
     assert not function.allows("arn:aws:execute-api:us-east-1:1:other/local/PUT/code-generation")
-    wildcard = {**statement, "Condition": {"ArnLike": {"AWS:SourceArn":
-                "arn:aws:execute-api:us-east-1:1:api/*/*/code-generation"}}}  # fmt: skip
+    wildcard = {
+        **statement,
+        "Condition": {
+            "ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:1:api/*/*/code-generation"}
+        },
+    }
     assert Function("f", "a", "h", "p", 3, 1, {}, "s", (), None, (wildcard,)).allows(
-        "arn:aws:execute-api:us-east-1:1:api/dev/PUT/code-generation")  # fmt: skip
+        "arn:aws:execute-api:us-east-1:1:api/dev/PUT/code-generation"
+    )

@@ -9,24 +9,40 @@ from botocore.exceptions import ClientError
 from local_stage.emulator import Emulator
 from local_stage.s3_policy import as_seen_over_tls
 
-TLS_ONLY = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-            "Action": "s3:*", "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}  # fmt: skip
+TLS_ONLY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
 
 
 def test_a_statement_that_needs_insecure_transport_does_not_apply():
     assert as_seen_over_tls({"Version": "2012-10-17", "Statement": [TLS_ONLY]}) == {
-        "Version": "2012-10-17", "Statement": []}  # fmt: skip
+        "Version": "2012-10-17",
+        "Statement": [],
+    }
 
 
 def test_a_met_transport_condition_is_dropped_and_the_rest_kept():
-    conditions = {"Bool": {"aws:SecureTransport": ["true"], "aws:MultiFactorAuthPresent": "true"},
-                  "StringEquals": {"s3:prefix": "x"}}  # fmt: skip
-    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                 "Resource": "arn:aws:s3:::b/*", "Condition": conditions}  # fmt: skip
+    conditions = {
+        "Bool": {"aws:SecureTransport": ["true"], "aws:MultiFactorAuthPresent": "true"},
+        "StringEquals": {"s3:prefix": "x"},
+    }
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": conditions,
+    }
     (kept,) = as_seen_over_tls({"Statement": statement})["Statement"]
-    assert kept["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"},
-                                 "StringEquals": {"s3:prefix": "x"}}  # fmt: skip
+    assert kept["Condition"] == {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "StringEquals": {"s3:prefix": "x"},
+    }
 
 
 def test_statements_without_the_condition_reach_moto_unchanged():
@@ -42,8 +58,13 @@ def policy(*statements: dict) -> str:
 def s3():
     emulator = Emulator()
     emulator.start()
-    yield boto3.client("s3", endpoint_url=emulator.url, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+    yield boto3.client(
+        "s3",
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     emulator.stop()
 
 

@@ -11,8 +11,9 @@ KEYS = {"test": "test"}
 
 
 def _signed(secret: str = "test", key: str = "test", url: str = URL, body: bytes = BODY):
-    headers = signed_headers(url, body, "us-east-1", Credentials(key, secret),
-                             {"Content-Type": "application/json"})  # fmt: skip
+    headers = signed_headers(
+        url, body, "us-east-1", Credentials(key, secret), {"Content-Type": "application/json"}
+    )
     return [*headers.items(), ("Host", "127.0.0.1:8080")]
 
 
