@@ -1,42 +1,38 @@
-"""The tasks people type: `invoke --list` shows them. Thin: parse options, call packages, print."""
+"""The tasks people type: `invoke --list` shows them. Thin: parse options, call packages, print.
 
+Imports of the packages happen inside the tasks, so that a task that has nothing to do (a
+no-op `build-layer`) costs no more than Python and invoke starting.
+"""
+
+import functools
 import json
 import sys
 
 from invoke import Collection, Exit, task
 
-from deploy.artifacts import (
-    build_stage_layer,
-    describe,
-    keep_services_for,
-    package_stage_function,
-)
-from deploy.call import build_body, describe_failure
-from deploy.call import call as call_endpoint
-from deploy.deployer import DeployError, StageDeployer
-from deploy.endpoints import EndpointError, invoke_url, signing_credentials
-from deploy.stages import DEFAULT_STAGE, LAMBDA_PYTHON, StageError, load_stage
-from deploy.terraform import TerraformError
-from layer_builder import BuildError
-from local_stage import supervisor
-from local_stage.interpreter import RuntimeSetupError
+from deploy.stages import DEFAULT_STAGE, stage_names
+from layer_builder.errors import UserError
 
-_EXPECTED = (
-    BuildError,
-    StageError,
-    DeployError,
-    TerraformError,
-    EndpointError,
-    supervisor.LocalStageError,
-    RuntimeSetupError,
-)
+_STAGE = f"{', '.join(stage_names())} (default {DEFAULT_STAGE})"
 
 
-def _fail(message: str) -> Exit:
-    return Exit(f"error: {message}", code=1)
+def _user_errors(body):
+    """The one place an expected error becomes its message and exit code 1."""
+
+    @functools.wraps(body)
+    def run(*args, **kwargs):
+        try:
+            return body(*args, **kwargs)
+        except UserError as exc:
+            raise Exit(f"error: {exc}", code=1) from None
+
+    return run
 
 
-def _deployer(stage: str, yes: bool = False, allow_local_state: bool = False) -> StageDeployer:
+def _deployer(stage: str, yes: bool = False, allow_local_state: bool = False):
+    from deploy.deployer import StageDeployer
+    from deploy.stages import load_stage
+
     return StageDeployer(
         load_stage(stage), confirm=_asker(yes), allow_local_state=allow_local_state
     )
@@ -62,137 +58,118 @@ _LOCAL_STATE = "let a protected stage (prod) keep its Terraform state on this ma
 
 @task(
     help={
-        "stage": f"stage whose architecture to build for (default {DEFAULT_STAGE})",
+        "stage": f"stage whose architecture to build for: {_STAGE}",
         "arch": "x86_64 or arm64 (default: the stage's architecture)",
-        "python": f"Lambda Python version (default {LAMBDA_PYTHON})",
+        "python": "Lambda Python version (default: the stage's python_version)",
         "force": "rebuild even when the inputs are unchanged",
         "keep_services": "botocore models to keep: comma-separated, or 'all' "
         "(default: lambda/services.txt)",
     }
 )
-def build_layer(
-    c, stage=DEFAULT_STAGE, arch=None, python=LAMBDA_PYTHON, force=False, keep_services=None
-):
+@_user_errors
+def build_layer(c, stage=DEFAULT_STAGE, arch=None, python=None, force=False, keep_services=None):
     """Build the boto3 layer zip for the Lambda platform (reproducible; skipped if unchanged)."""
-    try:
-        target_arch = arch or load_stage(stage).arch
-        keep = keep_services_for(keep_services)
-        result = build_stage_layer(target_arch, python, keep_services=keep, force=force)
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
+    from deploy.artifacts import build_stage_layer, describe, keep_services_for
+    from deploy.stages import load_stage
+
+    settings = load_stage(stage)
+    keep = keep_services_for(keep_services)
+    result = build_stage_layer(
+        arch or settings.arch,
+        python or settings.python_version,
+        keep_services=keep,
+        force=force,
+    )
     print(describe(result))
 
 
 @task(help={"force": "repackage even when the sources are unchanged"})
+@_user_errors
 def package(c, force=False):
     """Zip the function's source (lambda/) reproducibly; skipped if unchanged."""
-    try:
-        result = package_stage_function(force=force)
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
-    print(describe(result))
+    from deploy.artifacts import describe, package_stage_function
+
+    print(describe(package_stage_function(force=force)))
 
 
-@task(
-    help={
-        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
-        "allow_local_state": _LOCAL_STATE,
-    }
-)
+_YES = "confirm without asking (for automation)"
+_LOCAL_STATE = "let a protected stage (prod) keep its Terraform state on this machine"
+
+
+@task(help={"stage": _STAGE, "allow_local_state": _LOCAL_STATE})
+@_user_errors
 def plan(c, stage=DEFAULT_STAGE, allow_local_state=False):
     """Build what changed and show what Terraform would change on a stage."""
-    try:
-        changed = _deployer(stage, allow_local_state=allow_local_state).plan()
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
+    changed = _deployer(stage, allow_local_state=allow_local_state).plan()
     print(f"stage {stage}: {'changes pending' if changed else 'no changes'}")
 
 
-@task(
-    help={
-        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
-        "yes": _YES,
-        "allow_local_state": _LOCAL_STATE,
-    }
-)
+@task(help={"stage": _STAGE, "yes": _YES, "allow_local_state": _LOCAL_STATE})
+@_user_errors
 def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     """Build what changed, then init, plan and apply the stage (a protected stage asks
     first); prints the endpoint."""
-    try:
-        deployer = _deployer(stage, yes, allow_local_state)
-        report = deployer.deploy()
-        url = invoke_url(deployer.stage, report.outputs)
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
+    deployer = _deployer(stage, yes, allow_local_state)
+    report = deployer.deploy()
+    url = deployer.target.invoke_url(report.outputs)
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
     print(f"stage {stage} {'deployed' if report.changed else 'unchanged'} ({timings})")
     print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
 
 
-@task(
-    help={
-        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
-        "yes": _YES,
-        "allow_local_state": _LOCAL_STATE,
-    }
-)
+@task(help={"stage": _STAGE, "yes": _YES, "allow_local_state": _LOCAL_STATE})
+@_user_errors
 def destroy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     """Destroy everything Terraform created for a stage (shows the plan and asks first on a
     real stage)."""
-    try:
-        destroyed = _deployer(stage, yes, allow_local_state).destroy()
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
+    destroyed = _deployer(stage, yes, allow_local_state).destroy()
     print(f"stage {stage} destroyed" if destroyed else f"stage {stage}: nothing to destroy")
 
 
-@task(help={"stage": f"dev, prod or local (default {DEFAULT_STAGE})"})
+@task(help={"stage": _STAGE})
+@_user_errors
 def outputs(c, stage=DEFAULT_STAGE):
     """Print the stage's Terraform outputs as JSON."""
-    try:
-        values = _deployer(stage).outputs()
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
-    print(json.dumps(values, indent=2, sort_keys=True))
+    print(json.dumps(_deployer(stage).outputs(), indent=2, sort_keys=True))
 
 
 @task(
     help={
-        "stage": f"dev, prod or local (default {DEFAULT_STAGE})",
+        "stage": _STAGE,
         "message": "what code to write",
         "language": "the language (python, go, rust, ...)",
         "raw": "print the whole JSON response instead of just the code",
     }
 )
+@_user_errors
 def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
     """Send PUT /code-generation to a stage (SigV4-signed when the route needs it)."""
+    from deploy.call import build_body, describe_failure
+    from deploy.call import call as call_endpoint
+
+    deployer = _deployer(stage)
+    values = deployer.outputs()
+    url = deployer.target.invoke_url(values)
+    credentials = deployer.target.signing_credentials(values)
     try:
-        deployer = _deployer(stage)
-        values = deployer.outputs()
-        url = invoke_url(deployer.stage, values)
-        credentials = signing_credentials(deployer.stage, values)
         result = call_endpoint(
             url,
             build_body(message, language),
             region=deployer.stage.region,
             credentials=credentials,
         )
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"cannot reach {stage}'s endpoint: {exc}") from None
+        raise Exit(f"error: cannot reach {stage}'s endpoint: {exc}", code=1) from None
     if result.status != 200:
-        raise _fail(describe_failure(result))
+        raise Exit(f"error: {describe_failure(result)}", code=1)
     payload = result.json()
     if raw:
         print(json.dumps(payload, indent=2))
         return
     print(payload["code"], end="" if payload["code"].endswith("\n") else "\n")
     where = payload["location"] or f"not stored: {payload.get('storage_error')}"
-    model = payload["model"]
-    local_model = supervisor.status().model if deployer.stage.emulated else None
-    if local_model is not None:
-        model += f" (answered locally by {local_model.model})"
+    answered_by = deployer.target.answered_by()
+    model = payload["model"] + (f" (answered locally by {answered_by})" if answered_by else "")
     print(f"# {payload['language']} from {model}, stored at {where}", file=sys.stderr)
 
 
@@ -205,15 +182,16 @@ def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
         "bedrock_url": "use this Bedrock-compatible endpoint; start no model server",
     },
 )
+@_user_errors
 def local_up(c, model=None, openai_url=None, openai_model=None, bedrock_url=None):
     """Start the local stage (AWS emulator, HTTP API gateway, Lambda runtime, model server)."""
+    from deploy.stages import load_stage
+    from local_stage import supervisor
+
     choice = supervisor.ModelChoice(
         gguf=model, openai_url=openai_url, openai_model=openai_model, bedrock_url=bedrock_url
     )
-    try:
-        state, started = supervisor.up(model=choice)
-    except _EXPECTED as exc:
-        raise _fail(str(exc)) from None
+    state, started = supervisor.up(model=choice, python=load_stage("local").python_version)
     print(f"local stage {'started' if started else 'already running'} (pid {state.pid})")
     _print_stack(supervisor.status())
     if started:
@@ -221,15 +199,21 @@ def local_up(c, model=None, openai_url=None, openai_model=None, bedrock_url=None
 
 
 @task(name="down")
+@_user_errors
 def local_down(c):
     """Stop the local stage and every process it started."""
+    from local_stage import supervisor
+
     stopped = supervisor.down()
     print("local stage stopped" if stopped else "local stage was not running")
 
 
 @task(name="status")
+@_user_errors
 def local_status(c):
     """Say whether the local stage runs, and where."""
+    from local_stage import supervisor
+
     current = supervisor.status()
     if not current.running or current.state is None:
         print("local stage: not running (start it with `invoke local.up`)")
@@ -239,7 +223,7 @@ def local_status(c):
     _print_stack(current)
 
 
-def _print_stack(current: supervisor.Status) -> None:
+def _print_stack(current) -> None:
     if current.state is None:
         return
     print(f"  gateway:  {current.state.gateway_url}")

@@ -16,7 +16,8 @@ from pathlib import Path
 from _common import median_seconds, print_table, timed
 
 from deploy.paths import REQUIREMENTS_FILE, SERVICES_FILE
-from layer_builder import LayerBuildRequest, build_layer
+from deploy.stages import load_stage
+from layer_builder import LayerBuildRequest, Target, build_layer
 from layer_builder.progress import silent_reporter
 from layer_builder.services import read_services
 
@@ -73,13 +74,19 @@ def cold_import_seconds(layer_zip: Path, workdir: Path, runs: int = 5) -> float:
     return median_seconds(run, runs)
 
 
+_LOCAL = load_stage("local")
+TARGET = Target(_LOCAL.arch, _LOCAL.python_version)
+
+
 def main() -> None:
     keep = read_services(SERVICES_FILE)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
 
         def build(build_dir: Path, keep_services: list[str] | None):
-            request = LayerBuildRequest(REQUIREMENTS_FILE, build_dir, keep_services=keep_services)
+            request = LayerBuildRequest(
+                REQUIREMENTS_FILE, build_dir, TARGET, keep_services=keep_services
+            )
             return build_layer(request, report=silent_reporter)
 
         cold_s, cold = timed(lambda: build(work / "build", keep))

@@ -120,7 +120,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         state, _ = supervisor.up(
-            state_dir=root / "state", terraform_root=root / "work", report=lambda line: None
+            state_dir=root / "state",
+            python=load_stage("local").python_version,
+            report=lambda line: None,
         )
         try:
             source = root / "lambda"
@@ -159,7 +161,7 @@ def main() -> None:
             log = (root / "state" / "logs" / "codegen-local.log").read_text()
             inits = [float(v) for v in re.findall(r"Init Duration: ([\d.]+) ms", log)]
         finally:
-            supervisor.down(state_dir=root / "state", terraform_root=root / "work")
+            supervisor.down(state_dir=root / "state")
 
     ms = 1000
     d50, d99 = percentile(direct, 50) * ms, percentile(direct, 99) * ms

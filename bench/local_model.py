@@ -179,7 +179,9 @@ def main() -> None:
         root = Path(scratch)
         started = time.perf_counter()
         state, _ = supervisor.up(
-            state_dir=root / "state", terraform_root=root / "work", report=lambda line: None
+            state_dir=root / "state",
+            python=load_stage("local").python_version,
+            report=lambda line: None,
         )
         up_seconds = time.perf_counter() - started
         try:
@@ -206,7 +208,7 @@ def main() -> None:
                 tokens.append(result.json()["usage"]["output_tokens"])
                 model_times.append(model_seconds(client, task))
         finally:
-            supervisor.down(state_dir=root / "state", terraform_root=root / "work")
+            supervisor.down(state_dir=root / "state")
 
     rates = [(count - 1) / (total - first) for first, total, count in generation if count > 1]
     ms = 1000

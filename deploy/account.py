@@ -12,9 +12,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy.stages import Stage
+from layer_builder.errors import UserError
 
 
-class AccountError(Exception):
+class AccountError(UserError):
     """The credentials are missing, unusable or for another account; the message says which."""
 
 

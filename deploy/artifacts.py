@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR, REQUIREMENTS_FILE, SERVICES_FILE
-from deploy.stages import LAMBDA_PYTHON
 from layer_builder import (
     BuildResult,
     FunctionPackageRequest,
@@ -35,7 +34,7 @@ def keep_services_for(option: str | None) -> list[str] | None:
 
 def build_stage_layer(
     arch: str,
-    python: str = LAMBDA_PYTHON,
+    python: str,
     *,
     keep_services: list[str] | None,
     force: bool = False,

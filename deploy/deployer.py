@@ -1,4 +1,8 @@
-"""plan / deploy / destroy / outputs for a stage: artifacts, working directory, Terraform."""
+"""plan / deploy / destroy / outputs for a stage: artifacts, working directory, Terraform.
+
+What differs between a real AWS account and the local emulator is asked of the stage's
+target (deploy/target.py); this module does the same steps for both.
+"""
 
 import os
 import time
@@ -7,23 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.account import AccountError, caller_identity, require_stage_account
 from deploy.artifacts import build_stage_layer, keep_services_for, package_stage_function
-from deploy.environment import (
-    MIRROR_VARIABLE,
-    StageEnvironmentError,
-    endpoint_overrides,
-    stage_environment,
-)
+from deploy.environment import MIRROR_VARIABLE
+from deploy.errors import DeployError
 from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR
 from deploy.stages import Stage
+from deploy.target import StageTarget, target_for
 from deploy.terraform import Sink, TerraformError, TerraformRunner, check_version, stderr_sink
 from deploy.workdir import WORK_ROOT, Workdir, prepare_workdir, write_artifact_vars
 from layer_builder.progress import Reporter, stderr_reporter
-
-
-class DeployError(Exception):
-    """A deploy step cannot go on; the message says why and what to do."""
 
 
 @dataclass
@@ -38,7 +34,7 @@ class StageDeployer:
     stage: Stage
     work_root: Path = WORK_ROOT
     base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    emulator_url: str | None = None
+    emulator_url: str | None = None  # the emulated stage's emulator, if not the running one
     sink: Sink | None = stderr_sink
     report: Reporter = stderr_reporter
     keep_services: str | None = None  # None: lambda/services.txt
@@ -51,18 +47,10 @@ class StageDeployer:
     allow_local_state: bool = False
 
     def __post_init__(self) -> None:
-        try:
-            self.env = stage_environment(
-                self.stage, self.work_root, self.base_env, self.emulator_url
-            )
-        except StageEnvironmentError as exc:
-            raise DeployError(str(exc)) from exc
-        ignored = endpoint_overrides(self.base_env)
-        if ignored and not self.stage.emulated:
-            self.report(
-                f"stage {self.stage.name} is a real AWS stage: ignoring "
-                f"{', '.join(ignored)} from your environment"
-            )
+        self.target: StageTarget = target_for(
+            self.stage, emulator_url=self.emulator_url, report=self.report
+        )
+        self.env = self.target.environment(self.base_env, self.work_root)
         self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)
         self.runner = TerraformRunner(self.workdir.path, self.env, sink=self.sink)
         check_version(self.runner)
@@ -70,13 +58,13 @@ class StageDeployer:
     # -- tasks ---------------------------------------------------------------------------
     def plan(self) -> bool:
         """Build what changed and show Terraform's plan; True when it would change things."""
-        self._require_safe_target()
+        self._before_changes()
         self._prepare()
         return self._plan()
 
     def deploy(self) -> DeployReport:
         timings: dict[str, float] = {}
-        self._require_safe_target()
+        self._before_changes()
         self._timed(timings, "build", self._build)
         self._timed(timings, "init", self._init)
         changed = self._timed(timings, "plan", self._plan)
@@ -87,19 +75,19 @@ class StageDeployer:
         else:
             self.report(f"stage {self.stage.name}: no changes, nothing applied")
         self.workdir.plan_file.unlink(missing_ok=True)
-        outputs = self._timed(timings, "outputs", self.runner.outputs)
+        outputs = self._timed(timings, "outputs", self._outputs)
         return DeployReport(changed, outputs, timings)
 
     def destroy(self) -> bool:
         """Plan the destruction, show it, ask (real stages), then carry out that very plan;
         False when there was nothing to destroy."""
-        self._require_safe_target()
+        self._before_changes()
         self._prepare()
         plan_file = self.workdir.plan_file
         try:
             if not self.runner.plan(self.workdir.var_files(), plan_file, destroy=True):
                 return False
-            if not self.stage.emulated:
+            if self.target.asks_before_destroy:
                 self._confirm(f"Destroy everything above in stage {self.stage.name}?")
             self.runner.apply(plan_file)
             return True
@@ -107,9 +95,10 @@ class StageDeployer:
             plan_file.unlink(missing_ok=True)
 
     def outputs(self) -> dict[str, Any]:
+        self.target.before_reading(self.workdir)
         if self.workdir.needs_init():
             self._init()
-        outputs = self.runner.outputs()
+        outputs = self._outputs()
         if not outputs:
             raise DeployError(
                 f"stage {self.stage.name} has no outputs: deploy it first "
@@ -120,20 +109,15 @@ class StageDeployer:
     # -- steps ---------------------------------------------------------------------------
     def _plan(self) -> bool:
         changed = self.runner.plan(self.workdir.var_files(), self.workdir.plan_file)
-        if changed and self.stage.emulated:
-            # The emulator cannot update an API stage in place (the provider would retry for
-            # ten minutes): replace such a stage instead. Real stages are updated normally.
-            plan = self.runner.show_plan(self.workdir.plan_file)
-            stages = [
-                change["address"]
-                for change in plan.get("resource_changes", [])
-                if change.get("type") == "aws_apigatewayv2_stage"
-                and change["change"]["actions"] == ["update"]
-            ]
-            if stages:
-                self.report(f"replacing {', '.join(stages)} (the emulator cannot update it)")
-                self.runner.plan(self.workdir.var_files(), self.workdir.plan_file, replace=stages)
+        if changed:
+            self.target.adjust_plan(self.runner, self.workdir)
         return changed
+
+    def _outputs(self) -> dict[str, Any]:
+        """The stage's outputs: straight from a local state file when there is one (what
+        `terraform output` would print, without starting Terraform), else from Terraform."""
+        local = self.workdir.local_outputs()
+        return local if local is not None else self.runner.outputs()
 
     def _prepare(self) -> None:
         self._build()
@@ -142,6 +126,7 @@ class StageDeployer:
     def _build(self) -> None:
         layer = build_stage_layer(
             self.stage.arch,
+            self.stage.python_version,
             keep_services=keep_services_for(self.keep_services),
             report=self.report,
             build_dir=self.build_dir,
@@ -166,28 +151,8 @@ class StageDeployer:
             ) from None
         self.workdir.mark_initialised()
 
-    def _require_safe_target(self) -> None:
-        """Before anything is built or planned: a real stage runs only with credentials for
-        its own account, and a protected one only with shared (remote) state."""
-        if self.stage.emulated:
-            return
-        try:
-            require_stage_account(self.stage, caller_identity(self.stage.region, self.env))
-        except AccountError as exc:
-            raise DeployError(str(exc)) from exc
-        if self.stage.protected and self.workdir.backend_config is None:
-            if not self.allow_local_state:
-                raise DeployError(
-                    f"stage {self.stage.name} is protected and has no remote state backend: "
-                    f"its state would live only on this machine. Copy "
-                    f"terraform/stages/dev.backend.json.example to "
-                    f"terraform/stages/{self.stage.name}.backend.json and fill it in, or pass "
-                    f"--allow-local-state if that is really what you want"
-                )
-            self.report(
-                f"warning: stage {self.stage.name} keeps its Terraform state in "
-                f"{self.workdir.state_file} (--allow-local-state)"
-            )
+    def _before_changes(self) -> None:
+        self.target.before_changes(self.workdir, self.env, self.allow_local_state)
 
     def _confirm(self, question: str) -> None:
         if self.confirm is None or not self.confirm(question):

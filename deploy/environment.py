@@ -1,83 +1,31 @@
-"""The environment Terraform and boto3 run with for a stage.
+"""The environment Terraform and boto3 start from, for any stage: the caller's own, with
+Terraform told it runs in automation, pointed at a provider mirror when one is named, and
+never any AWS_ENDPOINT_URL* the shell happens to hold (each target sets its own endpoints)."""
 
-Real stages use the caller's own AWS credentials and configuration untouched. The emulated
-`local` stage points every AWS endpoint at the local emulator with test credentials: the
-provider and boto3 honour AWS_ENDPOINT_URL, so no Terraform code differs between stages.
-"""
-
-import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from deploy.paths import LOCAL_STATE_DIR
-from deploy.stages import Stage
+from layer_builder.errors import UserError
 
-EMULATOR_URL_VARIABLE = "CODEGEN_EMULATOR_URL"
 MIRROR_VARIABLE = "CODEGEN_TF_PROVIDER_MIRROR"
-LOCAL_STACK_FILE = LOCAL_STATE_DIR / "stack.json"
-# The credentials the local stack accepts (and checks SigV4 signatures against).
-LOCAL_ACCESS_KEY = "test"
-LOCAL_SECRET_KEY = "test"
-_CLEARED_FOR_EMULATOR = (
-    "AWS_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_DEFAULT_PROFILE",
-)
 
 
-class StageEnvironmentError(Exception):
+class StageEnvironmentError(UserError):
     """The stage cannot run here yet; the message says what to do."""
 
 
-def emulator_url(env: Mapping[str, str] = os.environ) -> str:
-    """The local emulator's URL: $CODEGEN_EMULATOR_URL, else the running local stack's."""
-    if env.get(EMULATOR_URL_VARIABLE):
-        return env[EMULATOR_URL_VARIABLE].rstrip("/")
-    try:
-        state = json.loads(LOCAL_STACK_FILE.read_text(encoding="utf-8"))
-        return str(state["emulator_url"]).rstrip("/")
-    except (OSError, ValueError, KeyError) as exc:
-        raise StageEnvironmentError(
-            "the local stack is not running: start it with `invoke local.up` (or set "
-            f"{EMULATOR_URL_VARIABLE} to an AWS emulator's URL)"
-        ) from exc
-
-
-def emulator_environment(url: str, region: str) -> dict[str, str]:
-    """Variables that send boto3 and the AWS provider to the emulator at `url`."""
-    return {
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
 def endpoint_overrides(env: Mapping[str, str]) -> list[str]:
-    """The AWS_ENDPOINT_URL* variables set in `env`: they would send a real stage's calls to
+    """The AWS_ENDPOINT_URL* variables set in `env`: they would send a stage's calls to
     whatever they name (an emulator left over in the shell, say)."""
     return sorted(name for name in env if name.startswith("AWS_ENDPOINT_URL") and env[name])
 
 
-def stage_environment(
-    stage: Stage, work_root: Path, base: Mapping[str, str] = os.environ, url: str | None = None
-) -> dict[str, str]:
-    """Real stages never inherit AWS_ENDPOINT_URL*; the emulated one gets its own."""
+def terraform_environment(base: Mapping[str, str], work_root: Path) -> dict[str, str]:
     env = dict(base)
     env["TF_IN_AUTOMATION"] = "1"
     env.update(_cli_config(work_root, base))
     for name in endpoint_overrides(base):
         env.pop(name)
-    if stage.emulated:
-        for name in _CLEARED_FOR_EMULATOR:
-            env.pop(name, None)
-        env.update(emulator_environment(url or emulator_url(base), stage.region))
-    else:
-        env.setdefault("AWS_REGION", stage.region)
     return env
 
 

@@ -11,16 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy.paths import STAGE_VARS_DIR
+from deploy.paths import STAGE_VARS_DIR, TERRAFORM_DIR
+from layer_builder.errors import UserError
 
 DEFAULT_STAGE = "local"
-LAMBDA_PYTHON = "3.12"  # the function's runtime: python3.12
+# Every variable's default: Terraform gets this file before the stage's own, the tooling
+# merges the two the same way, so neither can see a value the other does not.
+DEFAULTS_FILE = TERRAFORM_DIR / "defaults.tfvars.json"
 # A stage name becomes a path (.stages/<name>, terraform/stages/<name>.tfvars.json) and part of
 # resource names: the same rule as the `stage` variable's validation in terraform/variables.tf.
 STAGE_NAME_PATTERN = "^[a-z][a-z0-9-]{0,15}$"
 
 
-class StageError(Exception):
+class StageError(UserError):
     """An unknown stage or an unreadable stage file; the message says what to do."""
 
 
@@ -34,11 +37,21 @@ class Stage:
 
     @property
     def region(self) -> str:
-        return str(self.variables.get("aws_region", "us-east-1"))
+        return str(self.variables["aws_region"])
 
     @property
     def arch(self) -> str:
-        return str(self.variables.get("architecture", "x86_64"))
+        return str(self.variables["architecture"])
+
+    @property
+    def python_version(self) -> str:
+        """The Lambda runtime's Python (python<version>), which the layer is built for."""
+        return str(self.variables["python_version"])
+
+    @property
+    def var_files(self) -> list[Path]:
+        """What Terraform reads, in order: the defaults, then the stage's own values."""
+        return [DEFAULTS_FILE, self.var_file]
 
     @property
     def account_id(self) -> str | None:
@@ -75,10 +88,15 @@ def load_stage(name: str) -> Stage:
             f"unknown stage {name!r}: known stages are {', '.join(stage_names())} "
             f"(a stage is a file terraform/stages/<stage>.tfvars.json)"
         )
-    try:
-        variables = json.loads(var_file.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise StageError(f"{var_file} is not valid JSON: {exc}") from exc
-    if not isinstance(variables, dict):
-        raise StageError(f"{var_file} must hold a JSON object of Terraform variables")
+    variables = {**_read_json(DEFAULTS_FILE), **_read_json(var_file)}
     return Stage(name, _EMULATED.get(name, False), variables, var_file)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        variables = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise StageError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(variables, dict):
+        raise StageError(f"{path} must hold a JSON object of Terraform variables")
+    return variables

@@ -23,13 +23,15 @@ from typing import Any
 
 from python_terraform import IsFlagged, Terraform
 
+from layer_builder.errors import UserError
+
 MIN_VERSION = (1, 5, 0)
 _TAIL_LINES = 60
 
 Sink = Callable[[str], None]
 
 
-class TerraformError(Exception):
+class TerraformError(UserError):
     """Terraform is missing, too old, or a command failed (message includes its output)."""
 
 

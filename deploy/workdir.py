@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deploy.paths import REPO_ROOT, TERRAFORM_DIR
 from deploy.stages import Stage, StageError
@@ -37,7 +38,23 @@ class Workdir:
         return self.path / "terraform.tfstate"
 
     def var_files(self) -> list[Path]:
-        return [self.stage.var_file]
+        return self.stage.var_files
+
+    def local_outputs(self) -> dict[str, Any] | None:
+        """The outputs in the local state file ({} when nothing is deployed), or None when
+        the state lives in a remote backend (ask Terraform then)."""
+        if self.backend_config is not None:
+            return None
+        try:
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return None  # unreadable here: let Terraform say what is wrong
+        outputs = state.get("outputs") if isinstance(state, dict) else None
+        if not isinstance(outputs, dict):
+            return None
+        return {name: item.get("value") for name, item in outputs.items()}
 
     def needs_init(self) -> bool:
         marker = self.path / _INIT_MARKER
@@ -125,7 +142,7 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def reset_state(stage_name: str, root: Path = WORK_ROOT) -> None:
+def reset_state(workdir: Workdir) -> None:
     """Forget a stage's local Terraform state (the emulator it described is gone)."""
     for name in ("terraform.tfstate", "terraform.tfstate.backup", "tfplan"):
-        (root / stage_name / name).unlink(missing_ok=True)
+        (workdir.path / name).unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Build the dependencies layer (`python/...`) for a Lambda platform."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from layer_builder.version import BUILDER_VERSION
 class LayerBuildRequest:
     requirements: Path
     build_dir: Path
-    target: Target = field(default_factory=Target)
+    target: Target
     # None keeps every botocore service model; a list keeps only those services' data.
     keep_services: Sequence[str] | None = None
     force: bool = False

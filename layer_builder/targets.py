@@ -18,10 +18,10 @@ _OLDEST_MANYLINUX_GLIBC_MINOR = 17  # manylinux2014; pip expands that alias to o
 
 @dataclass(frozen=True)
 class Target:
-    """A validated (architecture, Python version) pair."""
+    """A validated (architecture, Python version) pair; the stage decides both."""
 
-    arch: str = "x86_64"
-    python_version: str = "3.12"
+    arch: str
+    python_version: str
 
     def __post_init__(self) -> None:
         if self.arch not in _WHEEL_MACHINE:

@@ -221,7 +221,7 @@ class ControlPlane:
             name=config["FunctionName"],
             arn=config["FunctionArn"],
             handler=config["Handler"],
-            runtime=config.get("Runtime", "python3.12"),
+            runtime=config.get("Runtime") or "",  # a zip function always has one
             timeout=int(config.get("Timeout", 3)),
             memory=int(config.get("MemorySize", 128)),
             environment=dict((config.get("Environment") or {}).get("Variables", {})),

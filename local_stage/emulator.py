@@ -7,7 +7,9 @@ Lambda or API Gateway configuration changed: every mutating request to those ser
 a counter, and the gateway re-reads configuration only then.
 """
 
+import json
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +17,7 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stage import s3_policy
+from local_stage.contract import HEALTH_PATH
 from local_stage.faults import FaultTable, injecting
 
 ACCOUNT_ID = "123456789012"  # what moto answers for the test credentials
@@ -52,6 +55,21 @@ def _watching(app: Callable[..., Iterable[bytes]], counter: ChangeCounter):
     return middleware
 
 
+def _answering_health(app: Callable[..., Iterable[bytes]], instance: str):
+    body = json.dumps({"status": "ok", "instance": instance}).encode()
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]):
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return app(environ, start_response)
+
+    return middleware
+
+
 class Emulator:
     """moto's server on 127.0.0.1:`port` (0 picks a free port)."""
 
@@ -59,8 +77,10 @@ class Emulator:
         s3_policy.install()
         self.changes = ChangeCounter()
         self.faults = FaultTable()
+        # Which emulator this is: the deploy side drops Terraform state kept for another.
+        self.instance = uuid.uuid4().hex
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
-        app = injecting(app, self.faults)
+        app = _answering_health(injecting(app, self.faults), self.instance)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
         )

@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from layer_builder.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 AWSLAMBDARIC = "awslambdaric==4.2.2"
@@ -34,7 +36,7 @@ HTTP_CLIENT_DIR = Path(__file__).resolve().parent / "runtime" / "http_client"
 _PURE_SOURCE_PLATFORM = ("manylinux2014_x86_64", "3.12")
 
 
-class RuntimeSetupError(Exception):
+class RuntimeSetupError(UserError):
     """No usable interpreter or runtime client; the message says what to install."""
 
 

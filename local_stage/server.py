@@ -15,13 +15,19 @@ from pathlib import Path
 
 from aiohttp import web
 
-from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
-from deploy.paths import BUILD_DIR
+from local_stage.contract import (
+    ACCESS_KEY,
+    BUILD_DIR,
+    RUNTIMES_DIR,
+    SECRET_KEY,
+    STACK_FILE_NAME,
+    STATE_DIR,
+    StackState,
+)
 from local_stage.control_plane import ControlPlane
 from local_stage.emulator import Emulator
 from local_stage.gateway.app import Gateway
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
-from local_stage.state import STACK_FILE, STATE_DIR, StackState
 
 logger = logging.getLogger("local_stage")
 
@@ -49,15 +55,13 @@ async def serve(
             build_dir=build_dir,
             region=region,
             endpoints=endpoints,
-            credentials=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY),
+            credentials=(ACCESS_KEY, SECRET_KEY),
             max_concurrency=max_concurrency,
         )
     )
     await runtime.start()
     control = ControlPlane(emulator.url, region, emulator.changes)
-    gateway = Gateway(
-        control, runtime, {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}, state_dir / "logs" / "access.log"
-    )
+    gateway = Gateway(control, runtime, {ACCESS_KEY: SECRET_KEY}, state_dir / "logs" / "access.log")
     runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -89,9 +93,9 @@ def main() -> None:
         "--max-concurrency", type=int, default=4, help="warm workers per function at most"
     )
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
-    parser.add_argument("--runtimes-dir", type=Path, default=STATE_DIR / "runtimes")
+    parser.add_argument("--runtimes-dir", type=Path, default=RUNTIMES_DIR)
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
-    parser.add_argument("--stack-file", type=Path, default=STACK_FILE)
+    parser.add_argument("--stack-file", type=Path, default=STATE_DIR / STACK_FILE_NAME)
     args = parser.parse_args()
     (args.state_dir / "logs").mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -19,18 +19,20 @@ from typing import TypeVar
 
 import psutil
 
-from deploy.stages import LAMBDA_PYTHON
-from deploy.workdir import WORK_ROOT, reset_state
-from local_stage.interpreter import ensure_runtime
-from local_stage.model.models import ModelNotFound, model_source
-from local_stage.state import (
+from layer_builder.errors import UserError
+from local_stage.contract import (
+    HEALTH_PATH,
     MODEL_FILE_NAME,
     RUNTIMES_DIR,
-    STACK_FILE,
+    STACK_FILE_NAME,
     STATE_DIR,
     ModelServerState,
     StackState,
+    running_model,
+    running_stack,
 )
+from local_stage.interpreter import ensure_runtime
+from local_stage.model.models import ModelNotFound, model_source
 
 SERVER_MODULE = "local_stage.server"
 MODEL_MODULE = "local_stage.model.server"
@@ -38,7 +40,7 @@ READY_TIMEOUT_S = 60.0
 State = TypeVar("State", ModelServerState, StackState)
 
 
-class LocalStageError(Exception):
+class LocalStageError(UserError):
     """The local stage could not start or stop; the message says why."""
 
 
@@ -90,7 +92,7 @@ class Status:
 
 
 def status(state_dir: Path = STATE_DIR) -> Status:
-    state = StackState.read(state_dir / STACK_FILE.name)
+    state = running_stack(state_dir)
     model = _running_model(state_dir)
     if state is None or not _is_ours(state.pid, SERVER_MODULE):
         return Status(False, state, False, model)
@@ -100,14 +102,15 @@ def status(state_dir: Path = STATE_DIR) -> Status:
 def up(
     *,
     model: ModelChoice | None = None,
+    python: str | None = None,
     report=print,
     state_dir: Path = STATE_DIR,
-    terraform_root: Path = WORK_ROOT,
 ) -> tuple[StackState, bool]:
     """Start the local stage unless it runs; returns its state and whether it was started.
 
-    `state_dir` holds stack.json, model.json, logs and unpacked code; `terraform_root` the
-    stage working directories whose `local` state is reset (tests pass their own)."""
+    `state_dir` holds stack.json, model.json, logs and unpacked code. `python`, the stage's
+    runtime version, gets its runtime venv made now rather than at the first request. A new
+    emulator starts empty: the deploy side notices (its instance id changed) by itself."""
     model = model or ModelChoice()
     model_arguments = [] if model.bedrock_url else model.server_arguments()  # fail early
     current = status(state_dir)
@@ -119,8 +122,8 @@ def up(
             "empty: deploy again afterwards)"
         )
     _stop_all(state_dir)
-    ensure_runtime(LAMBDA_PYTHON, RUNTIMES_DIR, report=report)
-    reset_state("local", terraform_root)  # a new emulator starts empty
+    if python is not None:
+        ensure_runtime(python, RUNTIMES_DIR, report=report)
     log_dir = state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     model_url = model.bedrock_url
@@ -133,10 +136,9 @@ def up(
         raise
 
 
-def down(state_dir: Path = STATE_DIR, terraform_root: Path = WORK_ROOT) -> bool:
+def down(state_dir: Path = STATE_DIR) -> bool:
     """Stop what `up` started (and nothing else); True when something was running."""
     stopped = _stop_all(state_dir)
-    reset_state("local", terraform_root)
     return stopped
 
 
@@ -159,7 +161,7 @@ def _start_model_server(
 
 
 def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path) -> StackState:
-    stack_file = state_dir / STACK_FILE.name
+    stack_file = state_dir / STACK_FILE_NAME
     stack_file.unlink(missing_ok=True)
     command = [
         sys.executable,
@@ -216,7 +218,7 @@ def _launch(
 
 def _stop_all(state_dir: Path) -> bool:
     stopped = False
-    stack_file = state_dir / STACK_FILE.name
+    stack_file = state_dir / STACK_FILE_NAME
     state = StackState.read(stack_file)
     if state is not None and _is_ours(state.pid, SERVER_MODULE):
         _stop_pid(state.pid)
@@ -231,7 +233,7 @@ def _stop_all(state_dir: Path) -> bool:
 
 
 def _running_model(state_dir: Path) -> ModelServerState | None:
-    model = ModelServerState.read(state_dir / MODEL_FILE_NAME)
+    model = running_model(state_dir)
     return model if model is not None and _is_ours(model.pid, MODEL_MODULE) else None
 
 
@@ -265,7 +267,7 @@ def _stop_pid(pid: int, grace_s: float = 10.0) -> None:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/_local/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}{HEALTH_PATH}", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False

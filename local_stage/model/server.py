@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from deploy.environment import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+from local_stage.contract import ACCESS_KEY, SECRET_KEY, ModelServerState
 from local_stage.model.app import ModelServer
 from local_stage.model.engine import Engine
 from local_stage.model.llama_engine import (
@@ -28,7 +28,6 @@ from local_stage.model.llama_engine import (
 from local_stage.model.models import MODEL_VARIABLE, ModelNotFound, model_source, resolve_gguf
 from local_stage.model.openai_engine import OpenAICompatibleEngine
 from local_stage.model.scheduler import Scheduler
-from local_stage.state import ModelServerState
 
 logger = logging.getLogger("local_stage.model")
 OPENAI_KEY_VARIABLE = "CODEGEN_OPENAI_API_KEY"  # read from the environment, never an argument
@@ -56,7 +55,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
 
 async def serve(engine: Engine, args: argparse.Namespace) -> None:
     scheduler = Scheduler(engine, max_queue=args.max_queue, timeout_s=args.timeout)
-    credentials = None if args.no_auth else {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
+    credentials = None if args.no_auth else {ACCESS_KEY: SECRET_KEY}
     server = ModelServer(scheduler, credentials=credentials, region=args.region)
     runner = web.AppRunner(
         server.app, access_log=None, handle_signals=False, handler_cancellation=True

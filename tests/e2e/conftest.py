@@ -13,7 +13,7 @@ import pytest
 from deploy.deployer import StageDeployer
 from deploy.stages import Stage, load_stage
 from local_stage import supervisor
-from local_stage.state import StackState
+from local_stage.contract import StackState
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -51,13 +51,15 @@ def local_stage(tmp_path_factory) -> Iterator[LocalStage]:
         pytest.fail("terraform is not on PATH (install Terraform >= 1.5)")
     root = tmp_path_factory.mktemp("local-stage")
     state, started = supervisor.up(
-        state_dir=root / "state", terraform_root=root / "work", report=lambda line: None
+        state_dir=root / "state",
+        python=load_stage("local").python_version,
+        report=lambda line: None,
     )
     assert started
     try:
         yield LocalStage(state, root, dict(os.environ))
     finally:
-        supervisor.down(state_dir=root / "state", terraform_root=root / "work")
+        supervisor.down(state_dir=root / "state")
 
 
 def write_function(root: Path, handler_source: str, files: dict[str, str] | None = None) -> Path:

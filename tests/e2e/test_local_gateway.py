@@ -304,7 +304,7 @@ def test_the_real_function_runs_behind_the_gateway(local_stage, deployed):
 def test_down_leaves_no_process_behind(local_stage, deployed):
     root = local_stage.root
     pid = local_stage.state.pid
-    assert supervisor.down(state_dir=root / "state", terraform_root=root / "work")
+    assert supervisor.down(state_dir=root / "state")
     time.sleep(0.5)
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     leftovers = [

@@ -21,9 +21,9 @@ _BUILD_IN_SUBPROCESS = textwrap.dedent(
     import json, os, sys
     from pathlib import Path
     os.umask(int(sys.argv[3], 8))
-    from layer_builder import LayerBuildRequest, build_layer
+    from layer_builder import LayerBuildRequest, Target, build_layer
     from layer_builder.progress import silent_reporter
-    request = LayerBuildRequest(Path(sys.argv[1]), Path(sys.argv[2]),
+    request = LayerBuildRequest(Path(sys.argv[1]), Path(sys.argv[2]), Target("x86_64", "3.12"),
                                 keep_services=json.loads(sys.argv[4]))
     print(build_layer(request, report=silent_reporter).manifest.sha256)
     """
@@ -64,7 +64,7 @@ def test_two_builds_in_different_directories_and_umasks_are_byte_identical(tmp_p
 def test_binary_packages_are_the_target_platforms_not_the_build_machines(tmp_path):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("MarkupSafe==3.0.2\n")
-    request = LayerBuildRequest(requirements, tmp_path / "build", target=Target("arm64"))
+    request = LayerBuildRequest(requirements, tmp_path / "build", target=Target("arm64", "3.12"))
     result = build_layer(request, report=silent_reporter)
     with zipfile.ZipFile(result.zip_path) as archive:
         names = archive.namelist()
@@ -92,7 +92,10 @@ def test_unavailable_requirements_fail_clearly_without_partial_files(
     requirements.write_text(f"{requirement}\n")
     build_dir = tmp_path / "build"
     with pytest.raises(BuildError, match=expected) as raised:
-        build_layer(LayerBuildRequest(requirements, build_dir), report=silent_reporter)
+        build_layer(
+            LayerBuildRequest(requirements, build_dir, Target("x86_64", "3.12")),
+            report=silent_reporter,
+        )
     assert "manylinux_2_34_x86_64" in str(raised.value)
     assert not build_dir.exists() or list(build_dir.iterdir()) == []
 
@@ -131,7 +134,9 @@ _CLIENTS_WORK = textwrap.dedent(
 def test_function_clients_work_on_the_pruned_layer(tmp_path):
     keep = read_services(SERVICES_FILE)
     result = build_layer(
-        LayerBuildRequest(REQUIREMENTS_FILE, tmp_path / "build", keep_services=keep),
+        LayerBuildRequest(
+            REQUIREMENTS_FILE, tmp_path / "build", Target("x86_64", "3.12"), keep_services=keep
+        ),
         report=silent_reporter,
     )
     unpacked = tmp_path / "opt"

@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
+from local_stage.contract import ModelServerState
 from local_stage.model.models import default_gguf
-from local_stage.state import ModelServerState
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -3,9 +3,9 @@
 import pytest
 from python_terraform import IsFlagged
 
-from deploy.environment import stage_environment
 from deploy.paths import TERRAFORM_DIR
 from deploy.stages import load_stage, stage_names
+from deploy.target import target_for
 from deploy.terraform import TerraformError, TerraformRunner, find_terraform
 from deploy.workdir import prepare_workdir
 
@@ -20,7 +20,8 @@ def test_terraform_sources_are_fmt_clean(terraform_env, tmp_path):
 def test_every_stage_validates(stage_name, terraform_env, tmp_path):
     assert stage_name in stage_names()
     stage = load_stage(stage_name)
-    env = stage_environment(stage, tmp_path, terraform_env, url="http://127.0.0.1:1")
+    target = target_for(stage, emulator_url="http://127.0.0.1:1", report=lambda line: None)
+    env = target.environment(terraform_env, tmp_path)
     workdir = prepare_workdir(stage, tmp_path)
     runner = TerraformRunner(workdir.path, env, sink=None)
     runner.init(backend=False)

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from deploy.deployer import StageDeployer
-from deploy.environment import emulator_environment
+from deploy.emulator_target import emulator_environment
 from deploy.paths import LAMBDA_DIR
 from deploy.stages import load_stage
 

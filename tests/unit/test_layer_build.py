@@ -18,6 +18,7 @@ def requirements(tmp_path: Path) -> Path:
 
 
 def _build(requirements: Path, build_dir: Path, installer: FakeInstaller, **options):
+    options.setdefault("target", Target("x86_64", "3.12"))
     request = LayerBuildRequest(requirements=requirements, build_dir=build_dir, **options)
     return build_layer(request, report=silent_reporter, installer=installer)
 
@@ -44,7 +45,7 @@ def test_each_changed_input_triggers_a_rebuild(change, requirements, tmp_path, m
     if change == "requirements":
         requirements.write_text("boto3==1.44.7\n")
     elif change == "arch":
-        options["target"] = Target("arm64")
+        options["target"] = Target("arm64", "3.12")
     elif change == "python":
         options["target"] = Target("x86_64", "3.13")
     elif change == "keep_services":
@@ -92,7 +93,9 @@ def test_manifest_records_hashes_sizes_and_target(requirements, tmp_path):
     import base64
     import hashlib
 
-    result = _build(requirements, tmp_path / "build", FakeInstaller(), target=Target("arm64"))
+    result = _build(
+        requirements, tmp_path / "build", FakeInstaller(), target=Target("arm64", "3.12")
+    )
     data = result.zip_path.read_bytes()
     manifest = result.manifest
     assert manifest.sha256 == hashlib.sha256(data).hexdigest()

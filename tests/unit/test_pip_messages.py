@@ -14,20 +14,20 @@ ERROR: No matching distribution found for python-terraform==0.10.1
 
 
 def test_missing_version_names_package_platform_and_available_versions():
-    message = explain_pip_failure(NO_VERSION, Target("arm64"))
+    message = explain_pip_failure(NO_VERSION, Target("arm64", "3.12"))
     assert "boto3==99.0" in message
     assert "manylinux_2_34_aarch64" in message and "CPython 3.12" in message
     assert "1.44.8" in message and "Fix the pin" in message
 
 
 def test_no_wheel_names_package_and_platform():
-    message = explain_pip_failure(NO_WHEEL, Target("x86_64"))
+    message = explain_pip_failure(NO_WHEEL, Target("x86_64", "3.12"))
     assert "python-terraform==0.10.1" in message
     assert "manylinux_2_34_x86_64" in message and "no wheel" in message
 
 
 def test_other_failures_show_pips_last_lines():
-    message = explain_pip_failure("line 1\nboom: disk full\n", Target())
+    message = explain_pip_failure("line 1\nboom: disk full\n", Target("x86_64", "3.12"))
     assert "pip failed" in message and "boom: disk full" in message
 
 

@@ -1,11 +1,12 @@
 """Stage names, and the rules the tooling and Terraform must agree on."""
 
+import json
 import re
 
 import pytest
 
 from deploy.paths import TERRAFORM_DIR
-from deploy.stages import STAGE_NAME_PATTERN, StageError, load_stage, stage_names
+from deploy.stages import DEFAULTS_FILE, STAGE_NAME_PATTERN, StageError, load_stage, stage_names
 
 
 @pytest.mark.parametrize("name", ["../etc", "dev/../../x", "", "Prod", "a" * 17, "-dev", "dev.x"])
@@ -36,3 +37,36 @@ def test_every_scanner_finding_skipped_in_terraform_says_why():
     assert skips
     for check, reason in skips:
         assert reason and len(reason.strip()) > 15, f"{check} is skipped without a reason"
+
+
+ARTIFACT_VARIABLES = {
+    "function_zip_path",
+    "function_zip_base64_sha256",
+    "layer_zip_path",
+    "layer_zip_base64_sha256",
+}  # set by `invoke deploy` from the build, never by a stage
+
+
+def declared_variables() -> dict[str, str]:
+    text = (TERRAFORM_DIR / "variables.tf").read_text()
+    return dict(re.findall(r'^variable "(\w+)" \{(.*?)^\}', text, re.S | re.M))
+
+
+def test_terraforms_root_variables_have_no_defaults_of_their_own():
+    for name, body in declared_variables().items():
+        assert not re.search(r"^\s*default\s*=", body, re.M), f"{name} has a default in .tf"
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_terraform_and_the_tooling_see_the_same_value_of_every_variable(name):
+    defaults = json.loads(DEFAULTS_FILE.read_text())
+    stage = load_stage(name)
+    own = json.loads(stage.var_file.read_text())
+    declared = set(declared_variables()) - ARTIFACT_VARIABLES
+    # Terraform reads exactly these files, in this order, and nothing else gives a value.
+    assert stage.var_files == [DEFAULTS_FILE, stage.var_file]
+    assert set(defaults) <= declared and set(own) <= declared, "a value for no variable"
+    assert set(defaults) | set(own) == declared, "a variable Terraform would ask for"
+    for variable in declared:
+        terraform_sees = own[variable] if variable in own else defaults[variable]
+        assert stage.variables[variable] == terraform_sees, variable

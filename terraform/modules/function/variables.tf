@@ -10,9 +10,13 @@ variable "handler" {
 }
 
 variable "runtime" {
-  description = "Lambda runtime identifier."
+  description = "Lambda runtime identifier (python3.x); the layer must be built for the same Python."
   type        = string
-  default     = "python3.12"
+
+  validation {
+    condition     = can(regex("^python3\\.1[0-9]$", var.runtime))
+    error_message = "runtime must be a Lambda Python runtime such as python3.12."
+  }
 }
 
 variable "architecture" {

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 import boto3
@@ -7,14 +8,35 @@ from moto import mock_aws
 
 from codegen.service import CodeGenerationService
 from codegen.settings import load_settings
+from deploy.paths import TERRAFORM_DIR
 from tests.unit.function.helpers import BUCKET, MODEL
 
 FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
 
 
+def stage_environment() -> dict[str, str]:
+    """What Terraform sets for a stage that takes every default (terraform/main.tf and the
+    function module map terraform/defaults.tfvars.json to these; null becomes "")."""
+    defaults = json.loads((TERRAFORM_DIR / "defaults.tfvars.json").read_text())
+
+    def text(name: str) -> str:
+        return "" if defaults[name] is None else str(defaults[name])
+
+    return {
+        "DEFAULT_TEMPERATURE": text("default_temperature"),
+        "DEFAULT_TOP_P": text("default_top_p"),
+        "DEFAULT_TOP_K": text("default_top_k"),
+        "DEFAULT_MAX_TOKENS": text("default_max_tokens"),
+        "MAX_TOKENS_LIMIT": text("max_tokens_limit"),
+        "BEDROCK_READ_TIMEOUT": str(max(defaults["timeout"] - 3, 1)),
+        "OUTPUT_PREFIX": "code-output/",
+    }
+
+
 @pytest.fixture
 def env(monkeypatch):
     values = {
+        **stage_environment(),
         "MODEL_ID": MODEL,
         "OUTPUT_BUCKET": BUCKET,
         "AWS_REGION": "us-east-1",

@@ -1,0 +1,133 @@
+"""The local emulator: test credentials, every AWS endpoint pointed at it, its URLs from the
+running stack's state file, and a Terraform state that belongs to one emulator instance.
+
+The emulator keeps its resources in memory. When it restarts, the state Terraform kept for
+the previous instance describes nothing: it is dropped before the next plan (the emulator's
+health answer names its instance), so a deploy after `local.up` always starts clean.
+"""
+
+import json
+import os
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from botocore.credentials import Credentials
+
+from deploy.environment import terraform_environment
+from deploy.errors import DeployError, EndpointError
+from deploy.stages import Stage
+from deploy.terraform import TerraformRunner
+from deploy.workdir import Workdir, reset_state
+from layer_builder.progress import Reporter
+from local_stage import contract
+
+EMULATOR_URL_VARIABLE = "CODEGEN_EMULATOR_URL"
+# Variables that would sign the emulator's requests with someone's real credentials.
+_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+_INSTANCE_MARKER = ".emulator-instance"
+_NOT_RUNNING = "the local stack is not running: start it with `invoke local.up`"
+
+
+def emulator_environment(url: str, region: str) -> dict[str, str]:
+    """Variables that send boto3 and the AWS provider to the emulator at `url`."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": contract.ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": contract.SECRET_KEY,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+class EmulatorTarget:
+    asks_before_destroy = False
+
+    def __init__(
+        self, stage: Stage, url: str | None, report: Reporter, state_dir: Path = contract.STATE_DIR
+    ) -> None:
+        self.stage = stage
+        self.report = report
+        self.state_dir = state_dir
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        """The emulator's URL: the one given, $CODEGEN_EMULATOR_URL, or the running stack's."""
+        url = self._url or os.environ.get(EMULATOR_URL_VARIABLE)
+        if not url:
+            stack = contract.running_stack(self.state_dir)
+            if stack is None:
+                raise DeployError(
+                    f"{_NOT_RUNNING} (or set {EMULATOR_URL_VARIABLE} to an AWS emulator's URL)"
+                )
+            url = stack.emulator_url
+        return url.rstrip("/")
+
+    def environment(self, base: Mapping[str, str], work_root: Path) -> dict[str, str]:
+        env = terraform_environment(base, work_root)
+        for name in _CLEARED:
+            env.pop(name, None)
+        env.update(emulator_environment(self.url, self.stage.region))
+        return env
+
+    def before_changes(
+        self, workdir: Workdir, env: Mapping[str, str], allow_local_state: bool
+    ) -> None:
+        """Forget the state of an emulator instance that is gone."""
+        instance = self._instance()
+        marker = workdir.path / _INSTANCE_MARKER
+        if instance is None or (marker.is_file() and marker.read_text() == instance):
+            return
+        if workdir.state_file.is_file():
+            self.report("the local emulator was restarted: its resources start empty")
+        reset_state(workdir)
+        marker.write_text(instance)
+
+    def before_reading(self, workdir: Workdir) -> None:
+        self.before_changes(workdir, {}, allow_local_state=True)
+
+    def adjust_plan(self, runner: TerraformRunner, workdir: Workdir) -> None:
+        """The emulator cannot update an API stage in place (the provider would retry for ten
+        minutes): replace such a stage instead."""
+        plan = runner.show_plan(workdir.plan_file)
+        stages = [
+            change["address"]
+            for change in plan.get("resource_changes", [])
+            if change.get("type") == "aws_apigatewayv2_stage"
+            and change["change"]["actions"] == ["update"]
+        ]
+        if stages:
+            self.report(f"replacing {', '.join(stages)} (the emulator cannot update it)")
+            runner.plan(workdir.var_files(), workdir.plan_file, replace=stages)
+
+    def invoke_url(self, outputs: Mapping[str, Any]) -> str:
+        """The AWS-shaped URL from Terraform does not resolve: the local gateway serves the
+        same API at its own address."""
+        stack = contract.running_stack(self.state_dir)
+        if stack is None:
+            raise EndpointError(_NOT_RUNNING)
+        return f"{stack.gateway_url.rstrip('/')}/{outputs['stage_name']}/code-generation"
+
+    def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
+        if outputs.get("route_authorization") != "AWS_IAM":
+            return None
+        return Credentials(contract.ACCESS_KEY, contract.SECRET_KEY)
+
+    def answered_by(self) -> str | None:
+        model = contract.running_model(self.state_dir)
+        return model.model if model is not None else None
+
+    def _instance(self) -> str | None:
+        """The running emulator's instance id (None: an emulator that does not say)."""
+        try:
+            with urllib.request.urlopen(self.url + contract.HEALTH_PATH, timeout=5) as answer:
+                return str(json.loads(answer.read())["instance"])
+        except OSError as exc:
+            if getattr(exc, "code", None) is not None:  # it answered, without an instance id
+                return None
+            raise DeployError(f"{_NOT_RUNNING} (no answer from {self.url}: {exc})") from exc
+        except (ValueError, KeyError, TypeError):
+            return None

@@ -1,0 +1,60 @@
+"""Where a stage deploys to, behind one interface: a real AWS account or the local emulator.
+
+Everything that differs between the two lives in a target; the deployer, the tasks and the
+`call` client ask it instead of branching on the kind of stage.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from botocore.credentials import Credentials
+
+from deploy.stages import Stage
+from deploy.terraform import TerraformRunner
+from deploy.workdir import Workdir
+from layer_builder.progress import Reporter
+
+
+class StageTarget(Protocol):
+    # Destroying asks first (a real account's resources, not an emulator's memory).
+    asks_before_destroy: bool
+
+    def environment(self, base: Mapping[str, str], work_root: Path) -> dict[str, str]:
+        """What Terraform and boto3 run with for this stage."""
+        ...
+
+    def before_changes(
+        self, workdir: Workdir, env: Mapping[str, str], allow_local_state: bool
+    ) -> None:
+        """Raise DeployError unless it is safe to plan and apply here."""
+        ...
+
+    def before_reading(self, workdir: Workdir) -> None:
+        """Called before outputs are read from the stage's state."""
+        ...
+
+    def adjust_plan(self, runner: TerraformRunner, workdir: Workdir) -> None:
+        """Rewrite a plan with changes where the target cannot carry it out as it stands."""
+        ...
+
+    def invoke_url(self, outputs: Mapping[str, Any]) -> str: ...
+
+    def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
+        """Credentials to sign requests with, or None when the route needs no signature."""
+        ...
+
+    def answered_by(self) -> str | None:
+        """The model that really answers, when it is not the stage's own Bedrock model."""
+        ...
+
+
+def target_for(stage: Stage, *, emulator_url: str | None = None, report: Reporter) -> StageTarget:
+    """The one place that tells an emulated stage from a real one."""
+    if stage.emulated:
+        from deploy.emulator_target import EmulatorTarget
+
+        return EmulatorTarget(stage, emulator_url, report)
+    from deploy.aws_target import AwsTarget
+
+    return AwsTarget(stage, report)

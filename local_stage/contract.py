@@ -1,0 +1,83 @@
+"""The local stack's contract: what the tooling (deploy/) and the local stage (local_stage/)
+both need to know about a running local stack, in one place.
+
+Where its state files are and how they are read, the credentials it accepts, the path its
+servers answer health checks on. Both packages import this module; it imports neither, so the
+two never reach into each other.
+"""
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Self
+
+# .local/ at the repository's root: pids, URLs, logs, unpacked code, runtime venvs.
+STATE_DIR = Path(__file__).resolve().parent.parent / ".local"
+STACK_FILE_NAME = "stack.json"  # the stage server: gateway and emulator
+MODEL_FILE_NAME = "model.json"  # the model server
+RUNTIMES_DIR = STATE_DIR / "runtimes"
+# Where the tooling leaves the zips it built: the runtime falls back to them when the
+# emulator does not hold a deployed zip's bytes.
+BUILD_DIR = STATE_DIR.parent / "build"
+# The only credentials the local stack accepts, and checks SigV4 signatures against.
+ACCESS_KEY = "test"
+SECRET_KEY = "test"
+# Every local server answers GET here (the emulator with its instance id).
+HEALTH_PATH = "/_local/health"
+
+
+class _StateFile:
+    """A dataclass kept as a JSON file: written atomically, read as None when absent or
+    unreadable (a reader then treats the process it describes as not running)."""
+
+    def write(self, path: Path) -> None:
+        write_json_atomically(path, asdict(self))  # type: ignore[call-overload]
+
+    @classmethod
+    def read(cls, path: Path) -> Self | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class StackState(_StateFile):
+    pid: int
+    emulator_url: str
+    gateway_url: str
+    model_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelServerState(_StateFile):
+    pid: int
+    url: str
+    model: str  # the model that really answers
+    backend: str  # "gguf" or "openai"
+    source: str  # the GGUF file, or the OpenAI-compatible server's URL#model
+
+
+def running_stack(state_dir: Path = STATE_DIR) -> StackState | None:
+    """What the stage server recorded about itself, or None (it may still have died since)."""
+    return StackState.read(state_dir / STACK_FILE_NAME)
+
+
+def running_model(state_dir: Path = STATE_DIR) -> ModelServerState | None:
+    return ModelServerState.read(state_dir / MODEL_FILE_NAME)
+
+
+def write_json_atomically(path: Path, value: object) -> None:
+    """A reader sees the old file or the new one, never half of one; a failed write leaves
+    no temporary file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(value, out, indent=2)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
