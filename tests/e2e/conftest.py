@@ -15,8 +15,6 @@ from deploy.stages import Stage, load_stage
 from local_stage import supervisor
 from local_stage.contract import StackState
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
 
 @dataclass
 class LocalStage:
@@ -45,12 +43,19 @@ class LocalStage:
         return f"{self.state.gateway_url}/{stage}{path}"
 
 
+# A Bedrock endpoint nobody listens on: modules whose functions never call the model say
+# `LOCAL_MODEL = False` and their stage starts no model server (a call would fail at once).
+_NO_MODEL = "http://127.0.0.1:9"
+
+
 @pytest.fixture(scope="module")
-def local_stage(tmp_path_factory) -> Iterator[LocalStage]:
+def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
     if shutil.which("terraform") is None and not os.environ.get("CODEGEN_TERRAFORM"):
         pytest.fail("terraform is not on PATH (install Terraform >= 1.5)")
     root = tmp_path_factory.mktemp("local-stage")
+    needs_model = getattr(request.module, "LOCAL_MODEL", True)
     state, started = supervisor.up(
+        model=None if needs_model else supervisor.ModelChoice(bedrock_url=_NO_MODEL),
         state_dir=root / "state",
         python=load_stage("local").python_version,
         report=lambda line: None,
@@ -60,16 +65,3 @@ def local_stage(tmp_path_factory) -> Iterator[LocalStage]:
         yield LocalStage(state, root, dict(os.environ))
     finally:
         supervisor.down(state_dir=root / "state")
-
-
-def write_function(root: Path, handler_source: str, files: dict[str, str] | None = None) -> Path:
-    """A function source tree whose codegen/handler.py is `handler_source`."""
-    source = root / "lambda"
-    if source.exists():
-        shutil.rmtree(source)
-    (source / "codegen").mkdir(parents=True)
-    (source / "codegen" / "__init__.py").write_text("")
-    (source / "codegen" / "handler.py").write_text(handler_source)
-    for name, text in (files or {}).items():
-        (source / name).write_text(text)
-    return source

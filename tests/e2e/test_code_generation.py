@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from deploy.paths import LAMBDA_DIR
-from tests.e2e.test_local_gateway import send
+from tests.e2e.helpers import send
 
 pytestmark = [
     pytest.mark.e2e,

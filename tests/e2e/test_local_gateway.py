@@ -4,11 +4,9 @@ HTTP client against API Gateway's rules; then a redeploy, failures, and local.do
 import base64
 import concurrent.futures
 import json
-import subprocess
 import time
-import urllib.error
-import urllib.request
 
+import psutil
 import pytest
 from botocore.credentials import Credentials
 
@@ -16,9 +14,10 @@ from deploy.call import signed_headers
 from deploy.paths import LAMBDA_DIR
 from local_stage import supervisor
 from local_stage.interpreter import HTTP_CLIENT_DIR, runtime_client
-from tests.e2e.conftest import write_function
+from tests.e2e.helpers import CREDENTIALS, send, wait_for, write_function
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]
+LOCAL_MODEL = False  # stub handlers, and requests the real function refuses before any model call
 
 TEST_HANDLER = """
 import base64, json, os, sys, time
@@ -63,7 +62,8 @@ def lambda_handler(event, context):
     return {"statusCode": 400, "body": "unknown mode"}
 """
 
-CREDENTIALS = Credentials("test", "test")
+
+RATE, BURST = 100, 30  # the stage limits the `deployed` fixture sets
 
 
 def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, str]:
@@ -73,37 +73,11 @@ def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, 
     return files
 
 
-def send(
-    url: str,
-    body: bytes = b"{}",
-    *,
-    method: str = "PUT",
-    sign: bool = True,
-    headers: list[tuple[str, str]] | None = None,
-    credentials: Credentials = CREDENTIALS,
-    timeout: float = 40.0,
-):
-    """(status, headers, body) of a real HTTP request; signed with SigV4 unless sign=False."""
-    extra = dict(headers or [])
-    if sign:
-        extra = signed_headers(
-            url, body, "us-east-1", credentials, {"Content-Type": "application/json", **extra}
-        )
-    request = urllib.request.Request(url, data=body if method != "GET" else None, method=method)
-    for name, value in extra.items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
 @pytest.fixture(scope="module")
 def deployed(local_stage):
     source = write_function(local_stage.root, TEST_HANDLER, _files("v1"))
     deployer = local_stage.deployer(
-        source, timeout=3, throttling_rate_limit=100, throttling_burst_limit=30
+        source, timeout=3, throttling_rate_limit=RATE, throttling_burst_limit=BURST
     )
     report = deployer.deploy()
     assert report.changed
@@ -243,14 +217,19 @@ def test_a_hanging_handler_is_ended_by_the_function_timeout(local_stage, deploye
     assert echo(local_stage)["version"] == "v1"
 
 
+def refilled() -> None:
+    """A token bucket refills with time alone: wait out one full refill (burst / rate)."""
+    time.sleep(BURST / RATE + 0.1)
+
+
 def test_bursts_beyond_the_stage_limits_get_429(local_stage, deployed):
-    time.sleep(0.5)
+    refilled()
     url = local_stage.url() + "?mode=plain"
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(lambda _: send(url)[0], range(120)))
-    assert statuses.count(429) > 0 and statuses.count(200) >= 30, statuses
+    assert statuses.count(429) > 0 and statuses.count(200) >= BURST, statuses
     assert set(statuses) <= {200, 429}
-    time.sleep(1.0)  # let the bucket refill for the next tests
+    refilled()  # for the tests after this one
 
 
 def test_a_redeploy_is_served_without_restart(local_stage, deployed):
@@ -305,11 +284,19 @@ def test_down_leaves_no_process_behind(local_stage, deployed):
     root = local_stage.root
     pid = local_stage.state.pid
     assert supervisor.down(state_dir=root / "state")
-    time.sleep(0.5)
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    leftovers = [
-        line for line in ps.splitlines() if str(root) in line or f"{pid} " in line.strip()[:12]
-    ]
-    workers = [line for line in ps.splitlines() if "awslambdaric" in line]
-    assert leftovers == [] and workers == [], ps
+
+    def ours(process: psutil.Process) -> bool:
+        """The stage server, or a worker it started (they run in this stage's code dir)."""
+        command = " ".join(process.info["cmdline"] or [])
+        try:
+            runs_here = str(root) in (process.cwd() or "")
+        except psutil.Error:
+            runs_here = False
+        return process.pid == pid or str(root) in command or runs_here
+
+    wait_for(
+        lambda: not any(map(ours, psutil.process_iter(["cmdline"]))),
+        10,
+        "the stage server and its workers to exit",
+    )
     assert not supervisor.status(root / "state").running

@@ -28,23 +28,6 @@ def test_every_stage_validates(stage_name, terraform_env, tmp_path):
     runner.validate()
 
 
-def test_modules_have_the_standard_files_and_described_variables():
-    import re
-
-    for module in sorted((TERRAFORM_DIR / "modules").iterdir()):
-        names = {path.name for path in module.iterdir()}
-        assert {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"} <= names
-        for path in (module / "variables.tf", module / "outputs.tf"):
-            blocks = re.findall(
-                r'^(?:variable|output) "(\w+)" \{(.*?)^\}', path.read_text(), re.S | re.M
-            )
-            assert blocks, path
-            readme = (module / "README.md").read_text()
-            for name, body in blocks:
-                assert "description" in body, f"{path}: {name} has no description"
-                assert f"| `{name}` |" in readme, f"{module.name}/README.md lacks {name}"
-
-
 def test_terraform_errors_reach_the_user_with_terraforms_message(terraform_env, tmp_path):
     (tmp_path / "main.tf").write_text('variable "x" {\n  type = strin\n}\n')
     runner = TerraformRunner(tmp_path, terraform_env, sink=None)

@@ -1,5 +1,4 @@
 import json
-from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -9,9 +8,7 @@ from moto import mock_aws
 from codegen.service import CodeGenerationService
 from codegen.settings import load_settings
 from deploy.paths import TERRAFORM_DIR
-from tests.unit.function.helpers import BUCKET, MODEL
-
-FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
+from tests.unit.function.helpers import BUCKET, FIXED_NOW, MODEL
 
 
 def stage_environment() -> dict[str, str]:
@@ -81,7 +78,3 @@ def service(s3, bedrock):
 @pytest.fixture
 def stubber(bedrock):
     return bedrock[1]
-
-
-def stored_keys(s3) -> list[str]:
-    return [obj["Key"] for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]

@@ -3,8 +3,10 @@
 import base64
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
 BUCKET = "codegen-test-output"
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
@@ -124,3 +126,7 @@ class SlowS3:
         if self.calls <= self.failures:
             raise ReadTimeoutError(endpoint_url="https://s3.example")
         return self.s3.put_object(**arguments)
+
+
+def stored_keys(s3) -> list[str]:
+    return [obj["Key"] for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]

@@ -5,8 +5,14 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from codegen.service import CodeGenerationService
 from codegen.settings import load_settings
-from tests.unit.function.conftest import stored_keys
-from tests.unit.function.helpers import MODEL, FakeContext, body_of, converse_reply, http_event
+from tests.unit.function.helpers import (
+    MODEL,
+    FakeContext,
+    body_of,
+    converse_reply,
+    http_event,
+    stored_keys,
+)
 
 GOOD = {"message": "add two numbers", "key": "python"}
 

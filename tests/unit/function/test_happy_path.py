@@ -7,7 +7,6 @@ from botocore.stub import ANY
 
 from codegen.languages import find_language
 from codegen.prompt import system_prompt
-from tests.unit.function.conftest import stored_keys
 from tests.unit.function.helpers import (
     BUCKET,
     MODEL,
@@ -15,6 +14,7 @@ from tests.unit.function.helpers import (
     body_of,
     converse_reply,
     http_event,
+    stored_keys,
 )
 
 PY_CODE = "def add(a, b):\n    return a + b\n"

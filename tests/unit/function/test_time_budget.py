@@ -7,9 +7,9 @@ from botocore.exceptions import ClientError
 
 from codegen.service import CodeGenerationService
 from codegen.settings import load_settings
-from tests.unit.function.conftest import FIXED_NOW, stored_keys
 from tests.unit.function.helpers import (
     BUCKET,
+    FIXED_NOW,
     ClockedContext,
     FakeClock,
     SlowBedrock,
@@ -17,6 +17,7 @@ from tests.unit.function.helpers import (
     body_of,
     converse_reply,
     http_event,
+    stored_keys,
 )
 
 GOOD = {"message": "add two numbers", "key": "python"}

@@ -1,0 +1,63 @@
+"""What the end-to-end tests share: a signed HTTP client for the local gateway, function
+source trees to deploy, and waiting on a condition instead of sleeping."""
+
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from botocore.credentials import Credentials
+
+from deploy.call import signed_headers
+from local_stage.contract import ACCESS_KEY, SECRET_KEY
+
+CREDENTIALS = Credentials(ACCESS_KEY, SECRET_KEY)
+
+
+def send(
+    url: str,
+    body: bytes = b"{}",
+    *,
+    method: str = "PUT",
+    sign: bool = True,
+    headers: list[tuple[str, str]] | None = None,
+    credentials: Credentials = CREDENTIALS,
+    timeout: float = 40.0,
+):
+    """(status, headers, body) of a real HTTP request; signed with SigV4 unless sign=False."""
+    extra = dict(headers or [])
+    if sign:
+        extra = signed_headers(
+            url, body, "us-east-1", credentials, {"Content-Type": "application/json", **extra}
+        )
+    request = urllib.request.Request(url, data=body if method != "GET" else None, method=method)
+    for name, value in extra.items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def write_function(root: Path, handler_source: str, files: dict[str, str] | None = None) -> Path:
+    """A function source tree whose codegen/handler.py is `handler_source`."""
+    source = root / "lambda"
+    if source.exists():
+        shutil.rmtree(source)
+    (source / "codegen").mkdir(parents=True)
+    (source / "codegen" / "__init__.py").write_text("")
+    (source / "codegen" / "handler.py").write_text(handler_source)
+    for name, text in (files or {}).items():
+        (source / name).write_text(text)
+    return source
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Return once `condition()` holds; fail the test with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.05)
