@@ -1,6 +1,5 @@
 """Build the layer and the function zip for a stage (the deploy side's view of layer_builder)."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR, REQUIREMENTS_FILE, SERVICES_FILE
@@ -14,12 +13,6 @@ from layer_builder import (
 )
 from layer_builder.progress import Reporter, stderr_reporter
 from layer_builder.services import parse_services_option, read_services
-
-
-@dataclass(frozen=True)
-class Artifacts:
-    layer: BuildResult
-    function: BuildResult
 
 
 def keep_services_for(option: str | None) -> list[str] | None:

@@ -1,7 +1,8 @@
 """The one place that runs Terraform: python-terraform, wrapped to close its known gaps.
 
 python-terraform (0.10.1, unmaintained) builds Terraform command lines well, but:
-- `destroy()` passes `-force`, which Terraform >= 0.15 removed: we pass `-auto-approve`;
+- `destroy()` passes `-force`, which Terraform >= 0.15 removed: we never call it (a destroy
+  is `plan -destroy` into a plan file, shown and confirmed, then `apply` of that plan);
 - a dict of variables becomes a temporary var-file (written empty in some paths): we only
   ever pass var-files;
 - it inherits `os.environ` wholesale and can only capture *or* stream output: we run the
@@ -111,16 +112,6 @@ class TerraformRunner:
             "apply", str(plan_file), input=False, no_color=IsFlagged, auto_approve=IsFlagged
         )
         self._check(self._run(command), "apply")
-
-    def destroy(self, var_files: Sequence[Path]) -> None:
-        command = self._command(
-            "destroy",
-            input=False,
-            no_color=IsFlagged,
-            auto_approve=IsFlagged,
-            var_file=[str(path) for path in var_files],
-        )
-        self._check(self._run(command), "destroy")
 
     def outputs(self) -> dict[str, Any]:
         result = self._run(

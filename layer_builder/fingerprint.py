@@ -39,3 +39,8 @@ def file_sha256(path: Path) -> str:
 def base64_sha256(hex_digest: str) -> str:
     """The form Terraform's `source_code_hash` and Lambda's `CodeSha256` use."""
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def base64_sha256_of(data: bytes) -> str:
+    """`base64_sha256` of bytes in memory (a zip as the emulator holds it)."""
+    return base64_sha256(hashlib.sha256(data).hexdigest())

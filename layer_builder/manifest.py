@@ -1,10 +1,10 @@
 """The small JSON file written beside each zip: what went in, what came out, its hashes."""
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from layer_builder.atomic import write_json_atomically
 
 
 @dataclass(frozen=True)
@@ -23,16 +23,7 @@ class Manifest:
 
     def write(self, path: Path) -> None:
         """Write atomically: a reader sees the old manifest or the new one, never half."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(asdict(self), out, indent=2, sort_keys=True)
-                out.write("\n")
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(path, asdict(self))
 
     @classmethod
     def read(cls, path: Path) -> "Manifest | None":

@@ -13,7 +13,7 @@ def read_requirements(path: Path) -> list[str]:
     if not path.is_file():
         raise BuildError(
             f"requirements file not found: {path}. Create it with one pinned requirement per "
-            f"line (e.g. boto3==1.44.8) or pass --requirements PATH"
+            f"line (e.g. boto3==1.44.8)"
         )
     try:
         text = path.read_text(encoding="utf-8")

@@ -6,7 +6,6 @@ exactly what was deployed, and a clear error says so when neither has it.
 """
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -16,13 +15,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from layer_builder.fingerprint import base64_sha256_of
+
 
 class CodeNotFound(Exception):
     """Neither the emulator nor the build directory holds the deployed code."""
-
-
-def b64_sha256(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 class CodeStore:
@@ -40,7 +37,7 @@ class CodeStore:
         if (target / ".complete").is_file():
             return target
         data = fetch()
-        if data is None or b64_sha256(data) != code_sha256:
+        if data is None or base64_sha256_of(data) != code_sha256:
             data = self._from_build_dir(code_sha256)
         if data is None:
             raise CodeNotFound(
@@ -60,7 +57,7 @@ class CodeStore:
                 zip_path = manifest_path.parent / manifest.get("zip_name", "")
                 if zip_path.is_file():
                     data = zip_path.read_bytes()
-                    if b64_sha256(data) == code_sha256:
+                    if base64_sha256_of(data) == code_sha256:
                         return data
         return None
 

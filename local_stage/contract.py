@@ -2,16 +2,16 @@
 both need to know about a running local stack, in one place.
 
 Where its state files are and how they are read, the credentials it accepts, the path its
-servers answer health checks on. Both packages import this module; it imports neither, so the
-two never reach into each other.
+servers answer health checks on. Both packages import this module; it imports neither (only
+layer_builder's standalone utilities), so the two never reach into each other.
 """
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Self
+
+from layer_builder.atomic import write_json_atomically
 
 # .local/ at the repository's root: pids, URLs, logs, unpacked code, runtime venvs.
 STATE_DIR = Path(__file__).resolve().parent.parent / ".local"
@@ -67,17 +67,3 @@ def running_stack(state_dir: Path = STATE_DIR) -> StackState | None:
 
 def running_model(state_dir: Path = STATE_DIR) -> ModelServerState | None:
     return ModelServerState.read(state_dir / MODEL_FILE_NAME)
-
-
-def write_json_atomically(path: Path, value: object) -> None:
-    """A reader sees the old file or the new one, never half of one; a failed write leaves
-    no temporary file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(value, out, indent=2)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

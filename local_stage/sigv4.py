@@ -9,11 +9,12 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from local_stage.headers import fold_headers
 
 _AUTH = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
@@ -47,10 +48,7 @@ def verify(
     service: str = "execute-api",
 ) -> Verdict:
     """`credentials` maps access key id -> secret key; `service` is the signing name."""
-    lookup: dict[str, str] = {}
-    for name, value in headers:  # SigV4 signs a repeated header as its comma-joined values
-        key = name.lower()
-        lookup[key] = f"{lookup[key]},{value.strip()}" if key in lookup else value.strip()
+    lookup = fold_headers(headers)  # SigV4 signs a repeated header as its comma-joined values
     authorization = lookup.get("authorization")
     if not authorization:
         return _refused("MissingAuthenticationTokenException", "Forbidden")
@@ -102,8 +100,3 @@ def verify(
             "method.",
         )
     return Verdict(True, access_key=match["key"])
-
-
-def request_url(scheme: str, host: str, path: str, query_pairs: list[tuple[str, str]]) -> str:
-    query = f"?{urlencode(query_pairs)}" if query_pairs else ""
-    return f"{scheme}://{host}{path}{query}"

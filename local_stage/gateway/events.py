@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from local_stage.headers import fold_headers
+
 # Bodies of these content types arrive as text; all others base64-encoded.
 _TEXT_TYPES = (
     "text/",
@@ -50,14 +52,6 @@ def is_text(content_type: str | None) -> bool:
     return media.startswith(_TEXT_TYPES) or media.endswith(_TEXT_SUFFIXES)
 
 
-def _folded_headers(request: IncomingRequest) -> dict[str, str]:
-    folded: dict[str, str] = {}
-    for name, value in request.headers:
-        key = name.lower()
-        folded[key] = f"{folded[key]},{value}" if key in folded else value
-    return folded
-
-
 def _body(request: IncomingRequest, headers: dict[str, str]) -> tuple[str | None, bool]:
     if not request.body:
         return None, False
@@ -76,7 +70,7 @@ def _time_fields(now: float) -> tuple[str, int]:
 
 def payload_v2(request: IncomingRequest, context: RequestContext, now: float | None = None):
     now = time.time() if now is None else now
-    headers = _folded_headers(request)
+    headers = fold_headers(request.headers)
     cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
     query: dict[str, str] = {}
     for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
@@ -135,7 +129,7 @@ def payload_v1(request: IncomingRequest, context: RequestContext, now: float | N
     query_multi: dict[str, list[str]] = {}
     for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
         query_multi.setdefault(name, []).append(value)
-    body, encoded = _body(request, _folded_headers(request))
+    body, encoded = _body(request, fold_headers(request.headers))
     time_text, epoch = _time_fields(now)
     path = (
         "/" + request.raw_path.lstrip("/").split("/", 1)[-1]
@@ -165,7 +159,7 @@ def payload_v1(request: IncomingRequest, context: RequestContext, now: float | N
             "stage": context.stage,
             "identity": {
                 "sourceIp": request.source_ip,
-                "userAgent": _folded_headers(request).get("user-agent", ""),
+                "userAgent": fold_headers(request.headers).get("user-agent", ""),
                 **({"accessKey": context.iam["accessKey"]} if context.iam else {}),
             },
         },

@@ -19,7 +19,6 @@ def gateway_error(status: int, message: str) -> HttpResponse:
 
 
 NOT_FOUND = gateway_error(404, "Not Found")
-FORBIDDEN = gateway_error(403, "Forbidden")
 TOO_MANY = gateway_error(429, "Too Many Requests")
 INTERNAL = gateway_error(500, "Internal Server Error")
 UNAVAILABLE = gateway_error(503, "Service Unavailable")
