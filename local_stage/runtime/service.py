@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,8 +11,9 @@ from aiohttp import web
 
 from local_stage.code_store import CodeStore
 from local_stage.control_plane import Function
-from local_stage.emulator import deployed_code, deployed_layer
 from local_stage.interpreter import RuntimeInterpreter, ensure_runtime
+from local_stage.runtime.deployment import unpack_function
+from local_stage.runtime.environment import worker_environment
 from local_stage.runtime.invocation import Invocation, InvokeResult
 from local_stage.runtime.logs import FunctionLog
 from local_stage.runtime.pool import PoolRetired, WorkerPool
@@ -95,25 +95,9 @@ class RuntimeService:
     async def _spawn(self, pool: WorkerPool, invocation: Invocation) -> Worker:
         function = pool.function
         interpreter = await asyncio.to_thread(self.interpreter, function.runtime)
-        task_dir = await asyncio.to_thread(
-            self.code.unpacked,
-            f"code of {function.name}",
-            function.code_sha256,
-            lambda: deployed_code(function.name, self.settings.region),
-            interpreter.python,
+        task_dir, layer_dirs = await asyncio.to_thread(
+            unpack_function, self.code, function, interpreter.python, self.settings.region
         )
-        layer_dirs = []
-        for layer in function.layers:
-            name, version = layer.name_and_version
-            layer_dirs.append(
-                await asyncio.to_thread(
-                    self.code.unpacked,
-                    f"layer {layer.arn}",
-                    layer.code_sha256,
-                    lambda n=name, v=version: deployed_layer(n, v, self.settings.region),
-                    interpreter.python,
-                )
-            )
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -136,7 +120,16 @@ class RuntimeService:
         pool.workers.add(worker)
         self._by_port[port] = worker
         self._sites[port] = site
-        env = self._environment(function, interpreter, task_dir, layer_dirs, port)
+        env = worker_environment(
+            function,
+            interpreter,
+            task_dir,
+            layer_dirs,
+            port,
+            region=self.settings.region,
+            credentials=self.settings.credentials,
+            endpoints=self.settings.endpoints,
+        )
         command = [str(interpreter.python), "-m", "awslambdaric", function.handler]
         try:
             await worker.start(command, env, task_dir)
@@ -153,55 +146,6 @@ class RuntimeService:
         if site is not None:
             asyncio.get_running_loop().create_task(site.stop())
         pool.worker_exited(worker)
-
-    def _environment(
-        self,
-        function: Function,
-        interpreter: RuntimeInterpreter,
-        task: Path,
-        layers: list[Path],
-        port: int,
-    ) -> dict[str, str]:
-        version = interpreter.version
-        python_path = [str(task)]
-        for layer in layers:
-            python_path += [
-                str(layer / "python" / "lib" / f"python{version}" / "site-packages"),
-                str(layer / "python"),
-            ]
-        python_path += [str(path) for path in interpreter.extra_path]  # the runtime's own
-        bins = [str(layer / "bin") for layer in layers]
-        access_key, secret_key = self.settings.credentials
-        stream = time.strftime("%Y/%m/%d/[$LATEST]") + f"{port:08x}"
-        reserved = {
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
-            "AWS_REGION": self.settings.region,
-            "AWS_DEFAULT_REGION": self.settings.region,
-            "AWS_ACCESS_KEY_ID": access_key,
-            "AWS_SECRET_ACCESS_KEY": secret_key,
-            "LAMBDA_TASK_ROOT": str(task),
-            "LAMBDA_RUNTIME_DIR": str(interpreter.python.parent.parent),
-            "_HANDLER": function.handler,
-            "PYTHONPATH": os.pathsep.join(python_path),
-            "PATH": os.pathsep.join(
-                [*bins, str(interpreter.python.parent), "/usr/local/bin", "/usr/bin", "/bin"]
-            ),
-        }
-        base = {
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "PYTHONNOUSERSITE": "1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            **self.settings.endpoints,
-        }
-        return {**base, **function.environment, **reserved}
 
     # -- Runtime API handlers -------------------------------------------------------------------
     def _worker(self, request: web.Request) -> Worker:
