@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,10 @@ class CodeStore:
     def __init__(self, root: Path, build_dir: Path) -> None:
         self.root = root
         self.build_dir = build_dir
+        # One lock per content hash: cold starts of one function that arrive together unpack
+        # its zip once, and none replaces a tree another worker is already running from.
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def unpacked(
         self, what: str, code_sha256: str, fetch: Callable[[], bytes | None], python: Path
@@ -36,6 +41,21 @@ class CodeStore:
         target = self.root / key
         if (target / ".complete").is_file():
             return target
+        with self._locks_guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if (target / ".complete").is_file():  # unpacked while this call waited
+                return target
+            return self._fetch_and_unpack(what, code_sha256, fetch, python, target)
+
+    def _fetch_and_unpack(
+        self,
+        what: str,
+        code_sha256: str,
+        fetch: Callable[[], bytes | None],
+        python: Path,
+        target: Path,
+    ) -> Path:
         data = fetch()
         if data is None or base64_sha256_of(data) != code_sha256:
             data = self._from_build_dir(code_sha256)

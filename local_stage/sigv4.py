@@ -5,6 +5,7 @@ The signature is recomputed with botocore's own signer over the request as recei
 path, query, the signed headers, the body hash) and compared in constant time.
 """
 
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -83,6 +84,16 @@ def verify(
     signed_names = match["signed"].split(";")
     if "host" not in signed_names:
         return _refused("IncompleteSignatureException", "the Host header must be signed")
+    # The signature must bind the body that arrived: a claimed payload hash (UNSIGNED-PAYLOAD
+    # included) that is not this body's would let anyone swap the body of a signed request.
+    body_hash = hashlib.sha256(body).hexdigest()
+    claimed = lookup.get("x-amz-content-sha256")
+    if claimed is not None and claimed != body_hash:
+        return _refused(
+            "InvalidSignatureException",
+            "The request body does not match the payload hash it was signed with "
+            "(x-amz-content-sha256): sign the body you send",
+        )
     request = AWSRequest(
         method=method, url=url, data=body, headers={n: lookup.get(n, "") for n in signed_names}
     )

@@ -25,6 +25,20 @@ MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP APIs accept 10 MB
 MAX_INTEGRATION_S = 30.0
 
 
+async def _body_within_limit(request: web.Request) -> bytes | None:
+    """The body, or None when it is over API Gateway's 10 MB: refused from its declared
+    length before any of it is read, else as soon as the stream passes the limit."""
+    if request.content_length is not None and request.content_length > MAX_PAYLOAD:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class Gateway:
     def __init__(
         self,
@@ -39,7 +53,7 @@ class Gateway:
         self.throttle = Throttle()
         access_log.parent.mkdir(parents=True, exist_ok=True)
         self._access = access_log.open("a", encoding="utf-8", buffering=1)
-        self.app = web.Application(client_max_size=MAX_PAYLOAD + 1)
+        self.app = web.Application()  # the body limit is _body_within_limit's
         self.app.router.add_get(HEALTH_PATH, self._health)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
@@ -64,8 +78,8 @@ class Gateway:
         return out
 
     async def _serve(self, request: web.Request, request_id: str) -> tuple[HttpResponse, str]:
-        body = await request.read()
-        if len(body) > MAX_PAYLOAD:
+        body = await _body_within_limit(request)
+        if body is None:
             return results.TOO_LARGE, "-"
         api = self._select_api(request)
         if api is None:

@@ -1,6 +1,7 @@
 """The Lambda side of the local stage: the Runtime API server and a pool per function."""
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from local_stage.runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 PREFIX = "/2018-06-01/runtime"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's 6,291,556-byte synchronous limit
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class RuntimeService:
         self._interpreters: dict[str, RuntimeInterpreter] = {}
         self._logs: dict[str, FunctionLog] = {}
         self._next_id = 0
-        app = web.Application()
+        # Lambda takes a synchronous response of up to 6 MB (errors and init errors are small).
+        app = web.Application(client_max_size=MAX_RESPONSE_BYTES)
         app.router.add_get(f"{PREFIX}/invocation/next", self._next)
         app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/response", self._response)
         app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/error", self._error)
@@ -177,8 +180,22 @@ class RuntimeService:
 
     async def _response(self, request: web.Request) -> web.Response:
         worker = self._worker(request)
+        request_id = request.match_info["request_id"]
+        size = request.content_length
+        if size is not None and size > MAX_RESPONSE_BYTES:
+            # As Lambda: the invocation fails, and the runtime is told its answer was too big.
+            error = json.dumps(
+                {
+                    "errorMessage": f"Response payload size ({size} bytes) exceeded maximum "
+                    f"allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }
+            ).encode()
+            worker.log.write(request_id, json.loads(error)["errorMessage"])
+            worker.complete(request_id, False, error, "Function.ResponseSizeTooLarge")
+            raise web.HTTPRequestEntityTooLarge(MAX_RESPONSE_BYTES, size)
         body = await request.read()
-        if not worker.complete(request.match_info["request_id"], True, body):
+        if not worker.complete(request_id, True, body):
             raise web.HTTPBadRequest(text='{"errorMessage": "unknown request id"}')
         return web.Response(status=202, text='{"status": "OK"}')
 

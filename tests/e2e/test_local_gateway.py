@@ -42,6 +42,10 @@ def lambda_handler(event, context):
                                     "memory": context.memory_limit_in_mb,
                                     "client": getattr(sys.modules.get("runtime_client"),
                                                       "__file__", None)})}
+    if mode == "big":  # a 5 MB answer: Lambda takes up to 6 MB
+        return {"statusCode": 200, "body": "x" * (5 * 1024 * 1024)}
+    if mode == "too-big":
+        return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}
     if mode == "plain":
         return {"hello": "world", "version": VERSION}
     if mode == "binary":
@@ -175,6 +179,32 @@ def test_results_are_mapped_as_api_gateway_maps_them(local_stage, deployed):
     assert headers["Content-Type"] == "application/octet-stream"
     assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
     assert headers["apigw-requestid"]
+
+
+def test_a_5_mb_answer_passes_and_one_over_lambdas_6_mb_is_a_function_error(local_stage, deployed):
+    status, _, data = send(local_stage.url() + "?mode=big")
+    assert status == 200 and data == b"x" * (5 * 1024 * 1024)
+    status, _, data = send(local_stage.url() + "?mode=too-big")
+    assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
+    log = (local_stage.root / "state" / "logs" / "codegen-local.log").read_text()
+    assert "exceeded maximum allowed payload size (6291556 bytes)" in log
+    assert echo(local_stage)["version"] == "v1"  # the next request is served
+
+
+def test_a_body_over_10_mb_gets_413_before_it_is_read(local_stage, deployed):
+    import http.client
+
+    host, port = local_stage.state.gateway_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.putrequest("PUT", "/local/code-generation")
+    connection.putheader("Content-Length", str(10 * 1024 * 1024 + 1))
+    connection.endheaders()  # the body is never sent: the answer must come anyway
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read()) == {"message": "Request Entity Too Large"}
+    connection.close()
+    status, _, _ = send(local_stage.url(), b"x" * (10 * 1024 * 1024 + 1))
+    assert status == 413
 
 
 def test_unknown_routes_get_404(local_stage, deployed):

@@ -44,3 +44,26 @@ def test_stale_signatures_are_refused():
     later = datetime.now(UTC) + timedelta(minutes=20)
     verdict = verify("PUT", URL, _signed(), BODY, KEYS, "us-east-1", now=later)
     assert not verdict.ok and "expired" in verdict.message
+
+
+def _signed_with_payload_hash(claimed: str, body: bytes = BODY):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    request = AWSRequest(
+        method="PUT", url=URL, data=body, headers={"X-Amz-Content-SHA256": claimed}
+    )
+    SigV4Auth(Credentials("test", "test"), "execute-api", "us-east-1").add_auth(request)
+    return [*request.headers.items(), ("Host", "127.0.0.1:8080")]
+
+
+def test_a_body_other_than_the_signed_one_is_refused_whatever_the_payload_hash_claims():
+    unsigned = _signed_with_payload_hash("UNSIGNED-PAYLOAD")
+    swapped = verify("PUT", URL, unsigned, b'{"message": "evil"}', KEYS, "us-east-1")
+    assert not swapped.ok and "payload hash" in swapped.message
+    assert not verify("PUT", URL, unsigned, BODY, KEYS, "us-east-1").ok  # binds no body
+    import hashlib
+
+    honest = _signed_with_payload_hash(hashlib.sha256(BODY).hexdigest())
+    assert verify("PUT", URL, honest, BODY, KEYS, "us-east-1").ok
+    assert not verify("PUT", URL, honest, BODY + b"x", KEYS, "us-east-1").ok
