@@ -58,11 +58,22 @@ class StageDeployer:
     # -- tasks ---------------------------------------------------------------------------
     def plan(self) -> bool:
         """Build what changed and show Terraform's plan; True when it would change things."""
-        self._before_changes()
-        self._prepare()
-        return self._plan()
+        with self.workdir.exclusive():
+            self._before_changes()
+            self._prepare()
+            return self._plan()
 
     def deploy(self) -> DeployReport:
+        with self.workdir.exclusive():
+            return self._deploy()
+
+    def destroy(self) -> bool:
+        """Plan the destruction, show it, ask (real stages), then carry out that very plan;
+        False when there was nothing to destroy."""
+        with self.workdir.exclusive():
+            return self._destroy()
+
+    def _deploy(self) -> DeployReport:
         timings: dict[str, float] = {}
         self._before_changes()
         self._timed(timings, "build", self._build)
@@ -78,9 +89,7 @@ class StageDeployer:
         outputs = self._timed(timings, "outputs", self._outputs)
         return DeployReport(changed, outputs, timings)
 
-    def destroy(self) -> bool:
-        """Plan the destruction, show it, ask (real stages), then carry out that very plan;
-        False when there was nothing to destroy."""
+    def _destroy(self) -> bool:
         self._before_changes()
         self._prepare()
         plan_file = self.workdir.plan_file

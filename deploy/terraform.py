@@ -10,14 +10,18 @@ python-terraform (0.10.1, unmaintained) builds Terraform command lines well, but
   tail, so Terraform's own error message reaches the user and the exception.
 """
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,56 @@ Sink = Callable[[str], None]
 
 class TerraformError(UserError):
     """Terraform is missing, too old, or a command failed (message includes its output)."""
+
+
+class TerraformInterrupted(TerraformError):
+    """The user (Ctrl-C) or the system (SIGTERM) stopped a Terraform command midway."""
+
+
+# How long a plan or apply waits for the state lock: a rerun after the tooling was killed
+# waits for the apply that is still finishing on its own instead of failing.
+LOCK_TIMEOUT = "300s"
+_POLL_S = 0.05
+
+
+class _Interrupts:
+    """Ctrl-C or SIGTERM while Terraform runs. Terraform runs in a session of its own and
+    writes to a file, not to a pipe, so it never dies with us: a killed deploy leaves an apply
+    that finishes and records its state (the rerun waits for its state lock).
+
+    A first signal during `apply` lets the apply finish (stopping a create midway can leave a
+    resource that exists but is not in the state, which no rerun can fix); a second signal, or
+    the first during any other command, asks Terraform to stop at a safe point (SIGINT)."""
+
+    def __init__(self, process: subprocess.Popen, finish_first: bool, notify: Sink | None):
+        self.process = process
+        self.finish_first = finish_first
+        self.notify = notify
+        self.received = 0
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received += 1
+        if self.finish_first and self.received == 1:
+            if self.notify is not None:
+                self.notify(
+                    "\ninterrupted: letting Terraform finish this apply so that its state stays "
+                    "true; interrupt again to stop it now\n"
+                )
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator["_Interrupts"]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # signal handlers can only be set on the main thread
+            return
+        previous = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def stderr_sink(line: str) -> None:
@@ -92,6 +146,7 @@ class TerraformRunner:
         options: dict[str, Any] = {
             "input": False,
             "no_color": IsFlagged,
+            "lock_timeout": LOCK_TIMEOUT,
             "detailed_exitcode": IsFlagged,
             "var_file": [str(path) for path in var_files],
             "out": str(out),
@@ -109,7 +164,12 @@ class TerraformRunner:
 
     def apply(self, plan_file: Path) -> None:
         command = self._command(
-            "apply", str(plan_file), input=False, no_color=IsFlagged, auto_approve=IsFlagged
+            "apply",
+            str(plan_file),
+            input=False,
+            no_color=IsFlagged,
+            auto_approve=IsFlagged,
+            lock_timeout=LOCK_TIMEOUT,
         )
         self._check(self._run(command), "apply")
 
@@ -140,24 +200,64 @@ class TerraformRunner:
         return self._builder.generate_cmd_string(name, *args, **options)[1:]
 
     def _run(self, args: list[str], *, stream: bool = True) -> Result:
-        process = subprocess.Popen(
-            [self.binary, *args],
-            cwd=self.workdir,
-            env=self.env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if stream else subprocess.PIPE,
-        )
-        if not stream:
-            out, err = process.communicate()
-            return Result(process.returncode, out if process.returncode == 0 else out + err)
-        assert process.stdout is not None
-        lines: list[str] = []
-        for line in process.stdout:
-            lines.append(line)
+        if not stream:  # a short read-only command (version, output, show): stdout alone
+            done = subprocess.run(
+                [self.binary, *args],
+                cwd=self.workdir,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+            output = done.stdout if done.returncode == 0 else done.stdout + done.stderr
+            return Result(done.returncode, output)
+        output_path = self.workdir / f".terraform-{args[0]}.out"
+        with output_path.open("w+", encoding="utf-8", errors="replace") as output:
+            process = subprocess.Popen(
+                [self.binary, *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            interrupts = _Interrupts(process, args[0] == "apply", self.sink)
+            with interrupts.installed():
+                text = self._follow(process, output)
+        output_path.unlink(missing_ok=True)
+        result = Result(process.returncode, text)
+        if interrupts.received:
+            raise TerraformInterrupted(
+                f"interrupted: `terraform {args[0]}` ended (exit {result.returncode}) after "
+                "recording the state of what it had done; run the same command again to finish"
+            )
+        return result
+
+    def _follow(self, process: subprocess.Popen, output: Any) -> str:
+        """Terraform's output as it writes it (each line to the sink), until it exits."""
+        read_from, seen, pending = 0, [], ""
+        while True:
+            finished = process.poll() is not None
+            output.seek(read_from)
+            chunk = output.read()
+            read_from = output.tell()
+            pending += chunk
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                seen.append(line + "\n")
+                if self.sink is not None:
+                    self.sink(line + "\n")
+            if finished:
+                break
+            if not chunk:
+                time.sleep(_POLL_S)
+        if pending:
+            seen.append(pending)
             if self.sink is not None:
-                self.sink(line)
-        return Result(process.wait(), "".join(lines))
+                self.sink(pending)
+        return "".join(seen)
 
     def _check(self, result: Result, what: str) -> None:
         if result.returncode != 0:

@@ -6,9 +6,13 @@ own state file), so stages never share state and can be planned side by side. Th
 configuration under terraform/ is linked, not copied: there is one source of truth.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,12 @@ from deploy.stages import Stage, StageError
 from layer_builder.result import BuildResult
 
 WORK_ROOT = REPO_ROOT / ".stages"
+
+
+class StageBusy(StageError):
+    """Another command is changing the same stage right now."""
+
+
 ARTIFACT_VARS = "artifacts.auto.tfvars.json"
 _BACKEND_FILE = "backend.tf"
 _INIT_MARKER = ".init-inputs"
@@ -39,6 +49,32 @@ class Workdir:
 
     def var_files(self) -> list[Path]:
         return self.stage.var_files
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the stage's lock while changing it: a second deploy, plan or destroy of the same
+        stage stops at once with a clear message instead of racing this one (and Terraform's
+        own state lock covers local and S3 state as well). The OS drops the lock when the
+        holder dies, however it dies, so a killed deploy never leaves the stage locked."""
+        lock_path = self.path / ".deploy.lock"
+        with lock_path.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StageBusy(
+                    f"stage {self.stage.name} is being changed by {holder}: wait for it to "
+                    f"finish, then run this again"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} (since {time.strftime('%H:%M:%S')})")
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def local_outputs(self) -> dict[str, Any] | None:
         """The outputs in the local state file ({} when nothing is deployed), or None when
