@@ -1,14 +1,16 @@
 """Faults on the local emulator, for testing what the function does when AWS misbehaves.
 
-A rule matches requests by method and path (a glob over the path as the emulator sees it,
-e.g. `/my-bucket/code-output/*` for S3's path-style object keys) and then waits `delay_s`
-and, when it has a `status`, answers that error itself: the request never reaches moto, so
+A rule matches requests by method and path (a glob over the path as the server sees it,
+e.g. `/my-bucket/code-output/*` for S3's path-style object keys on the emulator, or
+`/model/*/converse` on the model server) and then waits `delay_s` and, when it has a
+`status`, answers that error (`code`) itself: the request never reaches the backend, so
 nothing is half-written. `times` limits how many requests a rule hits (0: every one).
 
     POST   /_local/faults  {"method": "PUT", "path": "/bucket/*", "delay_s": 3, "status": 503}
     DELETE /_local/faults  (clears every rule)
 
-Only the local stage serves this path; the rules live in its memory.
+Only the local stage's servers (the emulator, the model server) serve this path; the rules
+live in their memory.
 """
 
 import fnmatch
@@ -16,7 +18,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 PATH = "/_local/faults"
@@ -67,6 +69,10 @@ class FaultTable:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(rule) for rule in self._rules]
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first live rule for this request (counting the hit), or None."""

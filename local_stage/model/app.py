@@ -23,6 +23,8 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from local_stage.contract import HEALTH_PATH
+from local_stage.faults import PATH as FAULTS_PATH
+from local_stage.faults import FaultRule, FaultTable
 from local_stage.model import eventstream
 from local_stage.model.anthropic import messages_response, parse_messages_body
 from local_stage.model.chat import Completion
@@ -48,7 +50,9 @@ class ModelServer:
         self.credentials = credentials
         self.region = region
         self.app = web.Application(client_max_size=MAX_BODY)
+        self.faults = FaultTable()  # Bedrock's failures on demand, for tests of the function
         self.app.router.add_get(HEALTH_PATH, self._health)
+        self.app.router.add_route("*", FAULTS_PATH, self._faults)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._operations: dict[str, Operation] = {
             "converse": self._converse,
@@ -66,10 +70,33 @@ class ModelServer:
             }
         )
 
+    async def _injected_fault(self, request: web.Request) -> None:
+        rule = self.faults.take(request.method, request.path)
+        if rule is None:
+            return
+        await asyncio.sleep(rule.delay_s)
+        if rule.status is not None:
+            raise BedrockError(rule.code, rule.status, "fault injected by the local stage")
+
+    async def _faults(self, request: web.Request) -> web.Response:
+        """POST a rule (path glob over /model/{id}/{operation}, a Bedrock error `code` and its
+        `status`, `delay_s`, `times`), GET the rules with their hits, DELETE them all."""
+        if request.method == "DELETE":
+            self.faults.clear()
+        elif request.method == "POST":
+            try:
+                self.faults.add(FaultRule.parse(await request.json()))
+            except (ValueError, TypeError) as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+        elif request.method != "GET":
+            return web.json_response({"error": "GET, POST a rule, or DELETE all"}, status=405)
+        return web.json_response({"rules": self.faults.describe()})
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
+            await self._injected_fault(request)
             response = await self._serve(request, request_id)
         except BedrockError as error:
             response = self._error(error, request_id)

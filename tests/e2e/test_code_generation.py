@@ -3,15 +3,18 @@ code path, send a signed PUT /code-generation, get code the local model wrote, f
 bytes in the emulator's bucket."""
 
 import ast
+import concurrent.futures
 import json
 import time
 import urllib.request
 
 import boto3
+import psutil
 import pytest
 
 from deploy.paths import LAMBDA_DIR
-from tests.e2e.helpers import send
+from local_stage.contract import running_model
+from tests.e2e.helpers import send, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -120,3 +123,88 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
     assert elapsed < 28  # answered within the function's timeout, not cut off by it
     # A failing rule answers itself, so no attempt (even one still hanging) reaches the bucket.
     assert s3.list_objects_v2(Bucket=deployed["bucket_name"]).get("KeyCount", 0) == before
+
+
+def model_faults(local_stage, method: str, rule: dict | None = None) -> dict:
+    url = f"{local_stage.state.model_url}/_local/faults"
+    data = json.dumps(rule).encode() if rule is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def object_count(s3, bucket: str) -> int:
+    return s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "answer", "error"),
+    [
+        ("ThrottlingException", 429, 429, "Throttled"),
+        ("ModelTimeoutException", 408, 504, "ModelTimeout"),
+        ("ModelErrorException", 424, 502, "ModelError"),
+        ("AccessDeniedException", 403, 502, "ModelAccessDenied"),
+        ("ServiceUnavailableException", 503, 503, "ModelUnavailable"),
+    ],
+)
+def test_bedrock_failures_reach_the_caller_as_documented_and_store_nothing(
+    local_stage, deployed, s3, code, status, answer, error
+):
+    before = object_count(s3, deployed["bucket_name"])
+    model_faults(local_stage, "POST", {"path": "/model/*/converse", "status": status, "code": code})
+    try:
+        got, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+        hits = model_faults(local_stage, "GET")["rules"][0]["hits"]
+    finally:
+        model_faults(local_stage, "DELETE")
+    reply = json.loads(data)
+    assert (got, reply["error"]) == (answer, error), reply
+    assert reply["request_id"] and "anthropic" not in reply["message"]  # no operator detail
+    if code in {"ThrottlingException", "ServiceUnavailableException"}:
+        assert headers["Retry-After"] and hits == 2  # retried once, then answered
+    else:
+        assert hits == 1
+    assert object_count(s3, deployed["bucket_name"]) == before
+
+
+def test_a_worker_killed_mid_request_is_a_500_and_the_next_request_is_served(local_stage, deployed):
+    model_faults(local_stage, "POST", {"path": "/model/*/converse", "delay_s": 5, "times": 1})
+    server = psutil.Process(local_stage.state.pid)
+
+    def kill_the_busy_worker() -> None:
+        wait_for(
+            lambda: model_faults(local_stage, "GET")["rules"][0]["hits"] == 1,
+            30,
+            "the function to call the model",
+        )
+        for child in server.children(recursive=True):
+            if "awslambdaric" in " ".join(child.cmdline()):
+                child.kill()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        killer = pool.submit(kill_the_busy_worker)
+        status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+        killer.result()
+    model_faults(local_stage, "DELETE")
+    assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
+    status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+    assert status == 200 and json.loads(data)["stored"] is True
+
+
+def test_with_the_model_server_down_the_caller_gets_502_at_once(local_stage, deployed):
+    # The last test of the module: it stops this stage's model server for good.
+    model = running_model(local_stage.root / "state")
+    assert model is not None
+    psutil.Process(model.pid).terminate()
+    wait_for(
+        lambda: (
+            not psutil.pid_exists(model.pid)
+            or psutil.Process(model.pid).status() == psutil.STATUS_ZOMBIE
+        ),
+        20,
+        "the model server to stop",
+    )
+    started = time.monotonic()
+    status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+    assert (status, json.loads(data)["error"]) == (502, "ModelUnreachable")
+    assert time.monotonic() - started < 10
