@@ -237,5 +237,18 @@ def _print_stack(current) -> None:
         print(f"  model:    {current.state.model_url} (your Bedrock-compatible endpoint)")
 
 
+@task(help={"only": "run only these scripts (comma-separated, e.g. noops.py,layer_build.py)"})
+def bench(c, only=None):
+    """Run every benchmark; one table of figures, build/bench/bench.json and bench.png."""
+    import subprocess
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    command = [sys.executable, str(here / "bench" / "run_all.py")]
+    if only:
+        command += ["--only", *only.split(",")]
+    raise Exit(code=subprocess.run(command, cwd=here, check=False).returncode)
+
+
 local = Collection("local", up=local_up, down=local_down, status=local_status)
-namespace = Collection(build_layer, package, plan, deploy, destroy, outputs, call, local)
+namespace = Collection(build_layer, package, plan, deploy, destroy, outputs, call, bench, local)

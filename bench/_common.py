@@ -1,8 +1,14 @@
 """Small helpers shared by the bench scripts (timing, table printing)."""
 
+import json
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+RESULTS_VARIABLE = "CODEGEN_BENCH_RESULTS"  # a JSON-lines file the figures are added to
 
 
 def timed(action: Callable[[], object]) -> tuple[float, object]:
@@ -20,3 +26,24 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"\n{title}")
     for label, value in rows:
         print(f"  {label.ljust(width)}  {value}")
+
+
+def record(
+    figure: str,
+    value: float,
+    unit: str,
+    *,
+    baseline: float | None = None,
+    baseline_name: str | None = None,
+) -> None:
+    """Keep a figure for `invoke bench`'s report (bench/run_all.py sets where): its value
+    and, when it has one, the baseline measured in the same run that it is a ratio against."""
+    path = os.environ.get(RESULTS_VARIABLE)
+    if not path:
+        return
+    script = Path(sys.argv[0]).stem
+    entry = {"script": script, "figure": figure, "value": value, "unit": unit}
+    if baseline is not None:
+        entry |= {"baseline": baseline, "baseline_name": baseline_name, "ratio": value / baseline}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import print_table
+from _common import print_table, record
 from moto.server import ThreadedMotoServer
 
 from deploy.deployer import StageDeployer
@@ -60,6 +60,15 @@ def main() -> None:
     table.append(("destroy", f"{destroy_s:.2f} s"))
     table.append(("no-op deploy / first deploy", f"{rows[1][1] / rows[0][1]:.2f}"))
     table.append(("code-only deploy / first deploy", f"{rows[2][1] / rows[0][1]:.2f}"))
+    record("first deploy (moto)", rows[0][1], "s")
+    record(
+        "code-only deploy (moto)",
+        rows[2][1],
+        "s",
+        baseline=rows[0][1],
+        baseline_name="first deploy",
+    )
+    record("destroy (moto)", destroy_s, "s")
     print_table("deploy of the local stage against moto (Terraform, real provider)", table)
 
 

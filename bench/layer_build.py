@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from _common import median_seconds, print_table, timed
+from _common import median_seconds, print_table, record, timed
 
 from deploy.paths import REQUIREMENTS_FILE, SERVICES_FILE
 from deploy.stages import load_stage
@@ -103,6 +103,14 @@ def main() -> None:
         import_pruned = cold_import_seconds(cold.zip_path, work)
         import_full = cold_import_seconds(full.zip_path, work)
 
+    record(
+        "layer cold build (pruned)",
+        cold_s,
+        "s",
+        baseline=manual_s,
+        baseline_name="manual recipe (pip -t + zip)",
+    )
+    record("layer no-op rebuild", noop_s, "s", baseline=cold_s, baseline_name="cold build")
     print_table(
         "layer build (boto3 layer, same requirements)",
         [

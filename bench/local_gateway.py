@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from _common import print_table
+from _common import print_table, record
 
 from deploy.deployer import StageDeployer
 from deploy.stages import Stage, load_stage
@@ -166,6 +166,10 @@ def main() -> None:
     ms = 1000
     d50, d99 = percentile(direct, 50) * ms, percentile(direct, 99) * ms
     g50, g99 = percentile(through, 50) * ms, percentile(through, 99) * ms
+    record("gateway overhead p50", (g50 - d50) / ms, "s")
+    record("cold start (Init Duration) median", statistics.median(inits) / ms, "s")
+    for concurrency, (rate, _errors) in rates.items():
+        record(f"throughput at concurrency {concurrency}", rate, "requests/s")
     print_table(
         f"warm latency, {WARM_REQUESTS} sequential requests (trivial function, auth NONE)",
         [

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import boto3
-from _common import print_table
+from _common import print_table, record
 from botocore.config import Config
 from botocore.credentials import Credentials
 
@@ -42,7 +42,7 @@ from codegen.prompt import system_prompt
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 STREAM_RUNS = 5
 PUT_RUNS = 10
-SPEED_RUNS = 5
+SPEED_RUNS = 7
 SPEED_PROMPT = "Write an essay about rivers."
 SPEED_TOKENS = 256
 BATCH = 4
@@ -103,36 +103,31 @@ def model_seconds(client, task: str) -> float:
     return time.perf_counter() - start
 
 
-def direct_rate() -> float:
-    """llama.cpp's tokens per second, the engine called in this process (median, greedy)."""
-    engine = LlamaEngine(default_gguf())
+def speed_pair(client) -> tuple[float, float]:
+    """(llama.cpp called directly in this process, the model server) tokens per second for
+    the same greedy request, medians of SPEED_RUNS runs taken in turn, so that both see the
+    same machine (on 2 cores, a run of one after the other would compare two moments)."""
+    engine = LlamaEngine(default_gguf(), threads=os.cpu_count())
     request = ChatRequest(
         (Message("user", SPEED_PROMPT),), max_tokens=SPEED_TOKENS, temperature=0.0
     )
+    direct, served = [], []
     try:
         engine.generate(Job(ChatRequest((Message("user", "hi"),), max_tokens=8)))  # warm up
-        rates = []
         for _ in range(SPEED_RUNS):
             start = time.perf_counter()
             completion = engine.generate(Job(request))
-            rates.append(completion.output_tokens / (time.perf_counter() - start))
-        return statistics.median(rates)
+            direct.append(completion.output_tokens / (time.perf_counter() - start))
+            start = time.perf_counter()
+            response = client.converse(
+                modelId=MODEL_ID,
+                messages=[{"role": "user", "content": [{"text": SPEED_PROMPT}]}],
+                inferenceConfig={"maxTokens": SPEED_TOKENS, "temperature": 0.0},
+            )
+            served.append(response["usage"]["outputTokens"] / (time.perf_counter() - start))
     finally:
         engine.close()
-
-
-def server_rate(client) -> float:
-    """The model server's tokens per second for the same request (median, greedy)."""
-    rates = []
-    for _ in range(SPEED_RUNS):
-        start = time.perf_counter()
-        response = client.converse(
-            modelId=MODEL_ID,
-            messages=[{"role": "user", "content": [{"text": SPEED_PROMPT}]}],
-            inferenceConfig={"maxTokens": SPEED_TOKENS, "temperature": 0.0},
-        )
-        rates.append(response["usage"]["outputTokens"] / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return statistics.median(direct), statistics.median(served)
 
 
 def batch_seconds(client) -> tuple[float, float, bool]:
@@ -174,7 +169,6 @@ def deploy(root: Path, state) -> str:
 
 
 def main() -> None:
-    direct = direct_rate()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
@@ -188,7 +182,7 @@ def main() -> None:
             model = supervisor.status(root / "state").model
             client = bedrock(state.model_url or "")
             streamed(client, TASKS[0], 16, 0.0)  # warm up
-            served = server_rate(client)
+            direct, served = speed_pair(client)
             sequential, together, same_texts = batch_seconds(client)
             generation = [
                 streamed(client, "Write an essay about rivers.", 256, 0.8)
@@ -212,6 +206,28 @@ def main() -> None:
 
     rates = [(count - 1) / (total - first) for first, total, count in generation if count > 1]
     ms = 1000
+    record(
+        "model server tokens/s",
+        served,
+        "tokens/s",
+        baseline=direct,
+        baseline_name="llama.cpp called directly",
+    )
+    record(
+        "4 requests at once",
+        together,
+        "s",
+        baseline=sequential,
+        baseline_name="the same 4 one after another",
+    )
+    record("time to first token median", statistics.median(first_tokens), "s")
+    record(
+        "PUT /code-generation end to end median",
+        statistics.median(puts),
+        "s",
+        baseline=statistics.median(model_times),
+        baseline_name="the model's own time",
+    )
     print_table(
         f"llama.cpp called directly vs the model server, greedy, {SPEED_TOKENS} tokens, "
         f"median of {SPEED_RUNS}",

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import print_table
+from _common import print_table, record
 from moto.server import ThreadedMotoServer
 
 from deploy.deployer import StageDeployer
@@ -101,6 +101,20 @@ def main() -> None:
         server.stop()
     deploy_median, plan_median = statistics.median(deploy_s), statistics.median(plan_s)
     ms = 1000
+    record(
+        "no-op build-layer, whole command",
+        layer_s,
+        "s",
+        baseline=bare_python_s,
+        baseline_name="python -c pass",
+    )
+    record(
+        "no-op deploy, whole command",
+        deploy_median,
+        "s",
+        baseline=plan_median,
+        baseline_name="bare terraform plan",
+    )
     print_table(
         f"no-op commands, median of {RUNS} each, interleaved",
         [
