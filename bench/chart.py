@@ -20,14 +20,14 @@ def main() -> None:
     labels = [f"{item['figure']}\nvs {item['baseline_name']}" for item in figures]
     ratios = [item["ratio"] for item in figures]
     fig, axis = plt.subplots(figsize=(11, 0.8 * len(figures) + 1.5))
-    bars = axis.barh(labels, ratios, color=["#3b7dd8" if r <= 1 else "#d8823b" for r in ratios])
+    bars = axis.barh(labels, ratios, color="#3b7dd8")
     axis.axvline(1.0, color="black", linewidth=1)
     axis.set_xscale("log")
     axis.set_xlabel("ratio to the baseline measured in the same run (log scale; 1 = equal)")
     axis.invert_yaxis()
     for bar, ratio in zip(bars, ratios, strict=True):
         axis.text(
-            bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {ratio:.2f}x", va="center"
+            bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {ratio:.3g}x", va="center"
         )
     axis.set_title("codegen-deploy benchmarks: each figure against its baseline")
     fig.tight_layout()

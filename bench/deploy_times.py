@@ -5,6 +5,7 @@ reach).
     python bench/deploy_times.py
 """
 
+import logging
 import os
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from deploy.stages import load_stage
 
 
 def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
