@@ -11,7 +11,6 @@ real Terraform (route authorization NONE, generous throttling), and stops it at 
 import asyncio
 import http.client
 import importlib.util
-import json
 import os
 import re
 import statistics
@@ -21,10 +20,9 @@ import time
 from pathlib import Path
 
 import aiohttp
-from _common import print_table, record
+from _common import local_deployer, print_table, record
 
-from deploy.deployer import StageDeployer
-from deploy.stages import Stage, load_stage
+from deploy.stages import load_stage
 from local_stage import supervisor
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v2
 
@@ -129,24 +127,13 @@ def main() -> None:
             (source / "codegen").mkdir(parents=True)
             (source / "codegen" / "__init__.py").write_text("")
             (source / "codegen" / "handler.py").write_text(HANDLER)
-            base = load_stage("local")
-            variables = {
-                **base.variables,
-                "route_authorization": "NONE",
-                "throttling_rate_limit": 100000,
-                "throttling_burst_limit": 100000,
-            }
-            var_file = root / "local.tfvars.json"
-            var_file.write_text(json.dumps(variables))
-            deployer = StageDeployer(
-                Stage("local", True, variables, var_file),
-                work_root=root / "work",
-                base_env=dict(os.environ),
-                emulator_url=state.emulator_url,
-                sink=None,
-                report=lambda line: None,
-                build_dir=root / "build",
-                function_source=source,
+            deployer = local_deployer(
+                root,
+                state.emulator_url,
+                source,
+                route_authorization="NONE",
+                throttling_rate_limit=100000,
+                throttling_burst_limit=100000,
             )
             deployer.deploy()
             host, port = state.gateway_url.removeprefix("http://").split(":")

@@ -21,14 +21,13 @@ import time
 from pathlib import Path
 
 import boto3
-from _common import print_table, record
+from _common import local_deployer, print_table, record
 from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy.call import call
-from deploy.deployer import StageDeployer
 from deploy.paths import LAMBDA_DIR
-from deploy.stages import Stage, load_stage
+from deploy.stages import load_stage
 from local_stage import supervisor
 from local_stage.model.chat import ChatRequest, Message
 from local_stage.model.engine import Job
@@ -152,18 +151,7 @@ def batch_seconds(client) -> tuple[float, float, bool]:
 
 
 def deploy(root: Path, state) -> str:
-    base = load_stage("local")
-    var_file = root / "local.tfvars.json"
-    var_file.write_text(json.dumps(base.variables))
-    deployer = StageDeployer(
-        Stage("local", True, base.variables, var_file),
-        work_root=root / "work",
-        base_env=dict(os.environ),
-        emulator_url=state.emulator_url,
-        sink=None,
-        report=lambda line: None,
-        build_dir=root / "build",
-    )
+    deployer = local_deployer(root, state.emulator_url)
     deployer.deploy()
     return f"{state.gateway_url}/local/code-generation"
 

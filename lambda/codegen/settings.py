@@ -48,8 +48,11 @@ class Settings:
     log_prompts: bool = False
 
 
-def _default(name: str):
-    return next(item.default for item in fields(Settings) if item.name == name)
+def _own(env: Mapping[str, str], name: str, field: str, parse):
+    """One of the function's own limits: the variable when set, else the Settings field's
+    default (its one home); never empty."""
+    default = next(item.default for item in fields(Settings) if item.name == field)
+    return _present(parse(env, name, default), name)
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -67,28 +70,12 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         defaults=defaults,
         max_tokens_limit=_present(_int(env, "MAX_TOKENS_LIMIT"), "MAX_TOKENS_LIMIT"),
         read_timeout=_present(_float(env, "BEDROCK_READ_TIMEOUT"), "BEDROCK_READ_TIMEOUT"),
-        max_body_bytes=_present(
-            _int(env, "MAX_BODY_BYTES", _default("max_body_bytes")), "MAX_BODY_BYTES"
-        ),
-        max_message_chars=_present(
-            _int(env, "MAX_MESSAGE_CHARS", _default("max_message_chars")), "MAX_MESSAGE_CHARS"
-        ),
-        connect_timeout=_present(
-            _float(env, "BEDROCK_CONNECT_TIMEOUT", _default("connect_timeout")),
-            "BEDROCK_CONNECT_TIMEOUT",
-        ),
-        storage_budget=_present(
-            _float(env, "STORAGE_BUDGET_SECONDS", _default("storage_budget")),
-            "STORAGE_BUDGET_SECONDS",
-        ),
-        bedrock_max_attempts=_present(
-            _int(env, "BEDROCK_MAX_ATTEMPTS", _default("bedrock_max_attempts")),
-            "BEDROCK_MAX_ATTEMPTS",
-        ),
-        retry_after_seconds=_present(
-            _int(env, "RETRY_AFTER_SECONDS", _default("retry_after_seconds")),
-            "RETRY_AFTER_SECONDS",
-        ),
+        max_body_bytes=_own(env, "MAX_BODY_BYTES", "max_body_bytes", _int),
+        max_message_chars=_own(env, "MAX_MESSAGE_CHARS", "max_message_chars", _int),
+        connect_timeout=_own(env, "BEDROCK_CONNECT_TIMEOUT", "connect_timeout", _float),
+        storage_budget=_own(env, "STORAGE_BUDGET_SECONDS", "storage_budget", _float),
+        bedrock_max_attempts=_own(env, "BEDROCK_MAX_ATTEMPTS", "bedrock_max_attempts", _int),
+        retry_after_seconds=_own(env, "RETRY_AFTER_SECONDS", "retry_after_seconds", _int),
         log_prompts=env.get("LOG_PROMPTS", "false").strip().lower() in {"1", "true", "yes"},
     )
     if defaults.max_tokens > settings.max_tokens_limit:

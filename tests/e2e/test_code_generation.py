@@ -89,12 +89,17 @@ def test_the_local_models_limits_come_back_as_the_functions_statuses(local_stage
     assert reply["usage"]["output_tokens"] == 3
 
 
-def faults(local_stage, method: str, rule: dict | None = None) -> None:
-    url = f"{local_stage.state.emulator_url}/_local/faults"
+def set_faults(server_url: str, method: str, rule: dict | None = None) -> dict:
+    """POST a fault rule to a local server (the emulator or the model server), GET its
+    rules, or DELETE them; its JSON answer."""
     data = json.dumps(rule).encode() if rule is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(f"{server_url}/_local/faults", data=data, method=method)
     with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+        return json.loads(response.read())
+
+
+def faults(local_stage, method: str, rule: dict | None = None) -> dict:
+    return set_faults(local_stage.state.emulator_url, method, rule)
 
 
 def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
@@ -126,11 +131,7 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
 
 
 def model_faults(local_stage, method: str, rule: dict | None = None) -> dict:
-    url = f"{local_stage.state.model_url}/_local/faults"
-    data = json.dumps(rule).encode() if rule is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    return set_faults(local_stage.state.model_url, method, rule)
 
 
 def object_count(s3, bucket: str) -> int:
