@@ -1,4 +1,5 @@
-# The code-generation service for one stage: storage, function, HTTP API.
+# The code-generation service for one stage: storage, the API function, the HTTP API, and
+# asynchronous jobs (queue, dead-letter queue, table, worker function).
 
 data "aws_caller_identity" "current" {}
 
@@ -14,6 +15,20 @@ locals {
     DEFAULT_TOP_P       = var.default_top_p
     DEFAULT_TOP_K       = var.default_top_k
   }
+  # What both functions read (codegen/settings.py); an empty value means "send none".
+  function_environment = merge(
+    { for name, value in local.optional_settings : name => value == null ? "" : tostring(value) },
+    {
+      DEFAULT_MAX_TOKENS     = tostring(var.default_max_tokens)
+      MAX_TOKENS_LIMIT       = tostring(var.max_tokens_limit)
+      ASYNC_MAX_TOKENS_LIMIT = tostring(var.async_max_tokens_limit)
+      LOG_PROMPTS            = tostring(var.log_prompts)
+      JOBS_TABLE             = module.jobs.table_name
+      JOBS_QUEUE_URL         = module.jobs.queue_url
+      JOB_TTL_DAYS           = tostring(var.job_ttl_days)
+      JOB_MAX_RECEIVE_COUNT  = tostring(var.job_max_receive_count)
+    },
+  )
 }
 
 module "storage" {
@@ -45,17 +60,77 @@ module "function" {
   output_bucket_name         = module.storage.bucket_name
   output_bucket_arn          = module.storage.bucket_arn
   model_id                   = var.model_id
+  environment                = local.function_environment
+  additional_policy_json     = data.aws_iam_policy_document.submit_jobs.json
   tags                       = local.tags
+}
 
-  # An empty value tells the function "send none" for that setting.
-  environment = merge(
-    { for name, value in local.optional_settings : name => value == null ? "" : tostring(value) },
-    {
-      DEFAULT_MAX_TOKENS = tostring(var.default_max_tokens)
-      MAX_TOKENS_LIMIT   = tostring(var.max_tokens_limit)
-      LOG_PROMPTS        = tostring(var.log_prompts)
-    },
-  )
+module "jobs" {
+  source = "./modules/jobs"
+
+  name                       = local.name
+  visibility_timeout_seconds = var.job_visibility_timeout
+  consumer_timeout_seconds   = var.worker_timeout
+  max_receive_count          = var.job_max_receive_count
+  deletion_protection        = var.protected_stage
+  tags                       = local.tags
+}
+
+# The API function records jobs and queues them, and reads them back for their owners.
+data "aws_iam_policy_document" "submit_jobs" {
+  statement {
+    sid       = "QueueJobs"
+    actions   = ["sqs:SendMessage"]
+    resources = [module.jobs.queue_arn]
+  }
+
+  statement {
+    sid       = "RecordJobs"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [module.jobs.table_arn]
+  }
+}
+
+# The worker reads the queue (its event source mapping's permissions), moves job records
+# forward, stores code and calls the model: nothing more.
+data "aws_iam_policy_document" "run_jobs" {
+  statement {
+    sid       = "RunJobs"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [module.jobs.table_arn]
+  }
+}
+
+module "worker" {
+  source = "./modules/function"
+
+  function_name              = "${local.name}-worker"
+  handler                    = "codegen.worker.lambda_handler"
+  runtime                    = "python${var.python_version}"
+  architecture               = var.architecture
+  function_zip_path          = var.function_zip_path
+  function_zip_base64_sha256 = var.function_zip_base64_sha256
+  create_layer               = false
+  layer_arn                  = module.function.layer_arn
+  memory_size                = var.memory_size
+  timeout                    = var.worker_timeout
+  # The event source mapping's maximum_concurrency bounds it: no reservation of its own.
+  reserved_concurrency   = -1
+  tracing_enabled        = var.tracing_enabled
+  log_retention_days     = var.log_retention_days
+  output_bucket_name     = module.storage.bucket_name
+  output_bucket_arn      = module.storage.bucket_arn
+  model_id               = var.model_id
+  environment            = local.function_environment
+  additional_policy_json = data.aws_iam_policy_document.run_jobs.json
+  tags                   = local.tags
+
+  sqs_event_source = {
+    queue_arn = module.jobs.queue_arn
+    # One job per invocation: a batch would run its jobs one after another.
+    batch_size          = 1
+    maximum_concurrency = var.job_max_concurrency
+  }
 }
 
 module "http_api" {
@@ -65,6 +140,7 @@ module "http_api" {
   stage_name             = var.stage
   function_name          = module.function.function_name
   function_invoke_arn    = module.function.invoke_arn
+  route_keys             = ["PUT /code-generation", "GET /code-generation/jobs/{id}"]
   authorization_type     = var.route_authorization
   throttling_rate_limit  = var.throttling_rate_limit
   throttling_burst_limit = var.throttling_burst_limit

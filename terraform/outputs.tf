@@ -18,9 +18,9 @@ output "stage_name" {
   value       = module.http_api.stage_name
 }
 
-output "route_key" {
-  description = "The route served."
-  value       = module.http_api.route_key
+output "route_keys" {
+  description = "The routes served."
+  value       = module.http_api.route_keys
 }
 
 output "route_authorization" {
@@ -56,4 +56,29 @@ output "function_log_group" {
 output "access_log_group" {
   description = "Log group of the API's access logs."
   value       = module.http_api.access_log_group_name
+}
+
+output "jobs_url" {
+  description = "URL prefix of GET /code-generation/jobs/{id} on this stage."
+  value       = "${module.http_api.stage_invoke_url}/code-generation/jobs"
+}
+
+output "jobs_table" {
+  description = "DynamoDB table of job records."
+  value       = module.jobs.table_name
+}
+
+output "jobs_queue_url" {
+  description = "SQS queue the job worker takes jobs from."
+  value       = module.jobs.queue_url
+}
+
+output "jobs_dead_letter_queue_url" {
+  description = "Dead-letter queue of jobs that were delivered job_max_receive_count times."
+  value       = module.jobs.dead_letter_queue_url
+}
+
+output "worker_function_name" {
+  description = "Name of the job worker function."
+  value       = module.worker.function_name
 }

@@ -69,8 +69,13 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Function timeout in seconds (under the HTTP API's 30 s limit)."
+  description = "The API function's timeout in seconds (under the HTTP API's 30 s limit)."
   type        = number
+
+  validation {
+    condition     = var.timeout >= 3 && var.timeout <= 29
+    error_message = "timeout must be between 3 and 29 seconds (API Gateway HTTP APIs give up after 30 s; longer answers are jobs: see worker_timeout)."
+  }
 }
 
 variable "reserved_concurrency" {
@@ -160,6 +165,61 @@ variable "default_max_tokens" {
 variable "max_tokens_limit" {
   description = "The largest max_tokens a request may ask for."
   type        = number
+}
+
+variable "async_max_tokens_limit" {
+  description = "The largest max_tokens a job (an asynchronous request) may ask for."
+  type        = number
+
+  validation {
+    condition     = var.async_max_tokens_limit >= 1 && floor(var.async_max_tokens_limit) == var.async_max_tokens_limit
+    error_message = "async_max_tokens_limit must be a whole number >= 1."
+  }
+}
+
+variable "worker_timeout" {
+  description = "The job worker's timeout in seconds: the longest a job's generation may run."
+  type        = number
+
+  validation {
+    condition     = var.worker_timeout >= 10 && var.worker_timeout <= 900 && floor(var.worker_timeout) == var.worker_timeout
+    error_message = "worker_timeout must be a whole number of seconds from 10 to 900 (Lambda's 15 minutes)."
+  }
+}
+
+variable "job_visibility_timeout" {
+  description = "Seconds a delivered job stays hidden from other workers; must exceed worker_timeout (a crashed worker's job is delivered again after it)."
+  type        = number
+}
+
+variable "job_max_receive_count" {
+  description = "Deliveries of a job before its message moves to the dead-letter queue (and the job is failed)."
+  type        = number
+
+  validation {
+    condition     = var.job_max_receive_count >= 1 && var.job_max_receive_count <= 10 && floor(var.job_max_receive_count) == var.job_max_receive_count
+    error_message = "job_max_receive_count must be a whole number from 1 to 10."
+  }
+}
+
+variable "job_max_concurrency" {
+  description = "The most jobs running at once (the worker's event source mapping): a burst of jobs cannot use up the account's Bedrock quota."
+  type        = number
+
+  validation {
+    condition     = var.job_max_concurrency >= 2 && var.job_max_concurrency <= 1000 && floor(var.job_max_concurrency) == var.job_max_concurrency
+    error_message = "job_max_concurrency must be a whole number from 2 to 1000 (Lambda's range for an SQS event source)."
+  }
+}
+
+variable "job_ttl_days" {
+  description = "Days a job's record is kept (DynamoDB TTL); its code stays in the bucket as set by code_expiration_days."
+  type        = number
+
+  validation {
+    condition     = var.job_ttl_days >= 1 && floor(var.job_ttl_days) == var.job_ttl_days
+    error_message = "job_ttl_days must be a whole number >= 1."
+  }
 }
 
 variable "log_prompts" {

@@ -53,3 +53,23 @@ def _s3(region: str, connect_timeout: float, read_timeout: float) -> Any:
         user_agent_extra="codegen-deploy",
     )
     return _session().client("s3", region_name=region, config=config)
+
+
+def dynamodb_client(settings: Settings) -> Any:
+    return _quick("dynamodb", settings.region)
+
+
+def sqs_client(settings: Settings) -> Any:
+    return _quick("sqs", settings.region)
+
+
+@cache
+def _quick(service: str, region: str) -> Any:
+    # Job records and queue messages are small and fast: short timeouts, botocore's retries.
+    config = Config(
+        connect_timeout=1.0,
+        read_timeout=3.0,
+        retries={"mode": "standard", "total_max_attempts": 3},
+        user_agent_extra="codegen-deploy",
+    )
+    return _session().client(service, region_name=region, config=config)

@@ -2,10 +2,13 @@
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from codegen.errors import HttpError, bad_request
+
+# Who calls a route that has no authorization: every such caller is the same one.
+ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,14 @@ class HttpRequest:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    stage: str = "$default"
+    caller: str = ANONYMOUS  # the IAM principal API Gateway verified (its ARN)
+
+    @property
+    def stage_path(self) -> str:
+        """The path prefix of the API stage ("" for the $default stage)."""
+        return "" if self.stage in ("", "$default") else f"/{self.stage}"
 
 
 def parse_event(event: Any) -> HttpRequest:
@@ -28,7 +39,25 @@ def parse_event(event: Any) -> HttpRequest:
     if not method:
         raise bad_request("the event is not an API Gateway proxy event (no HTTP method)")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    return HttpRequest(method.upper(), path, headers, _body_bytes(event))
+    context = event.get("requestContext") or {}
+    parameters = event.get("pathParameters") or {}
+    return HttpRequest(
+        method.upper(),
+        path,
+        headers,
+        _body_bytes(event),
+        {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, dict) else {},
+        str(context.get("stage") or "$default"),
+        _caller(context),
+    )
+
+
+def _caller(context: dict[str, Any]) -> str:
+    """The caller's IAM identity, as API Gateway puts it in the event for an AWS_IAM route:
+    `authorizer.iam` in payload 2.0, `identity` in 1.0; ANONYMOUS on a route without auth."""
+    iam = (context.get("authorizer") or {}).get("iam") or context.get("identity") or {}
+    arn = iam.get("userArn") if isinstance(iam, dict) else None
+    return str(arn) if arn else ANONYMOUS
 
 
 def _body_bytes(event: dict[str, Any]) -> bytes:
@@ -48,14 +77,23 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
         raise bad_request("the body is not valid UTF-8 text") from exc
 
 
-def require_method(request: HttpRequest, allowed: str) -> None:
+def require_method(request: HttpRequest, allowed: str, route: str = "/code-generation") -> None:
     if request.method != allowed:
         raise HttpError(
             405,
             "MethodNotAllowed",
-            f"{request.method} is not supported here; send {allowed} /code-generation",
+            f"{request.method} is not supported here; send {allowed} {route}",
             headers={"Allow": allowed},
         )
+
+
+def prefers_async(headers: dict[str, str]) -> bool:
+    """True when a `Prefer` header (RFC 7240) asks for `respond-async`."""
+    for preference in headers.get("prefer", "").split(","):
+        name = preference.split(";", 1)[0].split("=", 1)[0].strip().lower()
+        if name == "respond-async":
+            return True
+    return False
 
 
 def prefers_text(headers: dict[str, str]) -> bool:

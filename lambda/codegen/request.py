@@ -9,7 +9,7 @@ from codegen.errors import HttpError, bad_request
 from codegen.languages import Language, find_language
 from codegen.settings import Settings
 
-ALLOWED_FIELDS = ("message", "key", "temperature", "top_p", "top_k", "max_tokens")
+ALLOWED_FIELDS = ("message", "key", "temperature", "top_p", "top_k", "max_tokens", "async")
 _MAX_LANGUAGE_CHARS = 64
 # Control characters other than tab, newline and carriage return are never instructions.
 _FORBIDDEN_CONTROLS = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
@@ -33,9 +33,15 @@ class GenerationRequest:
     message: str
     language: Language
     sampling: Sampling
+    # Answered later, through a job (202), rather than in this response.
+    asynchronous: bool = False
 
 
-def parse_body(body: bytes, settings: Settings) -> GenerationRequest:
+def parse_body(
+    body: bytes, settings: Settings, *, async_preferred: bool = False
+) -> GenerationRequest:
+    """The request, validated; `async_preferred` (a `Prefer: respond-async` header) or the
+    body's `"async": true` makes it a job, which may ask for more tokens."""
     if len(body) > settings.max_body_bytes:
         raise HttpError(
             413,
@@ -50,9 +56,20 @@ def parse_body(body: bytes, settings: Settings) -> GenerationRequest:
             f"{', '.join(ALLOWED_FIELDS)}",
             unknown[0],
         )
+    asynchronous = _flag(data, "async") or async_preferred
     message = _message(data.get("message"), settings.max_message_chars)
     language = _language(data.get("key"))
-    return GenerationRequest(message, language, _sampling(data, settings))
+    limit = settings.jobs.max_tokens_limit if asynchronous else settings.max_tokens_limit
+    try:
+        sampling = _sampling(data, settings, limit)
+    except HttpError as error:
+        if error.details.get("field") == "max_tokens" and settings.jobs.max_tokens_limit > limit:
+            error.message += (
+                f"; a job (header Prefer: respond-async) may ask for up to "
+                f"{settings.jobs.max_tokens_limit}"
+            )
+        raise
+    return GenerationRequest(message, language, sampling, asynchronous)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -120,12 +137,19 @@ def _require_clean_text(value: str, field_name: str) -> None:
         )
 
 
-def _sampling(data: dict[str, Any], settings: Settings) -> Sampling:
+def _flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise bad_request(f"'{name}' must be true or false, not {_json_type(value)}", name)
+    return value
+
+
+def _sampling(data: dict[str, Any], settings: Settings, max_tokens_limit: int) -> Sampling:
     defaults = settings.defaults
     temperature = _number(data, "temperature", 0.0, 1.0)
     top_p = _number(data, "top_p", 0.0, 1.0)
     top_k = _integer(data, "top_k", 0, 500)
-    max_tokens = _integer(data, "max_tokens", 1, settings.max_tokens_limit)
+    max_tokens = _integer(data, "max_tokens", 1, max_tokens_limit)
     # Newer models refuse temperature and top_p together: a default fills in only when the
     # caller chose neither, so a caller's choice of one never gets the other added.
     caller_chose_sampling = temperature is not None or top_p is not None

@@ -25,6 +25,17 @@ class SamplingDefaults:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """Asynchronous jobs, as Terraform sets them for every stage."""
+
+    table: str  # the DynamoDB table of job records
+    queue_url: str  # the SQS queue the worker takes jobs from
+    max_tokens_limit: int  # async requests may ask for more tokens than sync ones
+    ttl_days: int  # a job's record expires this long after it was submitted
+    max_receives: int  # deliveries of a job's message before it goes to the dead-letter queue
+
+
+@dataclass(frozen=True)
 class Settings:
     # Set by Terraform for every stage: required, so no default here can drift from its.
     model_id: str
@@ -34,6 +45,7 @@ class Settings:
     defaults: SamplingDefaults
     max_tokens_limit: int
     read_timeout: float  # the most a model call may wait; less when time is short
+    jobs: JobSettings
     # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
@@ -70,6 +82,13 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         defaults=defaults,
         max_tokens_limit=_present(_int(env, "MAX_TOKENS_LIMIT"), "MAX_TOKENS_LIMIT"),
         read_timeout=_present(_float(env, "BEDROCK_READ_TIMEOUT"), "BEDROCK_READ_TIMEOUT"),
+        jobs=JobSettings(
+            table=_required(env, "JOBS_TABLE"),
+            queue_url=_required(env, "JOBS_QUEUE_URL"),
+            max_tokens_limit=_positive(env, "ASYNC_MAX_TOKENS_LIMIT"),
+            ttl_days=_positive(env, "JOB_TTL_DAYS"),
+            max_receives=_positive(env, "JOB_MAX_RECEIVE_COUNT"),
+        ),
         max_body_bytes=_own(env, "MAX_BODY_BYTES", "max_body_bytes", _int),
         max_message_chars=_own(env, "MAX_MESSAGE_CHARS", "max_message_chars", _int),
         connect_timeout=_own(env, "BEDROCK_CONNECT_TIMEOUT", "connect_timeout", _float),
@@ -80,6 +99,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     )
     if defaults.max_tokens > settings.max_tokens_limit:
         raise ConfigError("DEFAULT_MAX_TOKENS must not exceed MAX_TOKENS_LIMIT")
+    if defaults.max_tokens > settings.jobs.max_tokens_limit:
+        raise ConfigError("DEFAULT_MAX_TOKENS must not exceed ASYNC_MAX_TOKENS_LIMIT")
     one_store = settings.storage_connect_timeout + settings.storage_read_timeout
     if settings.storage_budget < one_store:
         raise ConfigError(f"STORAGE_BUDGET_SECONDS must be at least {one_store} (one S3 attempt)")
@@ -92,6 +113,13 @@ _UNSET = object()
 def _present(value, name: str):
     if value is None:
         raise ConfigError(f"environment variable {name} must not be empty")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str) -> int:
+    value = _present(_int(env, name), name)
+    if value < 1:
+        raise ConfigError(f"{name}={value} must be at least 1")
     return value
 
 

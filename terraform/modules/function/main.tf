@@ -24,6 +24,7 @@ locals {
   ]
 
   log_group_name = "/aws/lambda/${var.function_name}"
+  layer_arn      = var.create_layer ? aws_lambda_layer_version.dependencies[0].arn : var.layer_arn
   prefix         = trimsuffix(var.output_prefix, "/")
 }
 
@@ -104,18 +105,59 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.permissions.json
 }
 
+# What the caller grants beyond the module's own (e.g. a queue to send to, a table to write).
+resource "aws_iam_role_policy" "additional" {
+  count  = var.additional_policy_json == null ? 0 : 1
+  name   = "${var.function_name}-additional"
+  role   = aws_iam_role.this.id
+  policy = var.additional_policy_json
+}
+
+# Taking messages from the queue that triggers the function: that queue only.
+data "aws_iam_policy_document" "consume_queue" {
+  count = var.sqs_event_source == null ? 0 : 1
+
+  statement {
+    sid       = "ConsumeOwnQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [var.sqs_event_source.queue_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "consume_queue" {
+  count  = var.sqs_event_source == null ? 0 : 1
+  name   = "${var.function_name}-queue"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.consume_queue[0].json
+}
+
 resource "aws_lambda_layer_version" "dependencies" {
+  count = var.create_layer ? 1 : 0
+
   layer_name               = "${var.function_name}-dependencies"
   filename                 = var.layer_zip_path
   source_code_hash         = var.layer_zip_base64_sha256
   compatible_runtimes      = [var.runtime]
   compatible_architectures = [var.architecture]
   description              = "boto3 and friends for ${var.function_name}"
+
+  lifecycle {
+    precondition {
+      condition     = var.layer_zip_path != null && var.layer_zip_base64_sha256 != null
+      error_message = "create_layer needs layer_zip_path and layer_zip_base64_sha256."
+    }
+  }
+}
+
+# Stacks deployed before the layer became optional keep their layer version.
+moved {
+  from = aws_lambda_layer_version.dependencies
+  to   = aws_lambda_layer_version.dependencies[0]
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:invoked synchronously by API Gateway only: a dead-letter queue applies to asynchronous invocations
-  #checkov:skip=CKV_AWS_117:calls only AWS's public Bedrock and S3 endpoints over TLS with IAM auth; a VPC would add NAT gateways and endpoints for no isolation gain
+  #checkov:skip=CKV_AWS_116:invoked synchronously only (by API Gateway, or by an SQS event source mapping whose queue has its own dead-letter queue): a function dead-letter queue applies to asynchronous invocations
+  #checkov:skip=CKV_AWS_117:calls only AWS's public Bedrock, S3, DynamoDB and SQS endpoints over TLS with IAM auth; a VPC would add NAT gateways and endpoints for no isolation gain
   #checkov:skip=CKV_AWS_272:the zip is built reproducibly and deployed by content hash from this repository; AWS Signer code signing is not set up
   #checkov:skip=CKV_AWS_173:the environment holds no secrets (model id, bucket name, limits); the default AWS-managed key encrypts it
   function_name                  = var.function_name
@@ -125,7 +167,7 @@ resource "aws_lambda_function" "this" {
   architectures                  = [var.architecture]
   filename                       = var.function_zip_path
   source_code_hash               = var.function_zip_base64_sha256
-  layers                         = [aws_lambda_layer_version.dependencies.arn]
+  layers                         = [local.layer_arn]
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrency
@@ -146,5 +188,34 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_iam_role_policy.this, aws_iam_role_policy.tracing, aws_cloudwatch_log_group.this]
+  lifecycle {
+    precondition {
+      condition     = var.create_layer || var.layer_arn != null
+      error_message = "Without create_layer, layer_arn must name the layer version to use."
+    }
+  }
+
+  depends_on = [
+    aws_iam_role_policy.this,
+    aws_iam_role_policy.additional,
+    aws_iam_role_policy.tracing,
+    aws_cloudwatch_log_group.this,
+  ]
+}
+
+# Lambda polls the queue and invokes the function with one batch at a time; records the
+# function names in batchItemFailures are delivered again, the others deleted.
+resource "aws_lambda_event_source_mapping" "sqs" {
+  count = var.sqs_event_source == null ? 0 : 1
+
+  event_source_arn        = var.sqs_event_source.queue_arn
+  function_name           = aws_lambda_function.this.arn
+  batch_size              = var.sqs_event_source.batch_size
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.sqs_event_source.maximum_concurrency
+  }
+
+  depends_on = [aws_iam_role_policy.consume_queue]
 }

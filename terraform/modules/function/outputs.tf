@@ -20,7 +20,12 @@ output "role_arn" {
 
 output "layer_arn" {
   description = "ARN (with version) of the dependencies layer."
-  value       = aws_lambda_layer_version.dependencies.arn
+  value       = local.layer_arn
+}
+
+output "event_source_mapping_uuid" {
+  description = "Id of the SQS event source mapping (null without one)."
+  value       = try(aws_lambda_event_source_mapping.sqs[0].uuid, null)
 }
 
 output "log_group_name" {

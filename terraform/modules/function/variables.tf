@@ -41,13 +41,32 @@ variable "function_zip_base64_sha256" {
 }
 
 variable "layer_zip_path" {
-  description = "Path of the dependencies layer zip built by `invoke build-layer`."
+  description = "Path of the dependencies layer zip built by `invoke build-layer` (when create_layer is true)."
   type        = string
+  default     = null
 }
 
 variable "layer_zip_base64_sha256" {
   description = "Base64 sha256 of the layer zip (from its manifest)."
   type        = string
+  default     = null
+}
+
+variable "create_layer" {
+  description = "Publish layer_zip_path as the function's dependencies layer; false uses layer_arn instead."
+  type        = bool
+  default     = true
+}
+
+variable "layer_arn" {
+  description = "With create_layer false: an existing layer version to use (e.g. another function's)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.layer_arn == null || can(regex("^arn:[^:]+:lambda:[^:]+:[0-9]{12}:layer:[^:]+:[0-9]+$", var.layer_arn))
+    error_message = "layer_arn must be a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
 }
 
 variable "memory_size" {
@@ -57,13 +76,13 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Function timeout in seconds. Must stay under the HTTP API's 30 s integration limit."
+  description = "Function timeout in seconds (an HTTP API's function must stay under its 30 s integration limit)."
   type        = number
   default     = 28
 
   validation {
-    condition     = var.timeout >= 3 && var.timeout <= 29
-    error_message = "timeout must be between 3 and 29 seconds (API Gateway HTTP APIs give up after 30 s)."
+    condition     = var.timeout >= 3 && var.timeout <= 900
+    error_message = "timeout must be between 3 and 900 seconds (Lambda's 15 minutes)."
   }
 }
 
@@ -114,6 +133,32 @@ variable "environment" {
   description = "Further environment variables for the function (sampling defaults, limits)."
   type        = map(string)
   default     = {}
+}
+
+variable "additional_policy_json" {
+  description = "A further IAM policy document for the function's role (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "sqs_event_source" {
+  description = "An SQS queue that triggers the function: batch size and the most concurrent invocations it may cause (null: none)."
+  type = object({
+    queue_arn           = string
+    batch_size          = number
+    maximum_concurrency = number
+  })
+  default = null
+
+  validation {
+    condition     = var.sqs_event_source == null || (try(var.sqs_event_source.maximum_concurrency, 2) >= 2 && try(var.sqs_event_source.maximum_concurrency, 2) <= 1000)
+    error_message = "sqs_event_source.maximum_concurrency must be from 2 to 1000 (Lambda's range)."
+  }
+
+  validation {
+    condition     = var.sqs_event_source == null || (try(var.sqs_event_source.batch_size, 1) >= 1 && try(var.sqs_event_source.batch_size, 1) <= 10)
+    error_message = "sqs_event_source.batch_size must be from 1 to 10."
+  }
 }
 
 variable "tags" {

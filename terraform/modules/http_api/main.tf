@@ -1,10 +1,10 @@
-# API Gateway HTTP API: one route, Lambda proxy integration (payload 2.0), one throttled,
+# API Gateway HTTP API: its routes, one Lambda proxy integration (payload 2.0), one throttled,
 # access-logged stage that deploys automatically.
 
 resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
-  description   = "Code generation (${var.route_key})"
+  description   = "Code generation (${join(", ", var.route_keys)})"
   tags          = var.tags
 }
 
@@ -18,8 +18,10 @@ resource "aws_apigatewayv2_integration" "lambda" {
 }
 
 resource "aws_apigatewayv2_route" "this" {
+  for_each = toset(var.route_keys)
+
   api_id             = aws_apigatewayv2_api.this.id
-  route_key          = var.route_key
+  route_key          = each.key
   target             = "integrations/${aws_apigatewayv2_integration.lambda.id}"
   authorization_type = var.authorization_type
 }
@@ -67,11 +69,20 @@ resource "aws_apigatewayv2_stage" "this" {
   depends_on = [aws_apigatewayv2_route.this]
 }
 
+# Only this API's stage, and each route's method and path, may invoke the function (a path
+# parameter matches any one value).
 resource "aws_lambda_permission" "invoke" {
-  statement_id  = "AllowHttpApi-${aws_apigatewayv2_api.this.id}"
+  for_each = toset(var.route_keys)
+
+  statement_id  = "AllowHttpApi-${aws_apigatewayv2_api.this.id}-${substr(sha1(each.key), 0, 8)}"
   action        = "lambda:InvokeFunction"
   function_name = var.function_name
   principal     = "apigateway.amazonaws.com"
-  # Only this API's stage, method and path may invoke the function.
-  source_arn = "${aws_apigatewayv2_api.this.execution_arn}/${aws_apigatewayv2_stage.this.name}/${split(" ", var.route_key)[0]}${split(" ", var.route_key)[1]}"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/${aws_apigatewayv2_stage.this.name}/${split(" ", each.key)[0]}${replace(split(" ", each.key)[1], "/\\{[^}/]+\\}/", "*")}"
+}
+
+# Stacks deployed when the API had one route keep it.
+moved {
+  from = aws_apigatewayv2_route.this
+  to   = aws_apigatewayv2_route.this["PUT /code-generation"]
 }

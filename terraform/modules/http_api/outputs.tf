@@ -23,9 +23,9 @@ output "stage_invoke_url" {
   value       = aws_apigatewayv2_stage.this.invoke_url
 }
 
-output "route_key" {
-  description = "The route the API serves."
-  value       = aws_apigatewayv2_route.this.route_key
+output "route_keys" {
+  description = "The routes the API serves."
+  value       = sort([for route in aws_apigatewayv2_route.this : route.route_key])
 }
 
 output "access_log_group_name" {

@@ -8,14 +8,19 @@ variable "stage_name" {
   type        = string
 }
 
-variable "route_key" {
-  description = "The one route the API serves."
-  type        = string
-  default     = "PUT /code-generation"
+variable "route_keys" {
+  description = "The routes the API serves (\"METHOD /path\", {param} for a path parameter), all by the one function."
+  type        = list(string)
+  default     = ["PUT /code-generation"]
+
+  validation {
+    condition     = length(var.route_keys) > 0 && alltrue([for key in var.route_keys : can(regex("^(GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS|ANY) /[A-Za-z0-9._~{}/-]*$", key))])
+    error_message = "route_keys must name at least one route, each as \"METHOD /path\" (e.g. \"GET /code-generation/jobs/{id}\")."
+  }
 }
 
 variable "function_name" {
-  description = "Name of the Lambda function the route invokes."
+  description = "Name of the Lambda function the routes invoke."
   type        = string
 }
 

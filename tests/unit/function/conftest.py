@@ -5,10 +5,16 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from codegen.service import CodeGenerationService
-from codegen.settings import load_settings
 from deploy.paths import TERRAFORM_DIR
-from tests.unit.function.helpers import BUCKET, FIXED_NOW, MODEL
+from tests.unit.function.helpers import (
+    BUCKET,
+    FIXED_NOW,
+    JOBS_QUEUE_URL,
+    JOBS_TABLE,
+    MODEL,
+    build_service,
+    create_jobs_backend,
+)
 
 
 def stage_environment() -> dict[str, str]:
@@ -25,6 +31,9 @@ def stage_environment() -> dict[str, str]:
         "DEFAULT_TOP_K": text("default_top_k"),
         "DEFAULT_MAX_TOKENS": text("default_max_tokens"),
         "MAX_TOKENS_LIMIT": text("max_tokens_limit"),
+        "ASYNC_MAX_TOKENS_LIMIT": text("async_max_tokens_limit"),
+        "JOB_TTL_DAYS": text("job_ttl_days"),
+        "JOB_MAX_RECEIVE_COUNT": text("job_max_receive_count"),
         "BEDROCK_READ_TIMEOUT": str(max(defaults["timeout"] - 3, 1)),
         "OUTPUT_PREFIX": "code-output/",
     }
@@ -36,6 +45,8 @@ def env(monkeypatch):
         **stage_environment(),
         "MODEL_ID": MODEL,
         "OUTPUT_BUCKET": BUCKET,
+        "JOBS_TABLE": JOBS_TABLE,
+        "JOBS_QUEUE_URL": JOBS_QUEUE_URL,
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -57,6 +68,7 @@ def s3(env):
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
+        create_jobs_backend()
         yield client
 
 
@@ -70,9 +82,7 @@ def bedrock(env):
 
 @pytest.fixture
 def service(s3, bedrock):
-    return CodeGenerationService(
-        load_settings(), lambda _seconds: bedrock[0], s3, clock=lambda: FIXED_NOW
-    )
+    return build_service(lambda _seconds: bedrock[0], s3, clock=lambda: FIXED_NOW)
 
 
 @pytest.fixture

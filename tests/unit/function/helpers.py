@@ -9,6 +9,62 @@ from typing import Any
 FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
 BUCKET = "codegen-test-output"
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+JOBS_TABLE = "codegen-test-jobs"
+JOBS_QUEUE = "codegen-test-jobs"
+JOBS_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{JOBS_QUEUE}"
+
+
+def build_service(bedrock: Any, s3: Any, *, clock: Any = None, job_clock: Any = None):
+    """The API function's service as handler.py builds it, on the (moto) jobs table and
+    queue; `bedrock(seconds)` gives the model client."""
+    import time
+
+    import boto3
+
+    from codegen.generation import Producer
+    from codegen.job_api import JobApi
+    from codegen.jobs import JobStore
+    from codegen.service import CodeGenerationService
+    from codegen.settings import load_settings
+
+    settings = load_settings()
+    producer = Producer(settings, bedrock, s3, **({"clock": clock} if clock else {}))
+    job_clock = job_clock or time.time
+    store = JobStore(boto3.client("dynamodb", region_name="us-east-1"), JOBS_TABLE, job_clock)
+    jobs = JobApi(settings, store, boto3.client("sqs", region_name="us-east-1"), job_clock)
+    return CodeGenerationService(settings, producer, jobs)
+
+
+def build_worker(bedrock: Any, s3: Any, *, job_clock: Any = None):
+    """The job worker as codegen.worker builds it, on the (moto) jobs table."""
+    import time
+
+    import boto3
+
+    from codegen.generation import Producer
+    from codegen.jobs import JobStore
+    from codegen.settings import load_settings
+    from codegen.worker import JobWorker
+
+    settings = load_settings()
+    store = JobStore(
+        boto3.client("dynamodb", region_name="us-east-1"), JOBS_TABLE, job_clock or time.time
+    )
+    return JobWorker(settings, Producer(settings, bedrock, s3), store)
+
+
+def create_jobs_backend() -> None:
+    """The jobs table and queue, in the active moto mock."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName=JOBS_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+    )
+    boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=JOBS_QUEUE)
 
 
 @dataclass
@@ -56,6 +112,63 @@ def http_event(
         "body": raw,
         "isBase64Encoded": base64_body,
     }
+
+
+OWNER = "arn:aws:iam::123456789012:user/alice"
+
+
+def job_event(
+    job_id: str, *, caller: str | None = OWNER, stage: str = "dev", method: str = "GET"
+) -> dict[str, Any]:
+    """GET /code-generation/jobs/{id} as API Gateway sends it (payload 2.0, AWS_IAM route)."""
+    path = f"/{stage}/code-generation/jobs/{job_id}"
+    context: dict[str, Any] = {"http": {"method": method, "path": path}, "stage": stage}
+    if caller is not None:
+        context["authorizer"] = {"iam": {"userArn": caller, "accountId": "123456789012"}}
+    return {
+        "version": "2.0",
+        "routeKey": "GET /code-generation/jobs/{id}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": context,
+        "pathParameters": {"id": job_id},
+        "isBase64Encoded": False,
+    }
+
+
+def submit_event(
+    body: Any, *, caller: str | None = OWNER, stage: str = "dev", prefer: bool = True
+) -> dict[str, Any]:
+    """PUT /code-generation asking for a job (Prefer: respond-async unless prefer=False)."""
+    event = http_event(body, headers={"prefer": "respond-async"} if prefer else None)
+    event["requestContext"]["stage"] = stage
+    if caller is not None:
+        event["requestContext"]["authorizer"] = {"iam": {"userArn": caller}}
+    return event
+
+
+def sqs_record(job_id: str | None, receive_count: int = 1, body: str | None = None):
+    """One record of the SQS event Lambda sends the worker."""
+    return {
+        "messageId": f"msg-{job_id}",
+        "receiptHandle": "handle",
+        "body": body if body is not None else json.dumps({"job_id": job_id}),
+        "attributes": {"ApproximateReceiveCount": str(receive_count)},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:codegen-test-jobs",
+    }
+
+
+class Clock:
+    """Epoch seconds that a test moves on by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def converse_reply(text: str, stop: str = "end_turn", tokens: tuple[int, int] = (12, 34)):

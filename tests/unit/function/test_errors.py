@@ -3,12 +3,11 @@ import json
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from codegen.service import CodeGenerationService
-from codegen.settings import load_settings
 from tests.unit.function.helpers import (
     MODEL,
     FakeContext,
     body_of,
+    build_service,
     converse_reply,
     http_event,
     stored_keys,
@@ -107,7 +106,7 @@ class RaisingClient:
     ],
 )
 def test_transport_and_unexpected_failures(env, s3, exc, status):
-    service = CodeGenerationService(load_settings(), lambda _seconds: RaisingClient(exc), s3)
+    service = build_service(lambda _seconds: RaisingClient(exc), s3)
     result = service.handle(http_event(GOOD), FakeContext("rid-x"))
     body = body_of(result)
     assert result["statusCode"] == status

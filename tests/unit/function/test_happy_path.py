@@ -12,6 +12,7 @@ from tests.unit.function.helpers import (
     MODEL,
     FakeContext,
     body_of,
+    build_service,
     converse_reply,
     http_event,
     stored_keys,
@@ -120,9 +121,6 @@ def test_sends_only_the_sampling_settings_that_are_set(
 
 
 def test_stage_defaults_are_configurable_and_can_be_switched_off(monkeypatch, s3, bedrock):
-    from codegen.service import CodeGenerationService
-    from codegen.settings import load_settings
-
     monkeypatch.setenv("DEFAULT_TEMPERATURE", "")
     monkeypatch.setenv("DEFAULT_TOP_K", "none")
     monkeypatch.setenv("DEFAULT_TOP_P", "0.2")
@@ -135,7 +133,7 @@ def test_stage_defaults_are_configurable_and_can_be_switched_off(monkeypatch, s3
         "inferenceConfig": {"maxTokens": 512, "topP": 0.2},
     }
     stubber.add_response("converse", converse_reply("x = 1"), expected)
-    service = CodeGenerationService(load_settings(), lambda _seconds: client, s3)
+    service = build_service(lambda _seconds: client, s3)
     assert (
         service.handle(http_event({"message": "m", "key": "py"}), FakeContext())["statusCode"]
         == 200

@@ -6,7 +6,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from codegen.service import CodeGenerationService
-from codegen.settings import load_settings
 from tests.unit.function.helpers import (
     BUCKET,
     FIXED_NOW,
@@ -15,6 +14,7 @@ from tests.unit.function.helpers import (
     SlowBedrock,
     SlowS3,
     body_of,
+    build_service,
     converse_reply,
     http_event,
     stored_keys,
@@ -37,7 +37,7 @@ def service_with(bedrock, s3, asked: list[float] | None = None) -> CodeGeneratio
             asked.append(seconds)
         return bedrock
 
-    return CodeGenerationService(load_settings(), client_for, s3, clock=lambda: FIXED_NOW)
+    return build_service(client_for, s3, clock=lambda: FIXED_NOW)
 
 
 @pytest.fixture

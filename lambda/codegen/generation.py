@@ -1,0 +1,149 @@
+"""Write the code and store it: the step a synchronous request and a job's worker share."""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from codegen.bedrock import Generation, generate
+from codegen.errors import HttpError
+from codegen.prompt import extract_code
+from codegen.request import GenerationRequest
+from codegen.settings import Settings
+from codegen.storage import StorageError, StoredObject, object_key, store_code
+
+logger = logging.getLogger(__name__)
+# The shortest model call worth starting; with less, answer 503 at once.
+_MIN_MODEL_S = 2.0
+# Kept for answering after the last network call.
+ANSWER_MARGIN_S = 0.5
+
+
+class Budget:
+    """The function's remaining time, from the Lambda context (unbounded without one)."""
+
+    def __init__(self, context: Any) -> None:
+        self._remaining = getattr(context, "get_remaining_time_in_millis", None)
+
+    def remaining_ms(self) -> float:
+        return float("inf") if self._remaining is None else float(self._remaining())
+
+    def seconds(self) -> float:
+        return self.remaining_ms() / 1000
+
+
+@dataclass(frozen=True)
+class Produced:
+    code: str
+    generation: Generation
+    stored: StoredObject | None
+    storage_error: str | None  # why it was not stored: safe to show the caller
+
+    def fields(self, request: GenerationRequest, model_id: str) -> dict[str, Any]:
+        """The answer's fields, the same for a synchronous response and a finished job."""
+        generation, stored = self.generation, self.stored
+        fields: dict[str, Any] = {
+            "code": self.code,
+            "language": request.language.name,
+            "extension": request.language.extension,
+            "stored": stored is not None,
+            "location": stored.uri if stored else None,
+            "bucket": stored.bucket if stored else None,
+            "key": stored.key if stored else None,
+            "model": model_id,
+            "stop_reason": generation.stop_reason,
+            "truncated": generation.stop_reason == "max_tokens",
+            "usage": {
+                "input_tokens": generation.input_tokens,
+                "output_tokens": generation.output_tokens,
+                "total_tokens": generation.input_tokens + generation.output_tokens,
+            },
+        }
+        if self.storage_error:
+            fields["storage_error"] = self.storage_error
+        return fields
+
+
+class Producer:
+    def __init__(
+        self,
+        settings: Settings,
+        bedrock: Callable[[float], Any],
+        s3: Any,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """`bedrock(seconds)` gives a bedrock-runtime client whose calls wait at most that
+        long for the model."""
+        self.settings = settings
+        self.bedrock = bedrock
+        self.s3 = s3
+        self.clock = clock
+
+    def produce(
+        self, request: GenerationRequest, key_id: str, budget: Budget, log: dict[str, Any]
+    ) -> Produced:
+        """Generate the code and store it under a key named by `key_id` (a request or job
+        id). Raises HttpError when no code came back; a failed store still returns the code."""
+        model_seconds = self._model_seconds(budget)
+        generation = generate(
+            self.bedrock(model_seconds),
+            request,
+            self.settings,
+            budget.remaining_ms,
+            read_timeout=model_seconds,
+            reserved_s=self.settings.storage_budget,
+        )
+        log.update(
+            input_tokens=generation.input_tokens,
+            output_tokens=generation.output_tokens,
+            stop_reason=generation.stop_reason,
+        )
+        code = extract_code(generation.text, request.language)
+        if self.settings.log_prompts:
+            log.update(prompt=request.message)
+        log.update(
+            prompt_chars=len(request.message),
+            prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest(),
+        )
+        stored, storage_error = self._store(request, code, key_id, budget)
+        log.update(
+            stored=stored is not None,
+            storage_error=storage_error,
+            key=stored.key if stored else None,
+        )
+        return Produced(code, generation, stored, storage_error)
+
+    def _model_seconds(self, budget: Budget) -> float:
+        """How long the model call may wait: its own limit, or what is left once the store's
+        share and a connection are set aside; 503 when that is too short to be worth it."""
+        left = budget.seconds() - self.settings.storage_budget - self.settings.connect_timeout
+        seconds = min(self.settings.read_timeout, left - ANSWER_MARGIN_S)
+        if seconds < _MIN_MODEL_S:
+            raise HttpError(503, "NoTimeLeft", "the request ran out of time; retry")
+        return seconds
+
+    def _store(
+        self, request: GenerationRequest, code: str, key_id: str, budget: Budget
+    ) -> tuple[StoredObject | None, str | None]:
+        key = object_key(self.settings.prefix, self.clock(), key_id, request.language)
+        try:
+            stored = store_code(
+                self.s3,
+                bucket=self.settings.bucket,
+                key=key,
+                code=code,
+                language=request.language,
+                model_id=self.settings.model_id,
+                prompt=request.message,
+                request_id=key_id,
+                time_left=lambda: budget.seconds() - ANSWER_MARGIN_S,
+                attempt_seconds=(
+                    self.settings.storage_connect_timeout + self.settings.storage_read_timeout
+                ),
+            )
+            return stored, None
+        except StorageError as exc:
+            logger.error("storing %s in %s failed: %s", key, self.settings.bucket, exc.__cause__)
+            return None, f"the code was generated but could not be stored: {exc}"

@@ -1,0 +1,145 @@
+"""The HTTP side of jobs: submit one (202 + Location) and read one (only its owner may)."""
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from codegen.errors import HttpError
+from codegen.events import HttpRequest
+from codegen.jobs import FINISHED, RUNNING, Job, JobStore, iso, new_job_id, request_record
+from codegen.request import GenerationRequest
+from codegen.responses import json_result
+from codegen.settings import Settings
+
+logger = logging.getLogger(__name__)
+JOBS_PATH = "/code-generation/jobs"
+_JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_POLL_AFTER_S = "2"  # Retry-After on an unfinished job: how soon polling is worth it
+# What a job whose last allowed attempt vanished (its worker crashed) ends with.
+ABANDONED = {
+    "status": 500,
+    "code": "JobAbandoned",
+    "message": "the job's worker stopped before finishing it, on every allowed attempt",
+}
+
+
+class JobApi:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        sqs: Any,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.sqs = sqs
+        self.clock = clock
+
+    def submit(
+        self, http: HttpRequest, request: GenerationRequest, request_id: str, log: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record the job, then queue its id: a job that could not be queued is removed
+        again, so the caller's 503 leaves nothing behind."""
+        job_id = new_job_id()
+        log.update(job_id=job_id)
+        record = request_record(request)
+        try:
+            job = self.store.create(
+                job_id, http.caller, record, request_id, self.settings.jobs.ttl_days
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("cannot record job %s: %s", job_id, exc)
+            raise _unavailable() from exc
+        try:
+            self.sqs.send_message(
+                QueueUrl=self.settings.jobs.queue_url, MessageBody=json.dumps({"job_id": job_id})
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("cannot queue job %s: %s", job_id, exc)
+            try:
+                self.store.discard(job_id)
+            except (ClientError, BotoCoreError):
+                logger.exception("job %s stays queued without a message", job_id)
+            raise _unavailable() from exc
+        location = f"{http.stage_path}{JOBS_PATH}/{job_id}"
+        headers = {
+            "Location": location,
+            "Preference-Applied": "respond-async",
+            "Retry-After": _POLL_AFTER_S,
+            "X-Request-Id": request_id,
+        }
+        return json_result(202, self._view(job, location), headers)
+
+    def read(self, http: HttpRequest, request_id: str, log: dict[str, Any]) -> dict[str, Any]:
+        job_id = http.path_parameters.get("id") or http.path.rstrip("/").rsplit("/", 1)[-1]
+        log.update(job_id=job_id[:64])
+        if not _JOB_ID.match(job_id):
+            raise HttpError(
+                400,
+                "InvalidJobId",
+                "a job id is the UUID a submission answered with (in its Location header)",
+                {"field": "id"},
+            )
+        try:
+            job = self.store.get(job_id)
+            if job is not None and job.owner == http.caller:
+                job = self._settle_abandoned(job)
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("cannot read job %s: %s", job_id, exc)
+            raise _unavailable() from exc
+        # Someone else's job is answered as no job at all: its id tells them nothing.
+        if job is None or job.owner != http.caller:
+            raise HttpError(404, "JobNotFound", f"no job {job_id} of yours (jobs expire)")
+        location = f"{http.stage_path}{JOBS_PATH}/{job_id}"
+        headers = {"X-Request-Id": request_id}
+        if not job.finished:
+            headers["Retry-After"] = _POLL_AFTER_S
+        log.update(job_status=job.status)
+        return json_result(200, self._view(job, location), headers)
+
+    def _settle_abandoned(self, job: Job) -> Job:
+        """A running job whose last allowed delivery's lease ran out will never be finished
+        by a worker (its message is in the dead-letter queue): record it failed."""
+        if (
+            job.status == RUNNING
+            and job.attempt is not None
+            and job.lease_until is not None
+            and job.lease_until < self.clock()
+            and job.receive_count >= self.settings.jobs.max_receives
+            and self.store.abandon(job.job_id, job.attempt, ABANDONED)
+        ):
+            logger.error("job %s abandoned after %s deliveries", job.job_id, job.receive_count)
+            return self.store.get(job.job_id) or job
+        return job
+
+    @staticmethod
+    def _view(job: Job, location: str) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "job_id": job.job_id,
+            "status": job.status,
+            "url": location,
+            "created_at": iso(job.created_at),
+            "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at),
+            "request_id": job.request_id,
+        }
+        if job.status in FINISHED and job.result is not None:
+            view.update(job.result)
+        if job.error is not None:
+            view["error"] = job.error
+        return view
+
+
+def _unavailable() -> HttpError:
+    return HttpError(
+        503,
+        "JobsUnavailable",
+        "the job service is unavailable; retry shortly",
+        headers={"Retry-After": _POLL_AFTER_S},
+    )

@@ -1,0 +1,77 @@
+# Asynchronous generation jobs: the queue a worker takes them from, its dead-letter queue, and
+# the table of job records.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  queue_name             = "${var.name}-jobs"
+  dead_letter_queue_name = "${var.name}-jobs-dlq"
+  # Known before the queue exists, so the dead-letter queue can name it without waiting.
+  queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.queue_name}"
+}
+
+# Messages that were delivered max_receive_count times without being finished: kept for a
+# person to look at (their jobs are recorded failed by the worker's last attempt).
+resource "aws_sqs_queue" "dead_letter" {
+  name                      = local.dead_letter_queue_name
+  message_retention_seconds = var.dead_letter_retention_seconds
+  sqs_managed_sse_enabled   = true
+  # Only the jobs queue may move messages here.
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  })
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name                      = local.queue_name
+  message_retention_seconds = var.message_retention_seconds
+  sqs_managed_sse_enabled   = true
+  # A message stays hidden while a worker runs its job: longer than the worker may run, so
+  # that it is delivered again only once that worker is surely gone.
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.visibility_timeout_seconds > var.consumer_timeout_seconds
+      error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be longer than the worker's timeout (${var.consumer_timeout_seconds} s), or a job still running would be delivered to a second worker."
+    }
+  }
+}
+
+resource "aws_dynamodb_table" "jobs" {
+  #checkov:skip=CKV_AWS_119:AWS-owned keys encrypt the table at rest; a customer-managed KMS key adds cost and key policy for short-lived job records
+  #checkov:skip=CKV2_AWS_16:on-demand capacity: there is nothing to auto-scale
+  name         = "${var.name}-jobs"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "job_id"
+
+  attribute {
+    name = "job_id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+  tags                        = var.tags
+}

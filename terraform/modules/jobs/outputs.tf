@@ -1,0 +1,29 @@
+output "queue_url" {
+  description = "URL of the jobs queue (the API function sends to it)."
+  value       = aws_sqs_queue.jobs.id
+}
+
+output "queue_arn" {
+  description = "ARN of the jobs queue (the worker's event source)."
+  value       = aws_sqs_queue.jobs.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.id
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.arn
+}
+
+output "table_name" {
+  description = "Name of the jobs table."
+  value       = aws_dynamodb_table.jobs.name
+}
+
+output "table_arn" {
+  description = "ARN of the jobs table."
+  value       = aws_dynamodb_table.jobs.arn
+}

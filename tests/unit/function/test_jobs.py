@@ -1,0 +1,312 @@
+"""Asynchronous jobs: the state machine's every transition (on moto's DynamoDB, whose
+conditional writes are what keep it honest), submitting, reading with the owner check, and
+the worker's handling of each kind of delivery."""
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from codegen.job_api import ABANDONED
+from codegen.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, Take
+from tests.unit.function.helpers import (
+    BUCKET,
+    JOBS_QUEUE_URL,
+    JOBS_TABLE,
+    OWNER,
+    Clock,
+    FakeContext,
+    body_of,
+    build_service,
+    build_worker,
+    converse_reply,
+    job_event,
+    sqs_record,
+    stored_keys,
+    submit_event,
+)
+from tests.unit.function.test_openapi import SPEC, schema_validator
+
+GOOD = {"message": "a function that adds two numbers", "key": "python"}
+REQUEST = {"message": "m", "language": "python", "max_tokens": 64, "temperature": None}
+CODE = "```python\ndef add(a, b):\n    return a + b\n```"
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(s3, clock):
+    return JobStore(boto3.client("dynamodb", region_name="us-east-1"), JOBS_TABLE, clock)
+
+
+@pytest.fixture
+def api(s3, bedrock, clock):
+    return build_service(lambda _seconds: bedrock[0], s3, job_clock=clock)
+
+
+@pytest.fixture
+def worker(s3, bedrock, clock):
+    return build_worker(lambda _seconds: bedrock[0], s3, job_clock=clock)
+
+
+def queued_messages() -> list[dict]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    answer = sqs.receive_message(QueueUrl=JOBS_QUEUE_URL, MaxNumberOfMessages=10)
+    return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
+
+
+def submit(api, body=GOOD, **options) -> dict:
+    result = api.handle(submit_event(body, **options), FakeContext("submit-1"))
+    assert result["statusCode"] == 202, result["body"]
+    return result
+
+
+# -- the state machine ---------------------------------------------------------------------
+def test_a_job_moves_queued_running_succeeded_and_then_never_again(store, clock):
+    job = store.create("j1", OWNER, REQUEST, "r1", ttl_days=7)
+    assert job.status == QUEUED and job.expires_at == int(clock.now + 7 * 86400)
+    take, running = store.take("j1", attempt="a1", lease_s=60, receive_count=1)
+    assert take is Take.STARTED and running.status == RUNNING and running.attempt == "a1"
+    assert store.succeed("j1", "a1", {"code": "x"})
+    done = store.get("j1")
+    assert done.status == SUCCEEDED and done.result == {"code": "x"} and done.finished_at
+    # A redelivered message finds it finished; nothing can move it again.
+    clock.now += 3600
+    assert store.take("j1", attempt="a2", lease_s=60, receive_count=2)[0] is Take.FINISHED
+    assert not store.fail("j1", "a1", {"code": "X"})
+    assert not store.succeed("j1", "a1", {"code": "other"})
+    assert not store.release("j1", "a1", {"code": "X"})
+    assert store.get("j1") == done
+
+
+def test_a_live_lease_keeps_a_second_delivery_out_until_it_runs_out(store, clock):
+    store.create("j2", OWNER, REQUEST, "r1", ttl_days=1)
+    assert store.take("j2", attempt="a1", lease_s=60, receive_count=1)[0] is Take.STARTED
+    assert store.take("j2", attempt="a2", lease_s=60, receive_count=2)[0] is Take.BUSY
+    clock.now += 61  # the first worker is gone: the next delivery takes over
+    take, job = store.take("j2", attempt="a3", lease_s=60, receive_count=3)
+    assert take is Take.STARTED and job.attempt == "a3" and job.receive_count == 3
+    # The worker that lost its lease cannot finish the job any more; the new one can.
+    assert not store.succeed("j2", "a1", {"code": "late"})
+    assert store.fail("j2", "a3", {"status": 504, "code": "ModelTimeout", "message": "m"})
+    assert store.get("j2").status == FAILED and store.get("j2").error["code"] == "ModelTimeout"
+
+
+def test_a_released_job_stays_running_and_the_next_delivery_takes_it_at_once(store):
+    store.create("j3", OWNER, REQUEST, "r1", ttl_days=1)
+    store.take("j3", attempt="a1", lease_s=600, receive_count=1)
+    assert store.release("j3", "a1", {"code": "Throttled"})
+    assert store.get("j3").status == RUNNING  # never back to queued
+    assert store.take("j3", attempt="a2", lease_s=600, receive_count=2)[0] is Take.STARTED
+
+
+def test_an_unknown_job_is_missing_and_a_second_create_of_an_id_is_refused(store):
+    assert store.take("nope", attempt="a", lease_s=1, receive_count=1) == (Take.MISSING, None)
+    store.create("j4", OWNER, REQUEST, "r1", ttl_days=1)
+    with pytest.raises(ClientError):
+        store.create("j4", "someone else", REQUEST, "r2", ttl_days=1)
+    assert store.get("j4").owner == OWNER
+
+
+def test_only_an_expired_last_attempt_is_abandoned(store, clock):
+    store.create("j5", OWNER, REQUEST, "r1", ttl_days=1)
+    store.take("j5", attempt="a1", lease_s=60, receive_count=3)
+    assert not store.abandon("j5", "a1", ABANDONED)  # its lease still runs
+    clock.now += 61
+    assert not store.abandon("j5", "other", ABANDONED)  # not the attempt that was seen
+    assert store.abandon("j5", "a1", ABANDONED)
+    assert store.get("j5").status == FAILED
+
+
+def test_a_queued_job_can_be_discarded_but_a_taken_one_cannot(store):
+    store.create("j6", OWNER, REQUEST, "r1", ttl_days=1)
+    store.discard("j6")
+    assert store.get("j6") is None
+    store.create("j7", OWNER, REQUEST, "r1", ttl_days=1)
+    store.take("j7", attempt="a1", lease_s=60, receive_count=1)
+    store.discard("j7")
+    assert store.get("j7").status == RUNNING
+
+
+# -- submitting -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "prefer"), [(GOOD, True), ({**GOOD, "async": True}, False)], ids=["header", "body"]
+)
+def test_a_job_is_accepted_with_its_location_and_queued(api, store, body, prefer):
+    result = submit(api, body, prefer=prefer)
+    payload = body_of(result)
+    job_id = payload["job_id"]
+    assert result["headers"]["Location"] == f"/dev/code-generation/jobs/{job_id}"
+    assert result["headers"]["Preference-Applied"] == "respond-async"
+    assert payload["status"] == "queued" and payload["url"] == result["headers"]["Location"]
+    assert queued_messages() == [{"job_id": job_id}]
+    job = store.get(job_id)
+    assert job.owner == OWNER and job.status == QUEUED and job.request_id == "submit-1"
+    assert job.request["message"] == GOOD["message"] and job.request["language"] == "python"
+    schema_validator(SPEC["components"]["schemas"]["Job"]).validate(payload)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"key": "python"},
+        {**GOOD, "async": "yes"},
+        {**GOOD, "max_tokens": 8193},
+        {**GOOD, "key": "klingon"},
+    ],
+)
+def test_a_refused_request_creates_no_job(api, s3, body):
+    result = api.handle(submit_event(body), FakeContext())
+    assert result["statusCode"] == 400
+    assert queued_messages() == []
+    table = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=JOBS_TABLE)
+    assert table["Items"] == [] and stored_keys(s3) == []
+
+
+def test_a_job_may_ask_for_more_tokens_than_a_synchronous_request(api):
+    assert body_of(submit(api, {**GOOD, "max_tokens": 8192}))["status"] == "queued"
+    result = api.handle(submit_event({**GOOD, "max_tokens": 8192}, prefer=False), FakeContext())
+    assert result["statusCode"] == 400
+    assert "Prefer: respond-async" in body_of(result)["message"]
+
+
+def test_a_job_that_cannot_be_queued_is_not_kept(api, monkeypatch):
+    def refuse(**_arguments):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "SendMessage")
+
+    monkeypatch.setattr(api.jobs.sqs, "send_message", refuse)
+    result = api.handle(submit_event(GOOD), FakeContext())
+    assert result["statusCode"] == 503 and body_of(result)["error"] == "JobsUnavailable"
+    table = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=JOBS_TABLE)
+    assert table["Items"] == []
+
+
+# -- reading --------------------------------------------------------------------------------
+def test_only_the_owner_reads_a_job_and_others_get_what_an_unknown_id_gets(api):
+    job_id = body_of(submit(api))["job_id"]
+    mine = api.handle(job_event(job_id), FakeContext())
+    assert mine["statusCode"] == 200 and body_of(mine)["status"] == "queued"
+    assert mine["headers"]["Retry-After"] == "2"
+    someone = api.handle(
+        job_event(job_id, caller="arn:aws:iam::123456789012:user/mallory"), FakeContext()
+    )
+    anonymous = api.handle(job_event(job_id, caller=None), FakeContext())
+    unknown_id = "0" * 8 + "-0000-4000-8000-" + "0" * 12
+    unknown = api.handle(job_event(unknown_id), FakeContext())
+    for other in (someone, anonymous, unknown):
+        assert other["statusCode"] == 404 and body_of(other)["error"] == "JobNotFound"
+    # Nothing tells someone else's job from no job at all.
+    assert body_of(someone)["message"].replace(job_id, "<id>") == body_of(unknown)[
+        "message"
+    ].replace(unknown_id, "<id>")
+    assert set(body_of(someone)) == set(body_of(unknown))
+
+
+@pytest.mark.parametrize("bad", ["x", "../../etc", "%00", "1" * 200, "A" * 36])
+def test_a_bad_job_id_is_a_400(api, bad):
+    result = api.handle(job_event(bad), FakeContext())
+    assert result["statusCode"] == 400 and body_of(result)["error"] == "InvalidJobId"
+
+
+def test_answers_of_the_jobs_route_fit_the_contract(api):
+    operation = SPEC["paths"]["/code-generation/jobs/{id}"]["get"]
+    job_id = body_of(submit(api))["job_id"]
+    for event in (job_event(job_id), job_event("bad"), job_event(job_id, caller="x")):
+        result = api.handle(event, FakeContext())
+        response = operation["responses"][str(result["statusCode"])]
+        schema = response["content"]["application/json"]["schema"]
+        schema_validator(schema).validate(body_of(result))
+
+
+# -- the worker -----------------------------------------------------------------------------
+def test_the_worker_finishes_a_job_with_the_synchronous_answers_fields(api, worker, stubber, s3):
+    job_id = body_of(submit(api))["job_id"]
+    stubber.add_response("converse", converse_reply(CODE))
+    answer = worker.handle({"Records": [sqs_record(job_id)]}, FakeContext("w-1", 120_000))
+    assert answer == {"batchItemFailures": []}
+    view = body_of(api.handle(job_event(job_id), FakeContext()))
+    assert view["status"] == "succeeded" and view["code"].startswith("def add(a, b):")
+    assert view["bucket"] == BUCKET and view["key"].endswith(f"/{job_id}.py")
+    assert stored_keys(s3) == [view["key"]]
+    body = s3.get_object(Bucket=BUCKET, Key=view["key"])["Body"].read().decode()
+    assert body == view["code"] and view["usage"]["total_tokens"] == 46
+    assert "Retry-After" not in api.handle(job_event(job_id), FakeContext())["headers"]
+    # Delivered again (at least once): nothing runs twice, nothing is written twice.
+    again = worker.handle({"Records": [sqs_record(job_id, 2)]}, FakeContext("w-2", 120_000))
+    assert again == {"batchItemFailures": []} and stored_keys(s3) == [view["key"]]
+
+
+def test_a_passing_failure_is_tried_again_and_the_last_try_fails_the_job(api, worker, stubber):
+    job_id = body_of(submit(api))["job_id"]
+    for receive in (1, 2, 3):
+        for _ in range(2):  # the function's own retry inside one delivery
+            stubber.add_client_error("converse", "ThrottlingException", "busy", 429)
+        answer = worker.handle({"Records": [sqs_record(job_id, receive)]}, FakeContext())
+        assert answer == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
+        status = body_of(api.handle(job_event(job_id), FakeContext()))
+        assert status["status"] == (RUNNING if receive < 3 else FAILED)
+    assert status["error"] == {
+        "status": 429,
+        "code": "Throttled",
+        "message": "too many requests to the model; retry later",
+    }
+
+
+def test_a_failure_no_retry_can_mend_fails_the_job_at_once(api, worker, stubber):
+    job_id = body_of(submit(api))["job_id"]
+    stubber.add_client_error("converse", "AccessDeniedException", "no access", 403)
+    answer = worker.handle({"Records": [sqs_record(job_id)]}, FakeContext())
+    assert answer == {"batchItemFailures": []}  # done with: no redelivery
+    view = body_of(api.handle(job_event(job_id), FakeContext()))
+    assert view["status"] == "failed" and view["error"]["code"] == "ModelAccessDenied"
+    assert view["error"]["status"] == 502
+
+
+def test_a_corrupt_job_is_retried_then_failed_and_its_message_kept(api, worker, store):
+    job_id = body_of(submit(api))["job_id"]
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=JOBS_TABLE,
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET #r = :bad",
+        ExpressionAttributeNames={"#r": "request"},
+        ExpressionAttributeValues={":bad": {"S": "{not json"}},
+    )
+    for receive in (1, 2, 3):
+        answer = worker.handle({"Records": [sqs_record(job_id, receive)]}, FakeContext())
+        assert answer["batchItemFailures"] == [{"itemIdentifier": f"msg-{job_id}"}]
+    job = store.get(job_id)
+    assert job.status == FAILED and job.error["code"] == "InternalError"
+
+
+def test_a_message_that_names_no_job_goes_on_to_the_dead_letter_queue(worker):
+    for body in ("not json", "[]", '{"job_id": 7}', "{}"):
+        record = sqs_record(None, body=body)
+        answer = worker.handle({"Records": [record]}, FakeContext())
+        assert answer["batchItemFailures"] == [{"itemIdentifier": record["messageId"]}]
+
+
+def test_a_message_of_an_expired_job_is_dropped(worker):
+    answer = worker.handle(
+        {"Records": [sqs_record("0" * 8 + "-0000-4000-8000-" + "0" * 12)]}, FakeContext()
+    )
+    assert answer == {"batchItemFailures": []}
+
+
+def test_a_job_whose_last_worker_vanished_reads_as_failed(api, store, clock):
+    job_id = body_of(submit(api))["job_id"]
+    store.take(job_id, attempt="a3", lease_s=60, receive_count=3)  # then the worker died
+    assert body_of(api.handle(job_event(job_id), FakeContext()))["status"] == "running"
+    clock.now += 61
+    view = body_of(api.handle(job_event(job_id), FakeContext()))
+    assert view["status"] == "failed" and view["error"]["code"] == "JobAbandoned"
+
+
+def test_a_vanished_worker_before_the_last_delivery_leaves_the_job_to_the_next(api, store, clock):
+    job_id = body_of(submit(api))["job_id"]
+    store.take(job_id, attempt="a1", lease_s=60, receive_count=1)
+    clock.now += 61
+    assert body_of(api.handle(job_event(job_id), FakeContext()))["status"] == "running"
