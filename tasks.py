@@ -139,25 +139,57 @@ def outputs(c, stage=DEFAULT_STAGE):
         "message": "what code to write",
         "language": "the language (python, go, rust, ...)",
         "raw": "print the whole JSON response instead of just the code",
+        "async": "submit a job (for answers past the API's 30 s) and poll it until it ends",
+        "wait": "with --async: give up polling after this many seconds (the job goes on)",
+        "max_tokens": "the longest answer to ask for, in tokens (default: the stage's)",
     }
 )
 @_user_errors
-def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
-    """Send PUT /code-generation to a stage (SigV4-signed when the route needs it)."""
-    from deploy.call import build_body, describe_failure
+def call(
+    c,
+    message,
+    language="python",
+    stage=DEFAULT_STAGE,
+    raw=False,
+    async_=False,
+    wait=900,
+    max_tokens=None,
+):
+    """Send PUT /code-generation to a stage (SigV4-signed when the route needs it); with
+    --async, as a job whose progress is shown while it runs."""
+    from deploy.call import (
+        build_body,
+        describe_failure,
+        describe_job_failure,
+        submit_job,
+        wait_for_job,
+    )
     from deploy.call import call as call_endpoint
+    from deploy.job_progress import JobProgress
 
     deployer = _deployer(stage)
     values = deployer.outputs()
     url = deployer.target.invoke_url(values)
     credentials = deployer.target.signing_credentials(values)
+    region = deployer.stage.region
+    settings = {"max_tokens": int(max_tokens)} if max_tokens is not None else None
+    body = build_body(message, language, settings)
     try:
-        result = call_endpoint(
-            url,
-            build_body(message, language),
-            region=deployer.stage.region,
-            credentials=credentials,
-        )
+        if not async_:
+            result = call_endpoint(url, body, region=region, credentials=credentials)
+        else:
+            submitted, job_url = submit_job(url, body, region=region, credentials=credentials)
+            if job_url is None:
+                raise Exit(f"error: {describe_failure(submitted)}", code=1)
+            progress = JobProgress(job_url, sys.stderr)
+            result = wait_for_job(
+                job_url,
+                region=region,
+                credentials=credentials,
+                limit_s=float(wait),
+                progress=progress.show,
+            )
+            progress.close()
     except OSError as exc:
         raise Exit(f"error: cannot reach {stage}'s endpoint: {exc}", code=1) from None
     if result.status != 200:
@@ -166,6 +198,8 @@ def call(c, message, language="python", stage=DEFAULT_STAGE, raw=False):
     if raw:
         print(json.dumps(payload, indent=2))
         return
+    if async_ and payload.get("status") != "succeeded":
+        raise Exit(f"error: {describe_job_failure(payload)}", code=1)
     print(payload["code"], end="" if payload["code"].endswith("\n") else "\n")
     where = payload["location"] or f"not stored: {payload.get('storage_error')}"
     answered_by = deployer.target.answered_by()

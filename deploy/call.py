@@ -1,14 +1,23 @@
-"""`invoke call`: send PUT /code-generation to a stage, SigV4-signed for AWS_IAM routes."""
+"""`invoke call`: send PUT /code-generation to a stage, SigV4-signed for AWS_IAM routes; with
+`--async`, submit a job and poll it until it has finished."""
 
 import json
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from layer_builder.errors import UserError
+
+FINISHED = ("succeeded", "failed")
+_POLL_MIN_S, _POLL_MAX_S = 0.5, 5.0
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,14 @@ class CallResult:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+
+class JobTimeout(UserError):
+    """The job did not finish within the time the caller allowed."""
+
 
 def build_body(message: str, language: str, settings: dict[str, Any] | None = None) -> bytes:
     payload = {"message": message, "key": language, **(settings or {})}
@@ -27,10 +44,15 @@ def build_body(message: str, language: str, settings: dict[str, Any] | None = No
 
 
 def signed_headers(
-    url: str, body: bytes, region: str, credentials: Credentials, headers: dict[str, str]
+    url: str,
+    body: bytes,
+    region: str,
+    credentials: Credentials,
+    headers: dict[str, str],
+    method: str = "PUT",
 ) -> dict[str, str]:
     """Headers with a SigV4 signature for API Gateway (service name execute-api)."""
-    request = AWSRequest(method="PUT", url=url, data=body, headers=headers)
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(credentials, "execute-api", region).add_auth(request)
     return dict(request.headers.items())
 
@@ -43,17 +65,82 @@ def call(
     credentials: Credentials | None,
     accept: str = "application/json",
     timeout: float = 60.0,
+    method: str = "PUT",
+    headers: dict[str, str] | None = None,
 ) -> CallResult:
-    """PUT `body` to `url`; signed when `credentials` are given."""
-    headers = {"Content-Type": "application/json", "Accept": accept}
+    """Send `body` to `url` (PUT unless told); signed when `credentials` are given."""
+    sent = {"Accept": accept, **(headers or {})}
+    if method != "GET":
+        sent["Content-Type"] = "application/json"
     if credentials is not None:
-        headers = signed_headers(url, body, region, credentials, headers)
-    request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+        sent = signed_headers(url, body, region, credentials, sent, method)
+    request = urllib.request.Request(
+        url, data=body if method != "GET" else None, method=method, headers=sent
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return CallResult(response.status, dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
         return CallResult(error.code, dict(error.headers.items()), error.read())
+
+
+def submit_job(
+    url: str, body: bytes, *, region: str, credentials: Credentials | None
+) -> tuple[CallResult, str | None]:
+    """PUT the request as a job (Prefer: respond-async): the answer, and the job's URL when
+    it was accepted (202)."""
+    result = call(
+        url,
+        body,
+        region=region,
+        credentials=credentials,
+        headers={"Prefer": "respond-async"},
+    )
+    location = result.header("Location") if result.status == 202 else None
+    return result, urljoin(url, location) if location else None
+
+
+def wait_for_job(
+    job_url: str,
+    *,
+    region: str,
+    credentials: Credentials | None,
+    limit_s: float,
+    progress: Callable[[dict[str, Any], float], None] = lambda job, elapsed: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> CallResult:
+    """GET the job until it has finished (the last answer), calling `progress(job, elapsed)`
+    on each answer; JobTimeout after `limit_s`. A 429 or 503 is waited out like an unfinished
+    job; any other answer that is not 200 is returned as it is."""
+    started = clock()
+    delay = _POLL_MIN_S
+    while True:
+        result = call(job_url, b"", region=region, credentials=credentials, method="GET")
+        elapsed = clock() - started
+        if result.status == 200:
+            job = result.json()
+            progress(job, elapsed)
+            if job.get("status") in FINISHED:
+                return result
+        elif result.status not in (429, 503):
+            return result
+        if elapsed >= limit_s:
+            raise JobTimeout(
+                f"the job did not finish within {limit_s:.0f} s; it goes on: look again with "
+                f"a longer --wait, or GET {job_url}"
+            )
+        hinted = _retry_after(result.header("Retry-After"))
+        pause = min(max(delay, hinted or 0.0), _POLL_MAX_S, max(limit_s - elapsed, 0.1))
+        sleep(pause)
+        delay = min(delay * 1.5, _POLL_MAX_S)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def describe_failure(result: CallResult) -> str:
@@ -63,3 +150,11 @@ def describe_failure(result: CallResult) -> str:
     except ValueError:
         detail = result.body[:500].decode("utf-8", "replace")
     return f"HTTP {result.status}: {detail}"
+
+
+def describe_job_failure(job: dict[str, Any]) -> str:
+    error = job.get("error") or {}
+    return (
+        f"job {job.get('job_id')} failed: {error.get('code', 'unknown error')} "
+        f"(as HTTP {error.get('status', '?')}): {error.get('message', '')}"
+    )

@@ -1,4 +1,5 @@
-"""The local stage server process: emulator, gateway and runtime in one asyncio process.
+"""The local stage server process: emulator, gateway, runtime and the SQS pollers of event
+source mappings in one asyncio process.
 
     python -m local_stage.server [--port N] [--emulator-port N] [--model-url URL]
 
@@ -27,6 +28,8 @@ from local_stage.contract import (
 from local_stage.control_plane import ControlPlane
 from local_stage.emulator import Emulator
 from local_stage.gateway.app import Gateway
+from local_stage.principals import Principals
+from local_stage.runtime.event_sources import EventSourcePollers
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
 
 logger = logging.getLogger("local_stage")
@@ -61,7 +64,18 @@ async def serve(
     )
     await runtime.start()
     control = ControlPlane(emulator.url, region, emulator.changes)
-    gateway = Gateway(control, runtime, {ACCESS_KEY: SECRET_KEY}, state_dir / "logs" / "access.log")
+    pollers = EventSourcePollers(
+        emulator.url,
+        region,
+        (ACCESS_KEY, SECRET_KEY),
+        emulator.changes,
+        control,
+        runtime,
+        max_concurrency,
+    )
+    await pollers.start()
+    principals = Principals({ACCESS_KEY: SECRET_KEY})
+    gateway = Gateway(control, runtime, principals, state_dir / "logs" / "access.log")
     runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -77,6 +91,7 @@ async def serve(
         await stopping.wait()
     finally:
         logger.info("stopping")
+        await pollers.stop()
         await runtime.stop()
         await runner.cleanup()
         emulator.stop()

@@ -10,6 +10,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -23,6 +24,12 @@ _AUTH = re.compile(
     r"Signature=(?P<signature>[0-9a-f]{64})"
 )
 MAX_SKEW = timedelta(minutes=5)
+
+
+class SecretLookup(Protocol):
+    """An access key id's secret key, or None (a dict of them will do)."""
+
+    def get(self, access_key: str, /) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,12 @@ def verify(
     url: str,
     headers: list[tuple[str, str]],
     body: bytes,
-    credentials: dict[str, str],
+    credentials: SecretLookup,
     region: str,
     now: datetime | None = None,
     service: str = "execute-api",
 ) -> Verdict:
-    """`credentials` maps access key id -> secret key; `service` is the signing name."""
+    """`credentials` gives the secret key of an access key id; `service` is the signing name."""
     lookup = fold_headers(headers)  # SigV4 signs a repeated header as its comma-joined values
     authorization = lookup.get("authorization")
     if not authorization:

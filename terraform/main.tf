@@ -61,6 +61,7 @@ module "function" {
   output_bucket_arn          = module.storage.bucket_arn
   model_id                   = var.model_id
   environment                = local.function_environment
+  attach_additional_policy   = true
   additional_policy_json     = data.aws_iam_policy_document.submit_jobs.json
   tags                       = local.tags
 }
@@ -115,15 +116,16 @@ module "worker" {
   memory_size                = var.memory_size
   timeout                    = var.worker_timeout
   # The event source mapping's maximum_concurrency bounds it: no reservation of its own.
-  reserved_concurrency   = -1
-  tracing_enabled        = var.tracing_enabled
-  log_retention_days     = var.log_retention_days
-  output_bucket_name     = module.storage.bucket_name
-  output_bucket_arn      = module.storage.bucket_arn
-  model_id               = var.model_id
-  environment            = local.function_environment
-  additional_policy_json = data.aws_iam_policy_document.run_jobs.json
-  tags                   = local.tags
+  reserved_concurrency     = -1
+  tracing_enabled          = var.tracing_enabled
+  log_retention_days       = var.log_retention_days
+  output_bucket_name       = module.storage.bucket_name
+  output_bucket_arn        = module.storage.bucket_arn
+  model_id                 = var.model_id
+  environment              = local.function_environment
+  attach_additional_policy = true
+  additional_policy_json   = data.aws_iam_policy_document.run_jobs.json
+  tags                     = local.tags
 
   sqs_event_source = {
     queue_arn = module.jobs.queue_arn

@@ -17,6 +17,7 @@ from local_stage.gateway.events import IncomingRequest, RequestContext, payload_
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route
 from local_stage.gateway.throttle import Throttle
+from local_stage.principals import Principals
 from local_stage.runtime.service import RuntimeService
 from local_stage.sigv4 import verify
 
@@ -44,12 +45,12 @@ class Gateway:
         self,
         control: ControlPlane,
         runtime: RuntimeService,
-        credentials: dict[str, str],
+        principals: Principals,
         access_log: Path,
     ) -> None:
         self.control = control
         self.runtime = runtime
-        self.credentials = credentials
+        self.principals = principals
         self.throttle = Throttle()
         access_log.parent.mkdir(parents=True, exist_ok=True)
         self._access = access_log.open("a", encoding="utf-8", buffering=1)
@@ -100,19 +101,11 @@ class Gateway:
         if route.authorization_type == "AWS_IAM":
             url = f"{request.scheme}://{request.host}{request.raw_path}"
             verdict = verify(
-                request.method, url, headers, body, self.credentials, self.control.region
+                request.method, url, headers, body, self.principals, self.control.region
             )
             if not verdict.ok:
                 return results.gateway_error(403, verdict.message), route.route_key
-            iam = {
-                "accessKey": verdict.access_key,
-                "accountId": ACCOUNT_ID,
-                "callerId": verdict.access_key,
-                "principalOrgId": None,
-                "userArn": f"arn:aws:iam::{ACCOUNT_ID}:root",
-                "userId": ACCOUNT_ID,
-                "cognitoIdentity": None,
-            }
+            iam = self.principals.identity(verdict.access_key)
         elif route.authorization_type not in ("NONE", ""):
             logger.error("authorization %s is not supported locally", route.authorization_type)
             return results.INTERNAL, route.route_key

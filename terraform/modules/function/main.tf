@@ -107,7 +107,7 @@ resource "aws_iam_role_policy" "this" {
 
 # What the caller grants beyond the module's own (e.g. a queue to send to, a table to write).
 resource "aws_iam_role_policy" "additional" {
-  count  = var.additional_policy_json == null ? 0 : 1
+  count  = var.attach_additional_policy ? 1 : 0
   name   = "${var.function_name}-additional"
   role   = aws_iam_role.this.id
   policy = var.additional_policy_json

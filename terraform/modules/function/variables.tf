@@ -135,8 +135,14 @@ variable "environment" {
   default     = {}
 }
 
+variable "attach_additional_policy" {
+  description = "Attach additional_policy_json to the function's role (a flag known at plan time, as the document may not be)."
+  type        = bool
+  default     = false
+}
+
 variable "additional_policy_json" {
-  description = "A further IAM policy document for the function's role (null: none)."
+  description = "A further IAM policy document for the function's role (with attach_additional_policy)."
   type        = string
   default     = null
 }

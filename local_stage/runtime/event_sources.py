@@ -1,0 +1,254 @@
+"""Lambda's SQS pollers, for the local stage: each enabled SQS event source mapping Terraform
+created in the emulator is run here, with the function's deployed zip in the runtime's workers.
+
+As Lambda does: long-poll the queue for up to `BatchSize` messages (each receive counts toward
+the queue's redrive policy, and moto moves a message past `maxReceiveCount` to the dead-letter
+queue on receive); invoke the function synchronously with the batch as an SQS event; when it
+succeeds, delete the messages it did not name in `batchItemFailures` (with
+ReportBatchItemFailures; an answer that is not a valid one fails the whole batch), and when it
+fails (an error, a crash, a timeout) delete none: they come back once their visibility timeout
+runs out. At most `ScalingConfig.MaximumConcurrency` batches of one mapping run at once.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local_stage.control_plane import ControlPlane
+from local_stage.emulator import ChangeCounter
+from local_stage.runtime.invocation import InvokeResult
+from local_stage.runtime.service import RuntimeService
+
+logger = logging.getLogger(__name__)
+_POLL_WAIT_S = 1  # each receive waits this long for a message (moto wakes it on a send)
+_CHECK_EVERY_S = 0.5  # how often the mappings are looked at when configuration changed
+_RESULT_GRACE_S = 5.0  # beyond the function's timeout, for its worker to report
+
+
+@dataclass(frozen=True)
+class SqsMapping:
+    uuid: str
+    queue_arn: str
+    function_name: str
+    batch_size: int
+    max_concurrency: int
+    report_batch_item_failures: bool
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any], default_concurrency: int) -> "SqsMapping":
+        scaling = item.get("ScalingConfig") or {}
+        return cls(
+            uuid=item["UUID"],
+            queue_arn=item["EventSourceArn"],
+            function_name=item["FunctionArn"].split(":function:", 1)[-1].split(":", 1)[0],
+            batch_size=max(1, min(int(item.get("BatchSize") or 10), 10)),
+            max_concurrency=int(scaling.get("MaximumConcurrency") or default_concurrency),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (item.get("FunctionResponseTypes") or []),
+        )
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda sends a function for a batch of SQS messages."""
+    records = []
+    for message in messages:
+        body = message.get("Body", "")
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": body,
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value.get("DataType", "String"),
+                    }
+                    for name, value in (message.get("MessageAttributes") or {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def to_retry(result: InvokeResult | None, message_ids: list[str], report: bool) -> set[str]:
+    """The messages of a batch that stay on the queue after this result of its invocation."""
+    if result is None or not result.ok:
+        return set(message_ids)
+    if not report:
+        return set()
+    try:
+        answer = json.loads(result.payload or b"null")
+    except ValueError:
+        return set(message_ids)
+    if answer is None or answer == {}:
+        return set()
+    failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        return set(message_ids)
+    named = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if identifier not in message_ids:
+            return set(message_ids)  # as Lambda: an unknown or empty id fails the batch
+        named.add(identifier)
+    return named
+
+
+class EventSourcePollers:
+    """Runs every enabled SQS mapping; follows them as Terraform changes them."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str,
+        credentials: tuple[str, str],
+        changes: ChangeCounter,
+        control: ControlPlane,
+        runtime: RuntimeService,
+        max_concurrency: int,
+    ) -> None:
+        session = boto3.Session(
+            aws_access_key_id=credentials[0],
+            aws_secret_access_key=credentials[1],
+            region_name=region,
+        )
+        config = Config(retries={"max_attempts": 1}, read_timeout=_POLL_WAIT_S + 10)
+        self._lambda = session.client("lambda", endpoint_url=endpoint_url, config=config)
+        self._sqs = session.client("sqs", endpoint_url=endpoint_url, config=config)
+        self.region = region
+        self._changes = changes
+        self._control = control
+        self._runtime = runtime
+        self._max_concurrency = max_concurrency
+        # Long polls block a thread each: their own pool, not the loop's default one.
+        self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="sqs-poller")
+        self._running: dict[SqsMapping, list[asyncio.Task[None]]] = {}
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        tasks = [self._watcher] if self._watcher else []
+        for pollers in self._running.values():
+            tasks.extend(pollers)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._running.clear()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    async def _call(self, function: Any, **arguments: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, lambda: function(**arguments))
+
+    async def _watch(self) -> None:
+        seen = None
+        while True:
+            current = self._changes.value
+            if current != seen:
+                try:
+                    self._reconcile(await self._mappings())
+                    seen = current
+                except Exception:
+                    logger.exception("cannot read the event source mappings")
+            await asyncio.sleep(_CHECK_EVERY_S)
+
+    async def _mappings(self) -> set[SqsMapping]:
+        mappings, marker = set(), None
+        while True:
+            page = await self._call(
+                self._lambda.list_event_source_mappings, **({"Marker": marker} if marker else {})
+            )
+            for item in page.get("EventSourceMappings", []):
+                enabled = item.get("State", "Enabled") in ("Enabled", "Creating", "Updating")
+                if enabled and ":sqs:" in item.get("EventSourceArn", ""):
+                    mappings.add(SqsMapping.from_api(item, self._max_concurrency))
+            marker = page.get("NextMarker")
+            if not marker:
+                return mappings
+
+    def _reconcile(self, wanted: set[SqsMapping]) -> None:
+        for mapping in set(self._running) - wanted:
+            logger.info("stopping the pollers of %s", mapping.queue_arn)
+            for task in self._running.pop(mapping):
+                task.cancel()
+        for mapping in wanted - set(self._running):
+            count = max(1, min(mapping.max_concurrency, self._max_concurrency))
+            logger.info(
+                "polling %s for %s (%d at once)", mapping.queue_arn, mapping.function_name, count
+            )
+            loop = asyncio.get_running_loop()
+            self._running[mapping] = [loop.create_task(self._poll(mapping)) for _ in range(count)]
+
+    async def _poll(self, mapping: SqsMapping) -> None:
+        queue_url = None
+        while True:
+            try:
+                if queue_url is None:
+                    name = mapping.queue_arn.rsplit(":", 1)[-1]
+                    queue_url = (await self._call(self._sqs.get_queue_url, QueueName=name))[
+                        "QueueUrl"
+                    ]
+                await self._one_batch(mapping, queue_url)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("polling %s failed; trying again", mapping.queue_arn)
+                queue_url = None
+                await asyncio.sleep(1.0)
+
+    async def _one_batch(self, mapping: SqsMapping, queue_url: str) -> None:
+        answer = await self._call(
+            self._sqs.receive_message,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=mapping.batch_size,
+            WaitTimeSeconds=_POLL_WAIT_S,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return
+        function = self._control.function(mapping.function_name)
+        if function is None:
+            logger.error("mapping %s names no function %s", mapping.uuid, mapping.function_name)
+            return  # the messages come back after their visibility timeout
+        event = sqs_event(messages, mapping.queue_arn, self.region)
+        result = await self._runtime.invoke(
+            function, json.dumps(event).encode(), function.timeout + _RESULT_GRACE_S
+        )
+        ids = [message["MessageId"] for message in messages]
+        keep = to_retry(result, ids, mapping.report_batch_item_failures)
+        done = [m for m in messages if m["MessageId"] not in keep]
+        if done:
+            await self._call(
+                self._sqs.delete_message_batch,
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done)
+                ],
+            )
+        if keep:
+            logger.info("%d of %d messages stay on %s", len(keep), len(ids), mapping.queue_arn)
