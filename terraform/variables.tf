@@ -188,7 +188,7 @@ variable "worker_timeout" {
 }
 
 variable "job_visibility_timeout" {
-  description = "Seconds a delivered job stays hidden from other workers; must exceed worker_timeout (a crashed worker's job is delivered again after it)."
+  description = "Seconds a delivered job stays hidden from other workers: at least worker_timeout + 10 (a crashed worker's job is delivered again after it)."
   type        = number
 }
 

@@ -1,6 +1,7 @@
 """What the end-to-end tests share: a signed HTTP client for the local gateway, function
 source trees to deploy, and waiting on a condition instead of sleeping."""
 
+import json
 import shutil
 import time
 import urllib.error
@@ -30,7 +31,12 @@ def send(
     extra = dict(headers or [])
     if sign:
         extra = signed_headers(
-            url, body, "us-east-1", credentials, {"Content-Type": "application/json", **extra}
+            url,
+            body,
+            "us-east-1",
+            credentials,
+            {"Content-Type": "application/json", **extra},
+            method,
         )
     request = urllib.request.Request(url, data=body if method != "GET" else None, method=method)
     for name, value in extra.items():
@@ -55,9 +61,21 @@ def write_function(root: Path, handler_source: str, files: dict[str, str] | None
     return source
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Return once `condition()` holds; fail the test with `what` after `timeout_s`."""
+def set_faults(server_url: str, method: str, rule: dict | None = None) -> dict:
+    """POST a fault rule to a local server (the emulator or the model server), GET its
+    rules, or DELETE them; its JSON answer."""
+    data = json.dumps(rule).encode() if rule is not None else None
+    request = urllib.request.Request(f"{server_url}/_local/faults", data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.05
+) -> None:
+    """Return once `condition()` holds (asked every `interval_s`); fail the test with `what`
+    after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
-        time.sleep(0.05)
+        time.sleep(interval_s)

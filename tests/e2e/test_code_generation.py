@@ -6,7 +6,6 @@ import ast
 import concurrent.futures
 import json
 import time
-import urllib.request
 
 import boto3
 import psutil
@@ -14,7 +13,7 @@ import pytest
 
 from deploy.paths import LAMBDA_DIR
 from local_stage.contract import running_model
-from tests.e2e.helpers import send, wait_for
+from tests.e2e.helpers import send, set_faults, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -87,15 +86,6 @@ def test_the_local_models_limits_come_back_as_the_functions_statuses(local_stage
     reply = json.loads(data)
     assert status == 200 and reply["truncated"] is True and reply["stop_reason"] == "max_tokens"
     assert reply["usage"]["output_tokens"] == 3
-
-
-def set_faults(server_url: str, method: str, rule: dict | None = None) -> dict:
-    """POST a fault rule to a local server (the emulator or the model server), GET its
-    rules, or DELETE them; its JSON answer."""
-    data = json.dumps(rule).encode() if rule is not None else None
-    request = urllib.request.Request(f"{server_url}/_local/faults", data=data, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def faults(local_stage, method: str, rule: dict | None = None) -> dict:

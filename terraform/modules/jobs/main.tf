@@ -41,8 +41,8 @@ resource "aws_sqs_queue" "jobs" {
 
   lifecycle {
     precondition {
-      condition     = var.visibility_timeout_seconds > var.consumer_timeout_seconds
-      error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be longer than the worker's timeout (${var.consumer_timeout_seconds} s), or a job still running would be delivered to a second worker."
+      condition     = var.visibility_timeout_seconds >= var.consumer_timeout_seconds + 10
+      error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be at least the worker's timeout (${var.consumer_timeout_seconds} s) + 10 s: a worker holds its job until 5 s past its timeout, and a job must not be delivered again while it may still run."
     }
   }
 }

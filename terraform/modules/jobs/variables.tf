@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "How long a delivered job message stays hidden; longer than the worker's timeout."
+  description = "How long a delivered job message stays hidden: at least the worker's timeout + 10 s."
   type        = number
 
   validation {

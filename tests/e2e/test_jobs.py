@@ -1,0 +1,237 @@
+"""Asynchronous jobs through the whole local stack: the gateway routes the submission and the
+GET with its path parameter, the runtime's SQS poller runs the worker's deployed zip, and the
+emulator holds the queue, the dead-letter queue, the table and the bucket.
+
+The stage is deployed with a short worker timeout and visibility timeout, and two deliveries
+before the dead-letter queue, so that redelivery can be watched in seconds."""
+
+import json
+import time
+import urllib.parse
+
+import boto3
+import psutil
+import pytest
+from botocore.credentials import Credentials
+
+from deploy.call import submit_job, wait_for_job
+from deploy.paths import LAMBDA_DIR
+from tests.e2e.helpers import CREDENTIALS, send, set_faults, wait_for
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.model,
+]
+
+WORKER_TIMEOUT_S = 10
+VISIBILITY_S = 20
+MAX_RECEIVES = 2
+SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 64}
+ROOT = "arn:aws:iam::123456789012:root"
+
+
+@pytest.fixture(scope="module")
+def deployed(local_stage):
+    report = local_stage.deployer(
+        LAMBDA_DIR,
+        worker_timeout=WORKER_TIMEOUT_S,
+        job_visibility_timeout=VISIBILITY_S,
+        job_max_receive_count=MAX_RECEIVES,
+    ).deploy()
+    assert report.changed
+    return report.outputs
+
+
+@pytest.fixture(scope="module")
+def aws(local_stage):
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=local_stage.state.emulator_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    return client
+
+
+def submit(local_stage, body=SHORT, credentials=CREDENTIALS) -> str:
+    result, job_url = submit_job(
+        local_stage.url(), json.dumps(body).encode(), region="us-east-1", credentials=credentials
+    )
+    assert result.status == 202, result.body
+    location = result.header("Location")
+    assert location is not None and location.startswith("/local/code-generation/jobs/")
+    assert result.json()["status"] == "queued" and result.json()["url"] == location
+    return job_url
+
+
+def job(job_url: str, credentials=CREDENTIALS) -> tuple[int, dict]:
+    status, _headers, data = send(job_url, b"", method="GET", credentials=credentials)
+    return status, json.loads(data)
+
+
+def finished(job_url: str, limit_s: float = 90) -> dict:
+    result = wait_for_job(job_url, region="us-east-1", credentials=CREDENTIALS, limit_s=limit_s)
+    assert result.status == 200, result.body
+    return result.json()
+
+
+def record(aws, deployed, job_id: str) -> dict:
+    item = aws("dynamodb").get_item(
+        TableName=deployed["jobs_table"], Key={"job_id": {"S": job_id}}, ConsistentRead=True
+    )
+    return item["Item"]
+
+
+def test_a_job_succeeds_and_its_code_is_the_stored_object(local_stage, deployed, aws):
+    job_url = submit(local_stage)
+    done = finished(job_url)
+    assert done["status"] == "succeeded" and "def " in done["code"]
+    assert done["stored"] is True and done["key"].endswith(f"/{done['job_id']}.py")
+    stored = aws("s3").get_object(Bucket=done["bucket"], Key=done["key"])
+    assert stored["Body"].read() == done["code"].encode()
+    assert done["usage"]["output_tokens"] > 0 and done["language"] == "python"
+    assert done["created_at"] <= done["started_at"] <= done["finished_at"]
+    # The message was deleted once the job succeeded: nothing is left to deliver.
+    attributes = aws("sqs").get_queue_attributes(
+        QueueUrl=deployed["jobs_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_job_whose_generation_fails_ends_failed_with_the_error_code(local_stage, deployed):
+    set_faults(
+        local_stage.state.model_url,
+        "POST",
+        {"path": "/model/*/converse", "status": 403, "code": "AccessDeniedException"},
+    )
+    try:
+        done = finished(submit(local_stage))
+    finally:
+        set_faults(local_stage.state.model_url, "DELETE")
+    assert done["status"] == "failed" and "code" not in done
+    assert done["error"]["code"] == "ModelAccessDenied" and done["error"]["status"] == 502
+
+
+def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_stage, deployed, aws):
+    # The first model call hangs long enough for the worker to be killed while it waits.
+    set_faults(
+        local_stage.state.model_url,
+        "POST",
+        {"path": "/model/*/converse", "delay_s": 8, "times": 1},
+    )
+    try:
+        job_url = submit(local_stage)
+        wait_for(lambda: job(job_url)[1]["status"] == "running", 30, "the job to start", 0.2)
+        killed = kill_workers(local_stage, "codegen.worker.lambda_handler")
+        assert killed >= 1
+        done = finished(job_url, limit_s=VISIBILITY_S + 60)
+    finally:
+        set_faults(local_stage.state.model_url, "DELETE")
+    assert done["status"] == "succeeded" and "def " in done["code"]
+    item = record(aws, deployed, done["job_id"])
+    assert item["receive_count"]["N"] == "2"  # the second delivery ran it
+    keys = aws("s3").list_objects_v2(Bucket=done["bucket"]).get("Contents", [])
+    assert [k["Key"] for k in keys if done["job_id"] in k["Key"]] == [done["key"]]
+    time.sleep(1)
+    assert job(job_url)[1] == done  # and it stays as it ended
+
+
+def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(
+    local_stage, deployed, aws
+):
+    # A job whose stored request is not one: every delivery fails; the last one fails it.
+    job_id = "0badc0de-0000-4000-8000-000000000001"
+    now = time.time()
+    aws("dynamodb").put_item(
+        TableName=deployed["jobs_table"],
+        Item={
+            "job_id": {"S": job_id},
+            "owner": {"S": ROOT},
+            "status": {"S": "queued"},
+            "created_at": {"N": str(now)},
+            "updated_at": {"N": str(now)},
+            "expires_at": {"N": str(int(now) + 3600)},
+            "request": {"S": "{not json"},
+            "request_id": {"S": "poison"},
+            "receive_count": {"N": "0"},
+        },
+    )
+    sqs = aws("sqs")
+    sqs.send_message(
+        QueueUrl=deployed["jobs_queue_url"], MessageBody=json.dumps({"job_id": job_id})
+    )
+    sqs.send_message(QueueUrl=deployed["jobs_queue_url"], MessageBody="not a job at all")
+    dead_letters: list[str] = []
+
+    def both_dead() -> bool:
+        answer = sqs.receive_message(
+            QueueUrl=deployed["jobs_dead_letter_queue_url"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+        )
+        dead_letters[:] = sorted(m["Body"] for m in answer.get("Messages", []))
+        return len(dead_letters) == 2
+
+    wait_for(both_dead, VISIBILITY_S * (MAX_RECEIVES + 1) + 30, "both messages in the DLQ", 1)
+    assert dead_letters == sorted([json.dumps({"job_id": job_id}), "not a job at all"])
+    job_url = local_stage.url(path=f"/code-generation/jobs/{job_id}")
+    status, view = job(job_url)
+    assert status == 200 and view["status"] == "failed"
+    assert view["error"]["code"] == "InternalError" and job_id in view["error"]["message"]
+
+
+def test_another_principal_cannot_read_the_job(local_stage, deployed, aws):
+    iam = aws("iam")
+    iam.create_user(UserName="mallory")
+    key = iam.create_access_key(UserName="mallory")["AccessKey"]
+    mallory = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    job_url = submit(local_stage)
+    done = finished(job_url)
+    status, view = job(job_url, credentials=mallory)
+    assert status == 404 and view["error"] == "JobNotFound" and "code" not in view
+    # Mallory's own job is hers alone, and the stage's key cannot read it either.
+    hers = submit(local_stage, credentials=mallory)
+    assert job(hers, credentials=mallory)[0] == 200
+    assert job(hers)[0] == 404
+    assert job(job_url)[1]["code"] == done["code"]
+    status, _headers, _data = send(job_url, b"", method="GET", sign=False)
+    assert status == 403
+
+
+@pytest.mark.parametrize(
+    "suffix", ["not-a-uuid", "0badc0de-0000-4000-8000-00000000000Z", "x" * 100]
+)
+def test_bad_job_ids_are_400_and_unknown_ones_404(local_stage, deployed, suffix):
+    url = local_stage.url(path=f"/code-generation/jobs/{urllib.parse.quote(suffix)}")
+    assert job(url)[0] == 400
+    unknown = local_stage.url(path="/code-generation/jobs/0badc0de-0000-4000-8000-0000000000ff")
+    assert job(unknown)[0] == 404
+
+
+def test_a_refused_job_request_creates_nothing(local_stage, deployed, aws):
+    before = aws("dynamodb").scan(TableName=deployed["jobs_table"], Select="COUNT")["Count"]
+    for body in ({"key": "python", "async": True}, {**SHORT, "async": "yes"}):
+        status, _headers, data = send(local_stage.url(), json.dumps(body).encode())
+        assert status == 400, data
+    after = aws("dynamodb").scan(TableName=deployed["jobs_table"], Select="COUNT")["Count"]
+    assert after == before
+
+
+def kill_workers(local_stage, handler: str) -> int:
+    """Kill the runtime workers running `handler`; how many there were."""
+    killed = 0
+    for child in psutil.Process(local_stage.state.pid).children(recursive=True):
+        try:
+            if handler in child.cmdline():
+                child.kill()
+                killed += 1
+        except psutil.Error:
+            continue
+    return killed
