@@ -56,7 +56,7 @@ class Gateway:
         self._access = access_log.open("a", encoding="utf-8", buffering=1)
         self.app = web.Application()  # the body limit is _body_within_limit's
         self.app.router.add_get(HEALTH_PATH, self._health)
-        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)  # any path, newlines too
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -1,11 +1,14 @@
 """A flood of generated, hostile requests against the local stack: the published contract
 driven by schemathesis (over 1,000 requests), and raw HTTP from hypothesis (bad methods,
 paths, headers, signatures, bodies). Every answer is a documented status and never a 5xx, the
-gateway stays up, and only a request that got its code stored left an object behind."""
+gateway stays up, every accepted job runs to its end, and only a request (or job) that got its
+code stored left an object behind."""
 
 import http.client
 import json
 import subprocess
+from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -13,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploy.paths import LAMBDA_DIR, REPO_ROOT
-from tests.e2e.helpers import send
+from tests.e2e.helpers import send, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -24,9 +27,9 @@ pytestmark = [
 ]
 
 SCHEMATHESIS_REQUESTS = 1000
-# Answers the contract documents for PUT /code-generation, none of them a 5xx by design
-# for these requests (a 5xx would mean the stack failed).
-DOCUMENTED = {200, 400, 403, 404, 405, 413, 429}
+# Answers the contract documents for its routes, none of them a 5xx by design for these
+# requests (a 5xx would mean the stack failed).
+DOCUMENTED = {200, 202, 400, 403, 404, 405, 413, 429}
 
 
 def gateway_access(local_stage) -> list[dict]:
@@ -36,13 +39,14 @@ def gateway_access(local_stage) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def open_stage(local_stage):
-    """The real function on a stage whose route is open (schemathesis does not sign SigV4)
-    and whose answers are short (the local model writes 16 tokens at most)."""
+    """The real function on a stage whose routes are open (schemathesis does not sign SigV4)
+    and whose answers, jobs' included, are short (the local model writes 16 tokens at most)."""
     deployer = local_stage.deployer(
         LAMBDA_DIR,
         route_authorization="NONE",
         default_max_tokens=8,
         max_tokens_limit=16,
+        async_max_tokens_limit=16,
         throttling_rate_limit=10000,
         throttling_burst_limit=10000,
     )
@@ -54,18 +58,42 @@ def open_stage(local_stage):
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    return outputs["bucket_name"], s3
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=local_stage.state.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    return OpenStage(outputs["bucket_name"], s3, outputs["jobs_table"], dynamodb)
 
 
-def objects(open_stage) -> int:
-    bucket, s3 = open_stage
-    return s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+@dataclass(frozen=True)
+class OpenStage:
+    bucket: str
+    s3: Any
+    jobs_table: str
+    dynamodb: Any
+
+    def objects(self) -> int:
+        return self.s3.list_objects_v2(Bucket=self.bucket).get("KeyCount", 0)
+
+    def jobs(self) -> list[dict]:
+        pages = self.dynamodb.get_paginator("scan").paginate(TableName=self.jobs_table)
+        return [item for page in pages for item in page["Items"]]
+
+
+def stored_by_jobs(jobs: list[dict]) -> int:
+    """How many of these (finished) jobs stored their code."""
+    results = [json.loads(job["result"]["S"]) for job in jobs if "result" in job]
+    return sum(1 for result in results if result.get("stored"))
 
 
 def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5xx(
     local_stage, open_stage, tmp_path
 ):
-    before, logged_before = objects(open_stage), len(gateway_access(local_stage))
+    before, logged_before = open_stage.objects(), len(gateway_access(local_stage))
+    jobs_before = {job["job_id"]["S"] for job in open_stage.jobs()}
     bin_dir = subprocess.run(
         ["bash", "scripts/tool.sh", "schemathesis"],
         cwd=REPO_ROOT,
@@ -110,8 +138,21 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
     print(f"schemathesis: {len(statuses)} requests through the gateway, statuses {counts}")
     assert len(statuses) >= SCHEMATHESIS_REQUESTS, len(statuses)
     assert set(statuses) <= DOCUMENTED, sorted(set(statuses))
-    # Only a served request stored code: one object per 200, none for anything refused.
-    assert objects(open_stage) - before == statuses.count(200)
+    # Every accepted job (202) exists once, and runs to its end.
+    accepted = sum(1 for entry in answers if entry["status"] == 202)
+    new_jobs: list[dict] = []
+
+    def all_finished() -> bool:
+        new_jobs[:] = [j for j in open_stage.jobs() if j["job_id"]["S"] not in jobs_before]
+        return all(job["status"]["S"] in ("succeeded", "failed") for job in new_jobs)
+
+    wait_for(all_finished, 600, "the accepted jobs to finish", 1.0)
+    assert len(new_jobs) == accepted
+    print(f"schemathesis: {accepted} jobs accepted, all finished")
+    # Only a served request stored code: one object per 200 to PUT and per job that stored
+    # its code, none for anything refused.
+    served = sum(1 for entry in answers if entry["status"] == 200 and entry["method"] == "PUT")
+    assert open_stage.objects() - before == served + stored_by_jobs(new_jobs)
     assert send(local_stage.url(), b"{}", sign=False)[0] == 400  # the gateway is still up
 
 
@@ -125,6 +166,11 @@ PATHS = st.sampled_from(
         "/local/code-generation?x=%ff",
         "/%2e%2e/",
         "/local/code-generation?" + "q=1&" * 300,
+        "/local/code-generation/jobs/0badc0de-0000-4000-8000-000000000001",
+        "/local/code-generation/jobs/../../code-generation",
+        "/local/code-generation/jobs/%00",
+        "/local/code-generation/jobs/%0A",
+        "/local/code-generation/jobs/",
     ]
 )
 JSONISH = st.recursive(
