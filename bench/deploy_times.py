@@ -13,18 +13,18 @@ import time
 from pathlib import Path
 
 from _common import print_table, record
-from moto.server import ThreadedMotoServer
 
 from deploy.deployer import StageDeployer
 from deploy.paths import LAMBDA_DIR
 from deploy.stages import load_stage
+from local_stage.emulator import Emulator
 
 
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = Emulator()  # moto, answering as the local stage's emulator does
     server.start()
-    url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    url = server.url
     try:
         with tempfile.TemporaryDirectory() as scratch:
             root = Path(scratch)

@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 from _common import print_table, record
-from moto.server import ThreadedMotoServer
 
 from deploy.deployer import StageDeployer
 from deploy.paths import REPO_ROOT
 from deploy.stages import load_stage
+from local_stage.emulator import Emulator
 
 RUNS = 5
 # A whole `invoke deploy` of this bench's stage: a new interpreter, the same code path.
@@ -64,9 +64,9 @@ def main() -> None:
     layer_s, bare_python_s = alternating(
         [invoke, "build-layer"], [python, "-c", "pass"], cwd=REPO_ROOT
     )
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = Emulator()  # moto, answering as the local stage's emulator does
     server.start()
-    url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    url = server.url
     try:
         with tempfile.TemporaryDirectory() as scratch:
             work = Path(scratch) / "work"

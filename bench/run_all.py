@@ -19,7 +19,14 @@ from pathlib import Path
 from _common import RESULTS_VARIABLE, print_table
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["layer_build.py", "noops.py", "deploy_times.py", "local_gateway.py", "local_model.py"]
+SCRIPTS = [
+    "layer_build.py",
+    "noops.py",
+    "deploy_times.py",
+    "local_gateway.py",
+    "local_model.py",
+    "async_jobs.py",
+]
 
 
 def run(scripts: list[str]) -> list[dict]:

@@ -21,11 +21,11 @@ def terraform_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    """A fresh moto server on a free loopback port, stopped after the module."""
-    from moto.server import ThreadedMotoServer
+    """A fresh AWS emulator (moto, answering as the local stage's does) on a free loopback
+    port, stopped after the module."""
+    from local_stage.emulator import Emulator
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    emulator = Emulator()
+    emulator.start()
+    yield emulator.url
+    emulator.stop()

@@ -1,0 +1,129 @@
+"""The async path on the local stack, in one run: a job's submit-to-running latency, and its
+whole time (submit, queue, worker, poll) against a synchronous request of the same size.
+
+    python bench/async_jobs.py
+
+Starts its own local stage with the local model (own state directory), deploys the real
+function through the real Terraform (routes open, generous throttling), and runs ROUNDS pairs
+of the same request, one synchronous and one as a job, one after the other (interleaved, so
+drift in the machine's speed hits both alike). The job is polled every POLL_S seconds.
+"""
+
+import json
+import statistics
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+from _common import local_deployer, print_table, record
+
+from deploy.paths import LAMBDA_DIR
+from deploy.stages import load_stage
+from local_stage import supervisor
+
+ROUNDS = 7
+POLL_S = 0.05
+MAX_TOKENS = 256
+REQUEST = {
+    "message": "a function that checks whether a string is a palindrome, with a docstring",
+    "key": "python",
+    "temperature": 0,
+    "max_tokens": MAX_TOKENS,
+}
+
+
+def http(method: str, url: str, body: dict | None = None, headers: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, dict(response.headers.items()), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), json.loads(error.read() or b"{}")
+
+
+def synchronous(url: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    status, _headers, answer = http("PUT", url, REQUEST)
+    elapsed = time.perf_counter() - started
+    assert status == 200, answer
+    return elapsed, answer["usage"]["output_tokens"]
+
+
+def as_job(url: str, base: str) -> tuple[float, float, float, int]:
+    """(seconds to the 202, seconds from submit to running by the job's own clock, seconds
+    from submit until a poll saw it succeeded, output tokens)."""
+    started = time.perf_counter()
+    status, headers, answer = http("PUT", url, REQUEST, {"Prefer": "respond-async"})
+    accepted = time.perf_counter() - started
+    assert status == 202, answer
+    job_url = base + headers["Location"]
+    while True:
+        status, _headers, job = http("GET", job_url)
+        assert status == 200, job
+        if job["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(POLL_S)
+    done = time.perf_counter() - started
+    assert job["status"] == "succeeded", job
+    created = datetime.fromisoformat(job["created_at"])
+    to_running = (datetime.fromisoformat(job["started_at"]) - created).total_seconds()
+    return accepted, to_running, done, job["usage"]["output_tokens"]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        state, _ = supervisor.up(
+            state_dir=root / "state",
+            python=load_stage("local").python_version,
+            report=lambda line: None,
+        )
+        try:
+            local_deployer(
+                root,
+                state.emulator_url,
+                LAMBDA_DIR,
+                route_authorization="NONE",
+                throttling_rate_limit=100000,
+                throttling_burst_limit=100000,
+            ).deploy()
+            url = f"{state.gateway_url}/local/code-generation"
+            synchronous(url)  # warm: both functions started, the model loaded
+            as_job(url, state.gateway_url)
+            sync_s, job_rows, tokens = [], [], set()
+            for _ in range(ROUNDS):
+                seconds, sync_tokens = synchronous(url)
+                sync_s.append(seconds)
+                *row, job_tokens = as_job(url, state.gateway_url)
+                job_rows.append(row)
+                tokens |= {sync_tokens, job_tokens}
+        finally:
+            supervisor.down(state_dir=root / "state")
+
+    accepted = statistics.median(row[0] for row in job_rows)
+    to_running = statistics.median(row[1] for row in job_rows)
+    job_s = statistics.median(row[2] for row in job_rows)
+    sync = statistics.median(sync_s)
+    print_table(
+        f"async jobs on the local stack (median of {ROUNDS}, {MAX_TOKENS} tokens at most, "
+        f"answers of {sorted(tokens)} tokens)",
+        [
+            ("submit -> 202 Accepted", f"{accepted * 1000:.1f} ms"),
+            ("submit -> running (the job's clock)", f"{to_running * 1000:.1f} ms"),
+            ("sync request", f"{sync:.3f} s"),
+            (f"job, submit -> seen succeeded (poll {POLL_S * 1000:.0f} ms)", f"{job_s:.3f} s"),
+            ("job overhead", f"{(job_s - sync) * 1000:.0f} ms = {job_s / sync:.2f}x sync"),
+        ],
+    )
+    record("submit to 202", accepted, "s")
+    record("submit to running", to_running, "s")
+    record("job end to end", job_s, "s", baseline=sync, baseline_name="sync request")
+
+
+if __name__ == "__main__":
+    main()
