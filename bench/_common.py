@@ -1,12 +1,14 @@
-"""Small helpers shared by the bench scripts (timing, table printing)."""
+"""Small helpers shared by the bench scripts (timing, table printing, a local stage)."""
 
+import contextlib
 import json
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 RESULTS_VARIABLE = "CODEGEN_BENCH_RESULTS"  # a JSON-lines file the figures are added to
 
@@ -69,3 +71,21 @@ def local_deployer(root: Path, emulator_url: str, source: Path | None = None, **
         build_dir=root / "build",
         function_source=source or FUNCTION_SOURCE_DIR,
     )
+
+
+@contextlib.contextmanager
+def bench_stage(root: Path) -> Iterator[Any]:
+    """A local stage of the bench's own (state under `root`), with the local model; its
+    StackState while it runs, stopped afterwards."""
+    from deploy.stages import load_stage
+    from local_stage import supervisor
+
+    state, _ = supervisor.up(
+        state_dir=root / "state",
+        python=load_stage("local").python_version,
+        report=lambda line: None,
+    )
+    try:
+        yield state
+    finally:
+        supervisor.down(state_dir=root / "state")

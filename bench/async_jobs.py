@@ -18,11 +18,9 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from _common import local_deployer, print_table, record
+from _common import bench_stage, local_deployer, print_table, record
 
 from deploy.paths import LAMBDA_DIR
-from deploy.stages import load_stage
-from local_stage import supervisor
 
 ROUNDS = 7
 POLL_S = 0.05
@@ -78,12 +76,7 @@ def as_job(url: str, base: str) -> tuple[float, float, float, int]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        state, _ = supervisor.up(
-            state_dir=root / "state",
-            python=load_stage("local").python_version,
-            report=lambda line: None,
-        )
-        try:
+        with bench_stage(root) as state:
             local_deployer(
                 root,
                 state.emulator_url,
@@ -102,8 +95,6 @@ def main() -> None:
                 *row, job_tokens = as_job(url, state.gateway_url)
                 job_rows.append(row)
                 tokens |= {sync_tokens, job_tokens}
-        finally:
-            supervisor.down(state_dir=root / "state")
 
     accepted = statistics.median(row[0] for row in job_rows)
     to_running = statistics.median(row[1] for row in job_rows)

@@ -20,10 +20,8 @@ import time
 from pathlib import Path
 
 import aiohttp
-from _common import local_deployer, print_table, record
+from _common import bench_stage, local_deployer, print_table, record
 
-from deploy.stages import load_stage
-from local_stage import supervisor
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v2
 
 HANDLER = """
@@ -117,12 +115,7 @@ async def requests_per_second(url: str, concurrency: int) -> tuple[float, int]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        state, _ = supervisor.up(
-            state_dir=root / "state",
-            python=load_stage("local").python_version,
-            report=lambda line: None,
-        )
-        try:
+        with bench_stage(root) as state:
             source = root / "lambda"
             (source / "codegen").mkdir(parents=True)
             (source / "codegen" / "__init__.py").write_text("")
@@ -147,8 +140,6 @@ def main() -> None:
             }
             log = (root / "state" / "logs" / "codegen-local.log").read_text()
             inits = [float(v) for v in re.findall(r"Init Duration: ([\d.]+) ms", log)]
-        finally:
-            supervisor.down(state_dir=root / "state")
 
     ms = 1000
     d50, d99 = percentile(direct, 50) * ms, percentile(direct, 99) * ms

@@ -21,13 +21,12 @@ import time
 from pathlib import Path
 
 import boto3
-from _common import local_deployer, print_table, record
+from _common import bench_stage, local_deployer, print_table, record
 from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy.call import call
 from deploy.paths import LAMBDA_DIR
-from deploy.stages import load_stage
 from local_stage import supervisor
 from local_stage.model.chat import ChatRequest, Message
 from local_stage.model.engine import Job
@@ -160,13 +159,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
-        state, _ = supervisor.up(
-            state_dir=root / "state",
-            python=load_stage("local").python_version,
-            report=lambda line: None,
-        )
-        up_seconds = time.perf_counter() - started
-        try:
+        with bench_stage(root) as state:
+            up_seconds = time.perf_counter() - started
             model = supervisor.status(root / "state").model
             client = bedrock(state.model_url or "")
             streamed(client, TASKS[0], 16, 0.0)  # warm up
@@ -189,8 +183,6 @@ def main() -> None:
                 assert result.status == 200, result.body
                 tokens.append(result.json()["usage"]["output_tokens"])
                 model_times.append(model_seconds(client, task))
-        finally:
-            supervisor.down(state_dir=root / "state")
 
     rates = [(count - 1) / (total - first) for first, total, count in generation if count > 1]
     ms = 1000

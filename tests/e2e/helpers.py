@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 from botocore.credentials import Credentials
 
 from deploy.call import signed_headers
@@ -46,6 +47,17 @@ def send(
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
+
+
+def emulator_client(emulator_url: str, service: str):
+    """A boto3 client of the local stage's emulator, with its credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
 
 
 def write_function(root: Path, handler_source: str, files: dict[str, str] | None = None) -> Path:

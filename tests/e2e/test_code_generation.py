@@ -7,13 +7,12 @@ import concurrent.futures
 import json
 import time
 
-import boto3
 import psutil
 import pytest
 
 from deploy.paths import LAMBDA_DIR
 from local_stage.contract import running_model
-from tests.e2e.helpers import send, set_faults, wait_for
+from tests.e2e.helpers import emulator_client, send, set_faults, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -39,13 +38,7 @@ def deployed(local_stage):
 
 @pytest.fixture(scope="module")
 def s3(local_stage):
-    return boto3.client(
-        "s3",
-        endpoint_url=local_stage.state.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return emulator_client(local_stage.state.emulator_url, "s3")
 
 
 def test_a_put_returns_generated_python_that_parses_and_stores_it(local_stage, deployed, s3):

@@ -10,13 +10,12 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploy.paths import LAMBDA_DIR, REPO_ROOT
-from tests.e2e.helpers import send, wait_for
+from tests.e2e.helpers import emulator_client, send, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -51,20 +50,8 @@ def open_stage(local_stage):
         throttling_burst_limit=10000,
     )
     outputs = deployer.deploy().outputs
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=local_stage.state.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=local_stage.state.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = emulator_client(local_stage.state.emulator_url, "s3")
+    dynamodb = emulator_client(local_stage.state.emulator_url, "dynamodb")
     return OpenStage(outputs["bucket_name"], s3, outputs["jobs_table"], dynamodb)
 
 

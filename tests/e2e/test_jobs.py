@@ -9,14 +9,13 @@ import json
 import time
 import urllib.parse
 
-import boto3
 import psutil
 import pytest
 from botocore.credentials import Credentials
 
 from deploy.call import submit_job, wait_for_job
 from deploy.paths import LAMBDA_DIR
-from tests.e2e.helpers import CREDENTIALS, send, set_faults, wait_for
+from tests.e2e.helpers import CREDENTIALS, emulator_client, send, set_faults, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -47,16 +46,7 @@ def deployed(local_stage):
 
 @pytest.fixture(scope="module")
 def aws(local_stage):
-    def client(service: str):
-        return boto3.client(
-            service,
-            endpoint_url=local_stage.state.emulator_url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-
-    return client
+    return lambda service: emulator_client(local_stage.state.emulator_url, service)
 
 
 def submit(local_stage, body=SHORT, credentials=CREDENTIALS) -> str:

@@ -50,6 +50,7 @@ resource "aws_sqs_queue" "jobs" {
 resource "aws_dynamodb_table" "jobs" {
   #checkov:skip=CKV_AWS_119:AWS-owned keys encrypt the table at rest; a customer-managed KMS key adds cost and key policy for short-lived job records
   #checkov:skip=CKV2_AWS_16:on-demand capacity: there is nothing to auto-scale
+  #checkov:skip=CKV_AWS_28:job records live job_ttl_days and their code is in the versioned bucket; point-in-time recovery is a variable (point_in_time_recovery), off by default for records this short-lived
   name         = "${var.name}-jobs"
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "job_id"
