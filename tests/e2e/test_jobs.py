@@ -25,8 +25,8 @@ pytestmark = [
     pytest.mark.model,
 ]
 
-WORKER_TIMEOUT_S = 10
-VISIBILITY_S = 20
+WORKER_TIMEOUT_S = 20
+VISIBILITY_S = 30
 MAX_RECEIVES = 2
 SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 64}
 ROOT = "arn:aws:iam::123456789012:root"

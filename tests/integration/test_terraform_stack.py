@@ -111,24 +111,108 @@ def test_role_is_least_privilege(stack, aws):
     assert not any(r == "*" for s in statements.values() for r in _list(s["Resource"]))
 
 
+def role_statements(iam, role: str) -> dict[str, dict]:
+    """Every statement of the role's inline policies, by Sid."""
+    statements = {}
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        statements.update({s["Sid"]: s for s in document["Statement"]})
+    return statements
+
+
+def test_the_job_roles_may_do_only_their_part(stack, aws):
+    iam = aws("iam")
+    queue = "arn:aws:sqs:us-east-1:123456789012:codegen-local-jobs"
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/codegen-local-jobs"
+    api = role_statements(iam, "codegen-local-role")
+    assert _list(api["QueueJobs"]["Action"]) == ["sqs:SendMessage"]
+    assert _list(api["QueueJobs"]["Resource"]) == [queue]
+    assert sorted(_list(api["RecordJobs"]["Action"])) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert _list(api["RecordJobs"]["Resource"]) == [table]
+    worker = role_statements(iam, "codegen-local-worker-role")
+    assert set(worker) == {
+        "WriteOwnLogs",
+        "StoreGeneratedCode",
+        "InvokeConfiguredModel",
+        "RunJobs",
+        "ConsumeOwnQueue",
+    }
+    assert sorted(_list(worker["RunJobs"]["Action"])) == [
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert sorted(_list(worker["ConsumeOwnQueue"]["Action"])) == [
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ]
+    assert _list(worker["ConsumeOwnQueue"]["Resource"]) == [queue]
+    everything = [*api.values(), *worker.values()]
+    assert not any(r == "*" for s in everything for r in _list(s["Resource"]))
+
+
+def test_jobs_have_a_queue_a_dead_letter_queue_a_table_and_a_bounded_worker(stack, aws):
+    _, report, _ = stack
+    sqs = aws("sqs")
+    queue = sqs.get_queue_attributes(
+        QueueUrl=report.outputs["jobs_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    dead = sqs.get_queue_attributes(
+        QueueUrl=report.outputs["jobs_dead_letter_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    assert json.loads(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dead["QueueArn"],
+        "maxReceiveCount": 3,
+    }
+    assert queue["VisibilityTimeout"] == "70" and queue["SqsManagedSseEnabled"] == "true"
+    assert json.loads(dead["RedriveAllowPolicy"])["sourceQueueArns"] == [queue["QueueArn"]]
+    dynamodb = aws("dynamodb")
+    table = dynamodb.describe_table(TableName=report.outputs["jobs_table"])["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "job_id", "KeyType": "HASH"}]
+    ttl = dynamodb.describe_time_to_live(TableName=report.outputs["jobs_table"])
+    assert ttl["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
+    worker = aws("lambda").get_function_configuration(FunctionName="codegen-local-worker")
+    assert worker["Handler"] == "codegen.worker.lambda_handler" and worker["Timeout"] == 60
+    assert worker["Environment"]["Variables"]["JOB_MAX_RECEIVE_COUNT"] == "3"
+    (mapping,) = aws("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert mapping["FunctionArn"] == worker["FunctionArn"]
+    assert mapping["EventSourceArn"] == queue["QueueArn"] and mapping["BatchSize"] == 1
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
 def test_log_groups_have_retention(stack, aws):
     groups = aws("logs").describe_log_groups()["logGroups"]
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
-    assert retention == {"/aws/lambda/codegen-local": 1, "/aws/apigateway/codegen-local/local": 1}
+    assert retention == {
+        "/aws/lambda/codegen-local": 1,
+        "/aws/lambda/codegen-local-worker": 1,
+        "/aws/apigateway/codegen-local/local": 1,
+    }
 
 
 def test_http_api_route_integration_stage_and_permission(stack, aws):
     _, report, _ = stack
     api = aws("apigatewayv2")
     api_id = report.outputs["api_id"]
-    (route,) = api.get_routes(ApiId=api_id)["Items"]
-    assert route["RouteKey"] == "PUT /code-generation"
-    assert route["AuthorizationType"] == "AWS_IAM"
+    routes = {route["RouteKey"]: route for route in api.get_routes(ApiId=api_id)["Items"]}
+    assert set(routes) == {"PUT /code-generation", "GET /code-generation/jobs/{id}"}
     (integration,) = api.get_integrations(ApiId=api_id)["Items"]
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
     assert integration["TimeoutInMillis"] == 30000
-    assert route["Target"] == f"integrations/{integration['IntegrationId']}"
+    for route in routes.values():
+        assert route["AuthorizationType"] == "AWS_IAM"
+        assert route["Target"] == f"integrations/{integration['IntegrationId']}"
     stage = api.get_stage(ApiId=api_id, StageName="local")
     assert stage["AutoDeploy"] is True
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
@@ -137,11 +221,13 @@ def test_http_api_route_integration_stage_and_permission(stack, aws):
         ":log-group:/aws/apigateway/codegen-local/local"
     )
     policy = json.loads(aws("lambda").get_policy(FunctionName="codegen-local")["Policy"])
-    (permission,) = policy["Statement"]
-    assert permission["Principal"] == {"Service": "apigateway.amazonaws.com"}
-    source = permission["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert {s["Principal"]["Service"] for s in policy["Statement"]} == {"apigateway.amazonaws.com"}
+    sources = {s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]}
     api_arn = f"arn:aws:execute-api:us-east-1:123456789012:{api_id}"
-    assert source == f"{api_arn}/local/PUT/code-generation"
+    assert sources == {
+        f"{api_arn}/local/PUT/code-generation",
+        f"{api_arn}/local/GET/code-generation/jobs/*",
+    }
 
 
 def test_a_second_deploy_changes_nothing(stack):
@@ -163,7 +249,11 @@ def test_touching_only_the_handler_reuploads_only_the_function(stack, aws):
         for c in plan["resource_changes"]
         if c["change"]["actions"] != ["no-op"]
     }
-    assert changes == {"module.function.aws_lambda_function.this": ["update"]}
+    # The API function and the worker run the same zip: both take the new code, nothing else.
+    assert changes == {
+        "module.function.aws_lambda_function.this": ["update"],
+        "module.worker.aws_lambda_function.this": ["update"],
+    }
     report = deployer.deploy()
     assert report.changed
     manifest = json.loads((deployer.build_dir / "function.json").read_text())
@@ -181,6 +271,9 @@ def test_destroy_removes_everything(stack, aws):
     assert aws("apigatewayv2").get_apis()["Items"] == []
     assert aws("iam").list_roles()["Roles"] == []
     assert aws("logs").describe_log_groups()["logGroups"] == []
+    assert aws("sqs").list_queues().get("QueueUrls", []) == []
+    assert aws("dynamodb").list_tables()["TableNames"] == []
+    assert aws("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     state = json.loads(Path(deployer.workdir.state_file).read_text())
     assert state["resources"] == []
 
