@@ -16,7 +16,7 @@ from typing import Any
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stage import s3_policy, sqs_fidelity
+from local_stage import lambda_fidelity, s3_policy, sqs_fidelity
 from local_stage.contract import HEALTH_PATH
 from local_stage.faults import FaultTable, injecting
 
@@ -76,6 +76,7 @@ class Emulator:
     def __init__(self, port: int = 0) -> None:
         s3_policy.install()
         sqs_fidelity.install()
+        lambda_fidelity.install()
         self.changes = ChangeCounter()
         self.faults = FaultTable()
         # Which emulator this is: the deploy side drops Terraform state kept for another.
