@@ -115,6 +115,7 @@ def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
     print(f"stage {stage} {'deployed' if report.changed else 'unchanged'} ({timings})")
     print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
+    print(f"jobs:     GET {url}/jobs/{{id}}  (after PUT with Prefer: respond-async)")
 
 
 @task(help={"stage": _STAGE, "yes": _YES, "allow_local_state": _LOCAL_STATE})

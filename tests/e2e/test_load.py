@@ -56,8 +56,11 @@ def workers_of(local_stage) -> list[psutil.Process]:
 
 
 def test_at_the_limit_every_request_is_served(local_stage, url):
+    # Warm first: a request that waits for a cold start holds its client thread, and the
+    # requests queued behind it would then go out together, faster than the pace.
+    paced(url, RATE * 0.5, 1)
     refill()
-    statuses = paced(url, RATE * 0.9, 4)
+    statuses = paced(url, RATE * 0.9, 4, workers=16)
     assert statuses and set(statuses) == {200}, statuses
 
 
