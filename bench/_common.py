@@ -51,28 +51,6 @@ def record(
         out.write(json.dumps(entry) + "\n")
 
 
-def local_deployer(root: Path, emulator_url: str, source: Path | None = None, **overrides):
-    """A deployer of the `local` stage (with `overrides` to its variables) into a bench's own
-    working and build directories, against the emulator at `emulator_url`."""
-    from deploy.deployer import StageDeployer
-    from deploy.paths import FUNCTION_SOURCE_DIR
-    from deploy.stages import Stage, load_stage
-
-    variables = {**load_stage("local").variables, **overrides}
-    var_file = root / "local.tfvars.json"
-    var_file.write_text(json.dumps(variables))
-    return StageDeployer(
-        Stage("local", True, variables, var_file),
-        work_root=root / "work",
-        base_env=dict(os.environ),
-        emulator_url=emulator_url,
-        sink=None,
-        report=lambda line: None,
-        build_dir=root / "build",
-        function_source=source or FUNCTION_SOURCE_DIR,
-    )
-
-
 @contextlib.contextmanager
 def bench_stage(root: Path) -> Iterator[Any]:
     """A local stage of the bench's own (state under `root`), with the local model; its

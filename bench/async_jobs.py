@@ -18,9 +18,10 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from _common import bench_stage, local_deployer, print_table, record
+from _common import bench_stage, print_table, record
 
 from deploy.paths import LAMBDA_DIR
+from deploy.scratch import scratch_deployer
 
 ROUNDS = 7
 POLL_S = 0.05
@@ -77,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
-            local_deployer(
+            scratch_deployer(
                 root,
                 state.emulator_url,
                 LAMBDA_DIR,

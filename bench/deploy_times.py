@@ -6,7 +6,6 @@ reach).
 """
 
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -14,9 +13,8 @@ from pathlib import Path
 
 from _common import print_table, record
 
-from deploy.deployer import StageDeployer
 from deploy.paths import LAMBDA_DIR
-from deploy.stages import load_stage
+from deploy.scratch import scratch_deployer
 from local_stage.emulator import Emulator
 
 
@@ -30,16 +28,7 @@ def main() -> None:
             root = Path(scratch)
             source = root / "lambda"
             shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
-            deployer = StageDeployer(
-                load_stage("local"),
-                work_root=root / "work",
-                base_env=dict(os.environ),
-                emulator_url=url,
-                sink=None,
-                report=lambda line: None,
-                build_dir=root / "build",
-                function_source=source,
-            )
+            deployer = scratch_deployer(root, url, source)
             rows = []
             for label, prepare in [
                 ("first deploy (build + init + plan + apply)", None),

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import aiohttp
-from _common import bench_stage, local_deployer, print_table, record
+from _common import bench_stage, print_table, record
 
+from deploy.scratch import scratch_deployer
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v2
 
 HANDLER = """
@@ -120,7 +121,7 @@ def main() -> None:
             (source / "codegen").mkdir(parents=True)
             (source / "codegen" / "__init__.py").write_text("")
             (source / "codegen" / "handler.py").write_text(HANDLER)
-            deployer = local_deployer(
+            deployer = scratch_deployer(
                 root,
                 state.emulator_url,
                 source,

@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 
 import boto3
-from _common import bench_stage, local_deployer, print_table, record
+from _common import bench_stage, print_table, record
 from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy.call import call
 from deploy.paths import LAMBDA_DIR
+from deploy.scratch import scratch_deployer
 from local_stage import supervisor
 from local_stage.model.chat import ChatRequest, Message
 from local_stage.model.engine import Job
@@ -150,7 +151,7 @@ def batch_seconds(client) -> tuple[float, float, bool]:
 
 
 def deploy(root: Path, state) -> str:
-    deployer = local_deployer(root, state.emulator_url)
+    deployer = scratch_deployer(root, state.emulator_url)
     deployer.deploy()
     return f"{state.gateway_url}/local/code-generation"
 

@@ -63,6 +63,12 @@ def runtime_client() -> str:
     return chosen
 
 
+def available_clients() -> tuple[str, ...]:
+    """The runtime clients this OS can run: both on Linux, `http` elsewhere (awslambdaric's
+    C++ client neither installs nor builds outside Linux)."""
+    return CLIENTS if sys.platform.startswith("linux") else ("http",)
+
+
 def find_python(version: str) -> Path | None:
     """An interpreter of `version` that really runs (pyenv shims may exist but fail)."""
     candidates = [shutil.which(f"python{version}")]
@@ -95,10 +101,12 @@ def _reports_version(python: str, version: str) -> bool:
     return completed.returncode == 0 and completed.stdout.strip() == version
 
 
-def ensure_runtime(version: str, root: Path, report=print) -> RuntimeInterpreter:
+def ensure_runtime(
+    version: str, root: Path, report=print, client: str | None = None
+) -> RuntimeInterpreter:
     """A venv under `root` for the runtime's Python with awslambdaric installed (made once
-    per Python version and client)."""
-    client = runtime_client()
+    per Python version and client; `client` defaults to `runtime_client()`)."""
+    client = client or runtime_client()
     python = find_python(version)
     exact = python is not None
     if python is None:

@@ -8,6 +8,7 @@ Two processes, each started in its own session so that stopping it ends all it s
 """
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from local_stage.contract import (
     running_model,
     running_stack,
 )
-from local_stage.interpreter import ensure_runtime
+from local_stage.interpreter import CLIENT_VARIABLE, ensure_runtime, runtime_client
 from local_stage.model.models import ModelNotFound, model_source
 
 SERVER_MODULE = "local_stage.server"
@@ -105,13 +106,16 @@ def up(
     python: str | None = None,
     report=print,
     state_dir: Path = STATE_DIR,
+    client: str | None = None,
 ) -> tuple[StackState, bool]:
     """Start the local stage unless it runs; returns its state and whether it was started.
 
     `state_dir` holds stack.json, model.json, logs and unpacked code. `python`, the stage's
-    runtime version, gets its runtime venv made now rather than at the first request. A new
-    emulator starts empty: the deploy side notices (its instance id changed) by itself."""
+    runtime version, gets its runtime venv made now rather than at the first request.
+    `client` is the Lambda runtime client its workers use (default: `runtime_client()`). A
+    new emulator starts empty: the deploy side notices (its instance id changed) by itself."""
     model = model or ModelChoice()
+    client = client or runtime_client()
     model_arguments = [] if model.bedrock_url else model.server_arguments()  # fail early
     current = status(state_dir)
     if current.running and current.healthy and current.state is not None:
@@ -123,14 +127,14 @@ def up(
         )
     _stop_all(state_dir)
     if python is not None:
-        ensure_runtime(python, RUNTIMES_DIR, report=report)
+        ensure_runtime(python, RUNTIMES_DIR, report=report, client=client)
     log_dir = state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     model_url = model.bedrock_url
     if model_url is None:
         model_url = _start_model_server(model_arguments, state_dir, log_dir, report).url
     try:
-        return _start_stage_server(model_url, state_dir, log_dir), True
+        return _start_stage_server(model_url, state_dir, log_dir, client), True
     except BaseException:
         _stop_all(state_dir)
         raise
@@ -160,7 +164,7 @@ def _start_model_server(
     return state
 
 
-def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path) -> StackState:
+def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path, client: str) -> StackState:
     stack_file = state_dir / STACK_FILE_NAME
     stack_file.unlink(missing_ok=True)
     command = [
@@ -182,6 +186,7 @@ def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path) -> Stack
         "the local stage server",
         lambda: StackState.read(stack_file),
         lambda s: s.gateway_url,
+        env={**os.environ, CLIENT_VARIABLE: client},
     )
 
 
@@ -191,6 +196,7 @@ def _launch(
     what: str,
     read: Callable[[], State | None],
     url: Callable[[State], str],
+    env: dict[str, str] | None = None,
 ) -> State:
     """Start `command` in its own session, logging to `log_path`; its state once the state
     file it writes names it and its health URL answers."""
@@ -201,6 +207,7 @@ def _launch(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=env,
         )
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:

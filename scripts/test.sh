@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Run the whole test suite (lint, then the unit, registry, Terraform, model and end-to-end
 # tests), after making sure .venv is set up. Extra arguments go to pytest instead, e.g.
-# `-m "not slow"`.
+# `tests/unit` (the fast loop) or `-m "not slow"`.
+#
+# The run is spread over $CODEGEN_TEST_WORKERS pytest-xdist workers (default 4: most of the
+# slow tests wait on Terraform, the model or timeouts rather than use a core); the tests of
+# one local stack stay on one worker (tests/conftest.py). The slowest tests are listed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
@@ -12,10 +16,4 @@ bash scripts/scan-terraform.sh
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-.venv/bin/python -m pytest
-if [ "$(uname -s)" = Linux ]; then
-  # The end-to-end tests once more with the runtime client macOS uses (awslambdaric's
-  # pure-Python bootstrap over http.client), so both clients stay proven on every run.
-  echo "==> end-to-end tests again with CODEGEN_LAMBDA_RUNTIME_CLIENT=http"
-  CODEGEN_LAMBDA_RUNTIME_CLIENT=http .venv/bin/python -m pytest -m e2e
-fi
+exec .venv/bin/python -m pytest -n "${CODEGEN_TEST_WORKERS:-4}" --dist loadgroup --durations=10

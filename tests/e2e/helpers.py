@@ -17,6 +17,18 @@ from local_stage.contract import ACCESS_KEY, SECRET_KEY
 
 CREDENTIALS = Credentials(ACCESS_KEY, SECRET_KEY)
 
+# Every variant keeps these: the smallest job timings the validation allows (so that a
+# redelivery is watched in seconds), the same in every variant so that the queues are created
+# once and never updated (the AWS provider waits ~25 s after each change to a queue).
+WORKER_TIMEOUT_S = 10
+JOB_VISIBILITY_S = 20
+JOB_MAX_RECEIVES = 2
+BASE_VARIABLES = {
+    "worker_timeout": WORKER_TIMEOUT_S,
+    "job_visibility_timeout": JOB_VISIBILITY_S,
+    "job_max_receive_count": JOB_MAX_RECEIVES,
+}
+
 
 def send(
     url: str,

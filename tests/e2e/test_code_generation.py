@@ -1,6 +1,6 @@
-"""The main job from a clean local stack: deploy the real function with `invoke deploy`'s
-code path, send a signed PUT /code-generation, get code the local model wrote, find the same
-bytes in the emulator's bucket."""
+"""The main job on the local stack: the real function deployed through `invoke deploy`'s code
+path, a signed PUT /code-generation, code the local model wrote, the same bytes in the
+emulator's bucket; then the failures around it (S3, Bedrock, a killed worker, no model)."""
 
 import ast
 import concurrent.futures
@@ -29,11 +29,9 @@ PALINDROME = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deployed(local_stage):
-    report = local_stage.deployer(LAMBDA_DIR).deploy()
-    assert report.changed
-    return report.outputs
+    return local_stage.deploy(LAMBDA_DIR).outputs
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +39,7 @@ def s3(local_stage):
     return emulator_client(local_stage.state.emulator_url, "s3")
 
 
+@pytest.mark.runtime_client
 def test_a_put_returns_generated_python_that_parses_and_stores_it(local_stage, deployed, s3):
     status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
     assert status == 200, data
@@ -151,6 +150,7 @@ def test_bedrock_failures_reach_the_caller_as_documented_and_store_nothing(
     assert object_count(s3, deployed["bucket_name"]) == before
 
 
+@pytest.mark.runtime_client
 def test_a_worker_killed_mid_request_is_a_500_and_the_next_request_is_served(local_stage, deployed):
     model_faults(local_stage, "POST", {"path": "/model/*/converse", "delay_s": 5, "times": 1})
     server = psutil.Process(local_stage.state.pid)
@@ -175,9 +175,9 @@ def test_a_worker_killed_mid_request_is_a_500_and_the_next_request_is_served(loc
     assert status == 200 and json.loads(data)["stored"] is True
 
 
+@pytest.mark.breaks_stack  # it stops the stack's model server for good
 def test_with_the_model_server_down_the_caller_gets_502_at_once(local_stage, deployed):
-    # The last test of the module: it stops this stage's model server for good.
-    model = running_model(local_stage.root / "state")
+    model = running_model(local_stage.state_dir)
     assert model is not None
     psutil.Process(model.pid).terminate()
     wait_for(

@@ -32,15 +32,15 @@ DOCUMENTED = {200, 202, 400, 403, 404, 405, 413, 429}
 
 
 def gateway_access(local_stage) -> list[dict]:
-    log = local_stage.root / "state" / "logs" / "access.log"
+    log = local_stage.state_dir / "logs" / "access.log"
     return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def open_stage(local_stage):
     """The real function on a stage whose routes are open (schemathesis does not sign SigV4)
     and whose answers, jobs' included, are short (the local model writes 16 tokens at most)."""
-    deployer = local_stage.deployer(
+    outputs = local_stage.deploy(
         LAMBDA_DIR,
         route_authorization="NONE",
         default_max_tokens=8,
@@ -48,8 +48,7 @@ def open_stage(local_stage):
         async_max_tokens_limit=16,
         throttling_rate_limit=10000,
         throttling_burst_limit=10000,
-    )
-    outputs = deployer.deploy().outputs
+    ).outputs
     s3 = emulator_client(local_stage.state.emulator_url, "s3")
     dynamodb = emulator_client(local_stage.state.emulator_url, "dynamodb")
     return OpenStage(outputs["bucket_name"], s3, outputs["jobs_table"], dynamodb)

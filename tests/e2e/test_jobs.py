@@ -2,8 +2,9 @@
 GET with its path parameter, the runtime's SQS poller runs the worker's deployed zip, and the
 emulator holds the queue, the dead-letter queue, the table and the bucket.
 
-The stage is deployed with a short worker timeout and visibility timeout, and two deliveries
-before the dead-letter queue, so that redelivery can be watched in seconds."""
+The shared stage has the shortest worker and visibility timeouts the validation allows, and
+two deliveries before the dead-letter queue (tests/e2e/conftest.py), so that redelivery can be
+watched in seconds."""
 
 import json
 import time
@@ -15,7 +16,15 @@ from botocore.credentials import Credentials
 
 from deploy.call import submit_job, wait_for_job
 from deploy.paths import LAMBDA_DIR
-from tests.e2e.helpers import CREDENTIALS, emulator_client, send, set_faults, wait_for
+from tests.e2e.helpers import (
+    CREDENTIALS,
+    JOB_MAX_RECEIVES,
+    JOB_VISIBILITY_S,
+    emulator_client,
+    send,
+    set_faults,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,23 +34,13 @@ pytestmark = [
     pytest.mark.model,
 ]
 
-WORKER_TIMEOUT_S = 20
-VISIBILITY_S = 30
-MAX_RECEIVES = 2
 SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 64}
 ROOT = "arn:aws:iam::123456789012:root"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deployed(local_stage):
-    report = local_stage.deployer(
-        LAMBDA_DIR,
-        worker_timeout=WORKER_TIMEOUT_S,
-        job_visibility_timeout=VISIBILITY_S,
-        job_max_receive_count=MAX_RECEIVES,
-    ).deploy()
-    assert report.changed
-    return report.outputs
+    return local_stage.deploy(LAMBDA_DIR).outputs
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +77,7 @@ def record(aws, deployed, job_id: str) -> dict:
     return item["Item"]
 
 
+@pytest.mark.runtime_client
 def test_a_job_succeeds_and_its_code_is_the_stored_object(local_stage, deployed, aws):
     job_url = submit(local_stage)
     done = finished(job_url)
@@ -95,6 +95,7 @@ def test_a_job_succeeds_and_its_code_is_the_stored_object(local_stage, deployed,
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
+@pytest.mark.runtime_client
 def test_a_job_whose_generation_fails_ends_failed_with_the_error_code(local_stage, deployed):
     set_faults(
         local_stage.state.model_url,
@@ -121,7 +122,7 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
         wait_for(lambda: job(job_url)[1]["status"] == "running", 30, "the job to start", 0.2)
         killed = kill_workers(local_stage, "codegen.worker.lambda_handler")
         assert killed >= 1
-        done = finished(job_url, limit_s=VISIBILITY_S + 60)
+        done = finished(job_url, limit_s=JOB_VISIBILITY_S + 60)
     finally:
         set_faults(local_stage.state.model_url, "DELETE")
     assert done["status"] == "succeeded" and "def " in done["code"]
@@ -169,7 +170,9 @@ def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(
         dead_letters[:] = sorted(m["Body"] for m in answer.get("Messages", []))
         return len(dead_letters) == 2
 
-    wait_for(both_dead, VISIBILITY_S * (MAX_RECEIVES + 1) + 30, "both messages in the DLQ", 1)
+    wait_for(
+        both_dead, JOB_VISIBILITY_S * (JOB_MAX_RECEIVES + 1) + 30, "both messages in the DLQ", 1
+    )
     assert dead_letters == sorted([json.dumps({"job_id": job_id}), "not a job at all"])
     job_url = local_stage.url(path=f"/code-generation/jobs/{job_id}")
     status, view = job(job_url)

@@ -1,7 +1,11 @@
 """A bounded load against the local stack (loopback only, a fixed number of requests, stops
 by itself): at the stage's throttling limit every request is served; above it the surplus
 gets 429 and nothing else goes wrong; no worker process leaks; the server's memory stays
-flat from one round to the next."""
+flat from one round to the next.
+
+What a test asserts holds whatever the machine's speed: requests at the limit are spaced from
+the previous one's start (a slow answer only slows them down, never bunches them), and the
+share throttled above the limit is checked against the rate the test really sent."""
 
 import concurrent.futures
 import time
@@ -9,10 +13,9 @@ import time
 import psutil
 import pytest
 
-from tests.e2e.helpers import send, write_function
+from tests.e2e.helpers import send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]
-LOCAL_MODEL = False  # a stub function: this measures the stack, not the model
 
 RATE, BURST = 20, 20  # the stage's throttling for this test
 HANDLER = """
@@ -21,29 +24,34 @@ def lambda_handler(event, context):
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def url(local_stage):
-    source = write_function(local_stage.root, HANDLER)
-    deployer = local_stage.deployer(
-        source, throttling_rate_limit=RATE, throttling_burst_limit=BURST
-    )
-    assert deployer.deploy().changed
+    source = local_stage.function_source("ok", HANDLER)
+    local_stage.deploy(source, throttling_rate_limit=RATE, throttling_burst_limit=BURST)
     return local_stage.url()
 
 
-def paced(url: str, per_second: float, seconds: float, workers: int = 8) -> list[int]:
-    """Statuses of requests started at `per_second` for `seconds`, however long each takes."""
-    count = int(per_second * seconds)
-    start = time.monotonic()
-
-    def one(index: int) -> int:
-        delay = start + index / per_second - time.monotonic()
+def spaced(url: str, per_second: float, seconds: float) -> list[int]:
+    """Statuses of requests sent one after another, each at least 1/`per_second` after the
+    previous one started: never faster than `per_second` over any stretch of them."""
+    statuses = []
+    next_start = time.monotonic()
+    for _ in range(int(per_second * seconds)):
+        delay = next_start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        return send(url, timeout=30)[0]
+        next_start = time.monotonic() + 1 / per_second
+        statuses.append(send(url, timeout=30)[0])
+    return statuses
 
+
+def flood(url: str, count: int, workers: int = 16) -> tuple[list[int], float]:
+    """Statuses of `count` requests sent as fast as `workers` threads can, and the seconds
+    from the first request's start to the last answer."""
+    start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, range(count)))
+        statuses = list(pool.map(lambda _: send(url, timeout=30)[0], range(count)))
+    return statuses, time.monotonic() - start
 
 
 def refill() -> None:
@@ -56,34 +64,35 @@ def workers_of(local_stage) -> list[psutil.Process]:
 
 
 def test_at_the_limit_every_request_is_served(local_stage, url):
-    # Warm first: a request that waits for a cold start holds its client thread, and the
-    # requests queued behind it would then go out together, faster than the pace.
-    paced(url, RATE * 0.5, 1)
+    # Any stretch of n requests spans at least (n - 1) / (0.9 RATE) seconds at the gateway,
+    # in which the bucket gains more tokens than they take: none may be refused.
     refill()
-    statuses = paced(url, RATE * 0.9, 4, workers=16)
+    statuses = spaced(url, RATE * 0.9, 4)
     assert statuses and set(statuses) == {200}, statuses
 
 
-def test_above_the_limit_only_the_surplus_gets_429(local_stage, url):
+def test_bursts_beyond_the_stage_limits_get_429_and_only_the_surplus(local_stage, url):
     refill()
-    seconds = 3
-    statuses = paced(url, RATE * 3, seconds, workers=16)
+    statuses, seconds = flood(url, 120)
     assert set(statuses) <= {200, 429}, statuses
     served = statuses.count(200)
-    assert statuses.count(429) > 0
-    # The bucket lets through its burst plus its rate for the time the run took (+ slack for
-    # the refill while the first requests were in flight).
-    assert BURST <= served <= BURST + RATE * (seconds + 1), served
+    # A full bucket lets its burst through at once, then its rate for the time the flood
+    # took (+1 for the token refilled while the first request was in flight).
+    allowed = BURST + RATE * seconds + 1
+    assert BURST <= served <= allowed, (served, seconds)
+    # So every request past that is refused: at any speed this machine can send 120 at,
+    # well over the 20 a second the stage allows, that is most of them.
+    assert statuses.count(429) >= len(statuses) - allowed, (served, seconds)
 
 
 def test_no_worker_leaks_and_memory_stays_flat_round_after_round(local_stage, url):
     server = psutil.Process(local_stage.state.pid)
     refill()
-    paced(url, RATE * 0.9, 3)  # warm: workers started, caches filled
+    spaced(url, RATE * 0.9, 3)  # warm: workers started, caches filled
     warm_rss = server.memory_info().rss
     for _ in range(3):
         refill()
-        paced(url, RATE * 0.9, 3)
+        spaced(url, RATE * 0.9, 3)
     grown_mb = (server.memory_info().rss - warm_rss) / 2**20
     assert grown_mb < 15, f"the stage server grew {grown_mb:.1f} MB over 3 rounds"
     assert len(workers_of(local_stage)) <= 4  # the runtime's bound of warm workers

@@ -13,9 +13,8 @@ import boto3
 import psutil
 import pytest
 
-from deploy.deployer import StageDeployer
 from deploy.paths import REPO_ROOT
-from deploy.stages import load_stage
+from deploy.scratch import scratch_deployer
 from deploy.workdir import StageBusy
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
@@ -44,17 +43,6 @@ def moto_url():
     yield url
     urllib.request.urlopen(reset, timeout=10).close()
     server.stop()
-
-
-def deployer(root: Path, url: str) -> StageDeployer:
-    return StageDeployer(
-        load_stage("local"),
-        work_root=root / "work",
-        emulator_url=url,
-        sink=None,
-        report=lambda line: None,
-        build_dir=root / "build",
-    )
 
 
 def applying(process: subprocess.Popen) -> bool:
@@ -104,16 +92,16 @@ def test_a_deploy_stopped_mid_apply_leaves_a_true_state_and_the_rerun_converges(
     if how == "SIGTERM":  # told to stop: it lets the apply finish, then says so
         assert "interrupted: `terraform apply` ended" in errors
     # Killed outright, its apply goes on alone; the rerun waits for its state lock.
-    rerun = deployer(tmp_path, moto_url)
+    rerun = scratch_deployer(tmp_path, moto_url)
     report = rerun.deploy()
     assert "PUT /code-generation" in report.outputs["route_keys"]
     assert not rerun.deploy().changed  # converged: nothing left to do, nothing orphaned
 
 
 def test_a_second_deploy_of_the_same_stage_stops_at_once_and_changes_nothing(moto_url, tmp_path):
-    first = deployer(tmp_path, moto_url)
+    first = scratch_deployer(tmp_path, moto_url)
     first.deploy()
-    second = deployer(tmp_path, moto_url)
+    second = scratch_deployer(tmp_path, moto_url)
     with first.workdir.exclusive():  # a deploy in progress
         with pytest.raises(StageBusy, match=r"stage local is being changed by pid \d+"):
             second.deploy()

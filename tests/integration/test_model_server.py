@@ -21,7 +21,8 @@ from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 from local_stage.contract import ModelServerState
 from local_stage.model.models import default_gguf
 
-pytestmark = [pytest.mark.model, pytest.mark.slow]
+# One model server for the module's tests, on one worker when the run is spread over several.
+pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.xdist_group("model-server")]
 
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 COUNT = "Count from 1 to 20, separated by commas."

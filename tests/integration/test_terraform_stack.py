@@ -8,12 +8,16 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy.deployer import StageDeployer
 from deploy.emulator_target import emulator_environment
 from deploy.paths import LAMBDA_DIR
-from deploy.stages import load_stage
+from deploy.scratch import scratch_deployer
 
-pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.xdist_group("terraform-stack"),  # one stack, its tests in order
+]
 
 REGION = "us-east-1"
 
@@ -23,16 +27,7 @@ def stack(moto_url, terraform_env, tmp_path_factory):
     root = tmp_path_factory.mktemp("stack")
     source = root / "lambda"
     shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
-    deployer = StageDeployer(
-        load_stage("local"),
-        work_root=root / "work",
-        base_env=terraform_env,
-        emulator_url=moto_url,
-        sink=None,
-        report=lambda line: None,
-        build_dir=root / "build",
-        function_source=source,
-    )
+    deployer = scratch_deployer(root, moto_url, source, base_env=terraform_env)
     report = deployer.deploy()
     return deployer, report, source
 
