@@ -8,6 +8,7 @@ health answer names its instance), so a deploy after `local.up` always starts cl
 
 import json
 import os
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -109,7 +110,8 @@ class EmulatorTarget:
         stack = contract.running_stack(self.state_dir)
         if stack is None:
             raise EndpointError(_NOT_RUNNING)
-        return f"{stack.gateway_url.rstrip('/')}/{outputs['stage_name']}/code-generation"
+        path = urllib.parse.urlsplit(str(outputs["invoke_url"])).path
+        return f"{stack.gateway_url.rstrip('/')}{path}"
 
     def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
         if outputs.get("route_authorization") != "AWS_IAM":

@@ -10,6 +10,12 @@ locals {
   tags = {
     Service = "code-generation"
   }
+  # The API's routes: the function's route table (lambda/codegen/routes.py) and the contract
+  # (lambda/openapi.yaml) know the same ones; tests/unit/function/test_routes.py holds them equal.
+  routes = {
+    generate = "PUT /code-generation"
+    read_job = "GET /code-generation/jobs/{id}"
+  }
   optional_settings = {
     DEFAULT_TEMPERATURE = var.default_temperature
     DEFAULT_TOP_P       = var.default_top_p
@@ -142,7 +148,7 @@ module "http_api" {
   stage_name             = var.stage
   function_name          = module.function.function_name
   function_invoke_arn    = module.function.invoke_arn
-  route_keys             = ["PUT /code-generation", "GET /code-generation/jobs/{id}"]
+  route_keys             = values(local.routes)
   authorization_type     = var.route_authorization
   throttling_rate_limit  = var.throttling_rate_limit
   throttling_burst_limit = var.throttling_burst_limit

@@ -1,6 +1,6 @@
 output "invoke_url" {
   description = "Full URL of PUT /code-generation on this stage."
-  value       = "${module.http_api.stage_invoke_url}/code-generation"
+  value       = "${module.http_api.stage_invoke_url}${split(" ", local.routes.generate)[1]}"
 }
 
 output "stage_invoke_url" {
@@ -60,7 +60,7 @@ output "access_log_group" {
 
 output "jobs_url" {
   description = "URL prefix of GET /code-generation/jobs/{id} on this stage."
-  value       = "${module.http_api.stage_invoke_url}/code-generation/jobs"
+  value       = "${module.http_api.stage_invoke_url}${trimsuffix(split(" ", local.routes.read_job)[1], "/{id}")}"
 }
 
 output "jobs_table" {

@@ -5,7 +5,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.errors import HttpError, bad_request
+from codegen.errors import bad_request
 
 # Who calls a route that has no authorization: every such caller is the same one.
 ANONYMOUS = "anonymous"
@@ -20,6 +20,7 @@ class HttpRequest:
     path_parameters: dict[str, str] = field(default_factory=dict)
     stage: str = "$default"
     caller: str = ANONYMOUS  # the IAM principal API Gateway verified (its ARN)
+    route_key: str = ""  # the route API Gateway matched, e.g. "PUT /code-generation"
 
     @property
     def stage_path(self) -> str:
@@ -34,8 +35,10 @@ def parse_event(event: Any) -> HttpRequest:
     if event.get("version") == "2.0":
         http = (event.get("requestContext") or {}).get("http") or {}
         method, path = http.get("method", ""), event.get("rawPath", "")
+        route_key = str(event.get("routeKey") or "")
     else:
         method, path = event.get("httpMethod", ""), event.get("path", "")
+        route_key = f"{method} {event.get('resource') or path}"
     if not method:
         raise bad_request("the event is not an API Gateway proxy event (no HTTP method)")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -49,6 +52,7 @@ def parse_event(event: Any) -> HttpRequest:
         {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, dict) else {},
         str(context.get("stage") or "$default"),
         _caller(context),
+        route_key,
     )
 
 
@@ -75,16 +79,6 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
         return body.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise bad_request("the body is not valid UTF-8 text") from exc
-
-
-def require_method(request: HttpRequest, allowed: str, route: str = "/code-generation") -> None:
-    if request.method != allowed:
-        raise HttpError(
-            405,
-            "MethodNotAllowed",
-            f"{request.method} is not supported here; send {allowed} {route}",
-            headers={"Allow": allowed},
-        )
 
 
 def prefers_async(headers: dict[str, str]) -> bool:

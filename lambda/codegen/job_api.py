@@ -14,10 +14,10 @@ from codegen.events import HttpRequest
 from codegen.jobs import FINISHED, RUNNING, Job, JobStore, iso, new_job_id, request_record
 from codegen.request import GenerationRequest
 from codegen.responses import json_result
+from codegen.routes import READ_JOB
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
-JOBS_PATH = "/code-generation/jobs"
 _JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _POLL_AFTER_S = "2"  # Retry-After on an unfinished job: how soon polling is worth it
 # What a job whose last allowed attempt vanished (its worker crashed) ends with.
@@ -67,7 +67,7 @@ class JobApi:
             except (ClientError, BotoCoreError):
                 logger.exception("job %s stays queued without a message", job_id)
             raise _unavailable() from exc
-        location = f"{http.stage_path}{JOBS_PATH}/{job_id}"
+        location = READ_JOB.url_path(http, id=job_id)
         headers = {
             "Location": location,
             "Preference-Applied": "respond-async",
@@ -96,7 +96,7 @@ class JobApi:
         # Someone else's job is answered as no job at all: its id tells them nothing.
         if job is None or job.owner != http.caller:
             raise HttpError(404, "JobNotFound", f"no job {job_id} of yours (jobs expire)")
-        location = f"{http.stage_path}{JOBS_PATH}/{job_id}"
+        location = READ_JOB.url_path(http, id=job_id)
         headers = {"X-Request-Id": request_id}
         if not job.finished:
             headers["Retry-After"] = _POLL_AFTER_S

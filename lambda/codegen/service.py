@@ -3,13 +3,14 @@ or later (a job)."""
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from codegen.access_log import log_request
 from codegen.errors import HttpError
-from codegen.events import HttpRequest, parse_event, prefers_async, prefers_text, require_method
+from codegen.events import HttpRequest, parse_event, prefers_async, prefers_text
 from codegen.generation import Budget, Producer
-from codegen.job_api import JOBS_PATH, JobApi
+from codegen.job_api import JobApi
 from codegen.request import GenerationRequest, parse_body
 from codegen.responses import (
     TEXT_TYPE,
@@ -18,9 +19,12 @@ from codegen.responses import (
     json_result,
     proxy_result,
 )
+from codegen.routes import GENERATE, READ_JOB, Route, route_of
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
+# (request, request id, access-log fields, Lambda context) -> proxy result
+Handler = Callable[[HttpRequest, str, dict[str, Any], Any], dict[str, Any]]
 
 
 class CodeGenerationService:
@@ -28,6 +32,10 @@ class CodeGenerationService:
         self.settings = settings
         self.producer = producer
         self.jobs = jobs
+        self._handlers: dict[Route, Handler] = {
+            GENERATE: self._generate,
+            READ_JOB: lambda http, request_id, log, _context: jobs.read(http, request_id, log),
+        }
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         started = time.perf_counter()
@@ -35,19 +43,8 @@ class CodeGenerationService:
         log: dict[str, Any] = {"request_id": request_id}
         try:
             http = parse_event(event)
-            if _is_job_path(http):
-                require_method(http, "GET", f"{JOBS_PATH}/{{id}}")
-                result = self.jobs.read(http, request_id, log)
-            else:
-                require_method(http, "PUT")
-                request = parse_body(
-                    http.body, self.settings, async_preferred=prefers_async(http.headers)
-                )
-                log.update(language=request.language.name, model=self.settings.model_id)
-                if request.asynchronous:
-                    result = self.jobs.submit(http, request, request_id, log)
-                else:
-                    result = self._answer_now(http, request, request_id, log, Budget(context))
+            handler = self._handlers[route_of(http)]
+            result = handler(http, request_id, log, context)
         except HttpError as error:
             log.update(error=error.code)
             result = error_result(error, request_id)
@@ -61,6 +58,16 @@ class CodeGenerationService:
             **log,
         )
         return result
+
+    def _generate(
+        self, http: HttpRequest, request_id: str, log: dict[str, Any], context: Any
+    ) -> dict[str, Any]:
+        """PUT /code-generation: validate, then answer now, or later as a job."""
+        request = parse_body(http.body, self.settings, async_preferred=prefers_async(http.headers))
+        log.update(language=request.language.name, model=self.settings.model_id)
+        if request.asynchronous:
+            return self.jobs.submit(http, request, request_id, log)
+        return self._answer_now(http, request, request_id, log, Budget(context))
 
     def _answer_now(
         self,
@@ -80,7 +87,3 @@ class CodeGenerationService:
             return proxy_result(200, produced.code, TEXT_TYPE, headers)
         payload = {**produced.fields(request, self.settings.model_id), "request_id": request_id}
         return json_result(200, payload, headers)
-
-
-def _is_job_path(http: HttpRequest) -> bool:
-    return "id" in http.path_parameters or f"{JOBS_PATH}/" in http.path

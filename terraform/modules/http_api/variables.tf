@@ -11,7 +11,6 @@ variable "stage_name" {
 variable "route_keys" {
   description = "The routes the API serves (\"METHOD /path\", {param} for a path parameter), all by the one function."
   type        = list(string)
-  default     = ["PUT /code-generation"]
 
   validation {
     condition     = length(var.route_keys) > 0 && alltrue([for key in var.route_keys : can(regex("^(GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS|ANY) /[A-Za-z0-9._~{}/-]*$", key))])
