@@ -3,13 +3,16 @@ whose request schema is the function's validation, and whose response schemas fi
 answer the function gives."""
 
 import json
+import re
 
 import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from codegen.request import ALLOWED_FIELDS
+from codegen.errors import HttpError
+from codegen.languages import LANGUAGES
+from codegen.request import ALLOWED_FIELDS, parse_body
 from codegen.settings import load_settings
 from deploy.paths import LAMBDA_DIR
 from tests.unit.function.helpers import FakeContext, converse_reply, http_event
@@ -75,6 +78,35 @@ def test_the_message_length_in_the_contract_is_the_functions(service):
     assert limit == load_settings().max_message_chars
     result = service.handle(http_event({**GOOD, "message": "x" * (limit + 1)}), FakeContext())
     assert result["statusCode"] == 400 and json.loads(result["body"])["field"] == "message"
+
+
+def refused_field(body: dict) -> str | None:
+    """The field the function's validation refuses in `body`, or None when it takes it."""
+    try:
+        parse_body(json.dumps(body).encode(), load_settings())
+    except HttpError as error:
+        return error.details.get("field")
+    return None
+
+
+def test_the_languages_in_the_contract_are_the_functions_names_and_aliases(env):
+    listed = REQUEST["properties"]["key"]["enum"]
+    assert listed == [name for lang in LANGUAGES for name in (lang.name, *lang.aliases)]
+    for key in listed:
+        assert refused_field({**GOOD, "key": key}) is None, key
+    assert refused_field({**GOOD, "key": "klingon"}) == "key"
+
+
+def test_the_message_pattern_in_the_contract_is_the_functions_rule(env):
+    pattern = re.compile(REQUEST["properties"]["message"]["pattern"])
+    # Every character of the Basic Multilingual Plane up to CJK (surrogates cannot be sent
+    # as JSON text), alone (blank or not) and inside other text (allowed or not).
+    characters = [chr(c) for c in range(0x3100) if not 0xD800 <= c <= 0xDFFF] + ["\ufeff"]
+    for char in characters:
+        for message in (char, f"a{char}b", f"{char} {char}"):
+            in_contract = pattern.fullmatch(message) is not None
+            accepted = refused_field({**GOOD, "message": message}) != "message"
+            assert in_contract == accepted, (hex(ord(char)), message)
 
 
 # (case, event options, (Bedrock error, its status, how often it is asked), remaining ms)
