@@ -7,13 +7,10 @@ import logging
 from functools import cache
 from typing import Any
 
-from codegen.clients import bedrock_client, dynamodb_client, s3_client, sqs_client
-from codegen.generation import Producer
-from codegen.job_api import JobApi
-from codegen.jobs import JobStore
 from codegen.responses import internal_error_result
 from codegen.service import CodeGenerationService
 from codegen.settings import ConfigError, load_settings
+from codegen.wiring import api_service
 
 logging.getLogger().setLevel(logging.INFO)
 logger = logging.getLogger(__name__)
@@ -21,12 +18,7 @@ logger = logging.getLogger(__name__)
 
 @cache
 def _service() -> CodeGenerationService:
-    settings = load_settings()
-    producer = Producer(
-        settings, lambda read_timeout: bedrock_client(settings, read_timeout), s3_client(settings)
-    )
-    store = JobStore(dynamodb_client(settings), settings.jobs.table)
-    return CodeGenerationService(settings, producer, JobApi(settings, store, sqs_client(settings)))
+    return api_service(load_settings())
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -11,21 +11,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from codegen.errors import HttpError
 from codegen.events import HttpRequest
-from codegen.jobs import FINISHED, RUNNING, Job, JobStore, iso, new_job_id, request_record
-from codegen.request import GenerationRequest
+from codegen.job_state import Job, JobError, JobStatus, new_job_id
+from codegen.job_store import JobStore
+from codegen.job_view import job_view
+from codegen.request import GenerationRequest, request_record
 from codegen.responses import json_result
 from codegen.routes import READ_JOB
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_POLL_AFTER_S = "2"  # Retry-After on an unfinished job: how soon polling is worth it
-# What a job whose last allowed attempt vanished (its worker crashed) ends with.
-ABANDONED = {
-    "status": 500,
-    "code": "JobAbandoned",
-    "message": "the job's worker stopped before finishing it, on every allowed attempt",
-}
 
 
 class JobApi:
@@ -55,7 +50,7 @@ class JobApi:
             )
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot record job %s: %s", job_id, exc)
-            raise _unavailable() from exc
+            raise self._unavailable() from exc
         try:
             self.sqs.send_message(
                 QueueUrl=self.settings.jobs.queue_url, MessageBody=json.dumps({"job_id": job_id})
@@ -66,15 +61,15 @@ class JobApi:
                 self.store.discard(job_id)
             except (ClientError, BotoCoreError):
                 logger.exception("job %s stays queued without a message", job_id)
-            raise _unavailable() from exc
+            raise self._unavailable() from exc
         location = READ_JOB.url_path(http, id=job_id)
         headers = {
             "Location": location,
             "Preference-Applied": "respond-async",
-            "Retry-After": _POLL_AFTER_S,
+            "Retry-After": str(self.settings.poll_after_seconds),
             "X-Request-Id": request_id,
         }
-        return json_result(202, self._view(job, location), headers)
+        return json_result(202, job_view(job, location), headers)
 
     def read(self, http: HttpRequest, request_id: str, log: dict[str, Any]) -> dict[str, Any]:
         job_id = http.path_parameters.get("id") or http.path.rstrip("/").rsplit("/", 1)[-1]
@@ -92,54 +87,36 @@ class JobApi:
                 job = self._settle_abandoned(job)
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot read job %s: %s", job_id, exc)
-            raise _unavailable() from exc
+            raise self._unavailable() from exc
         # Someone else's job is answered as no job at all: its id tells them nothing.
         if job is None or job.owner != http.caller:
             raise HttpError(404, "JobNotFound", f"no job {job_id} of yours (jobs expire)")
         location = READ_JOB.url_path(http, id=job_id)
         headers = {"X-Request-Id": request_id}
         if not job.finished:
-            headers["Retry-After"] = _POLL_AFTER_S
-        log.update(job_status=job.status)
-        return json_result(200, self._view(job, location), headers)
+            headers["Retry-After"] = str(self.settings.poll_after_seconds)
+        log.update(job_status=job.status.value)
+        return json_result(200, job_view(job, location), headers)
 
     def _settle_abandoned(self, job: Job) -> Job:
         """A running job whose last allowed delivery's lease ran out will never be finished
         by a worker (its message is in the dead-letter queue): record it failed."""
         if (
-            job.status == RUNNING
+            job.status is JobStatus.RUNNING
             and job.attempt is not None
             and job.lease_until is not None
             and job.lease_until < self.clock()
             and job.receive_count >= self.settings.jobs.max_receives
-            and self.store.abandon(job.job_id, job.attempt, ABANDONED)
+            and self.store.abandon(job.job_id, job.attempt, JobError.abandoned())
         ):
             logger.error("job %s abandoned after %s deliveries", job.job_id, job.receive_count)
             return self.store.get(job.job_id) or job
         return job
 
-    @staticmethod
-    def _view(job: Job, location: str) -> dict[str, Any]:
-        view: dict[str, Any] = {
-            "job_id": job.job_id,
-            "status": job.status,
-            "url": location,
-            "created_at": iso(job.created_at),
-            "started_at": iso(job.started_at),
-            "finished_at": iso(job.finished_at),
-            "request_id": job.request_id,
-        }
-        if job.status in FINISHED and job.result is not None:
-            view.update(job.result)
-        if job.error is not None:
-            view["error"] = job.error
-        return view
-
-
-def _unavailable() -> HttpError:
-    return HttpError(
-        503,
-        "JobsUnavailable",
-        "the job service is unavailable; retry shortly",
-        headers={"Retry-After": _POLL_AFTER_S},
-    )
+    def _unavailable(self) -> HttpError:
+        return HttpError(
+            503,
+            "JobsUnavailable",
+            "the job service is unavailable; retry shortly",
+            headers={"Retry-After": str(self.settings.retry_after_seconds)},
+        )

@@ -200,3 +200,37 @@ def _json_type(value: Any) -> str:
 
 def _short(exc: Exception) -> str:
     return str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
+
+
+# -- a validated request kept for a job, and read back by its worker --------------------------
+def request_record(request: GenerationRequest) -> dict[str, Any]:
+    """What the worker needs to run the request again, exactly as it was validated."""
+    sampling = request.sampling
+    return {
+        "message": request.message,
+        "language": request.language.name,
+        "max_tokens": sampling.max_tokens,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "top_k": sampling.top_k,
+        "chosen_by_caller": list(sampling.chosen_by_caller),
+    }
+
+
+def request_from_record(record: dict[str, Any]) -> GenerationRequest:
+    """The request a job was submitted with; ValueError when the record is not one."""
+    try:
+        sampling = Sampling(
+            max_tokens=int(record["max_tokens"]),
+            temperature=record["temperature"],
+            top_p=record["top_p"],
+            top_k=record["top_k"],
+            chosen_by_caller=tuple(record["chosen_by_caller"]),
+        )
+        return GenerationRequest(
+            str(record["message"]), find_language(str(record["language"])), sampling, True
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"the job's request record is not one: {exc!r}") from exc
+    except HttpError as exc:  # find_language's answer to an unknown language
+        raise ValueError(f"the job's request record is not one: {exc}") from exc

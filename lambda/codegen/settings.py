@@ -56,7 +56,8 @@ class Settings:
     storage_connect_timeout: float = 1.0
     storage_read_timeout: float = 2.0
     bedrock_max_attempts: int = 2
-    retry_after_seconds: int = 2
+    retry_after_seconds: int = 2  # Retry-After when Bedrock or the job service is busy
+    poll_after_seconds: int = 2  # Retry-After on an unfinished job: when polling is worth it
     log_prompts: bool = False
 
 
@@ -95,6 +96,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         storage_budget=_own(env, "STORAGE_BUDGET_SECONDS", "storage_budget", _float),
         bedrock_max_attempts=_own(env, "BEDROCK_MAX_ATTEMPTS", "bedrock_max_attempts", _int),
         retry_after_seconds=_own(env, "RETRY_AFTER_SECONDS", "retry_after_seconds", _int),
+        poll_after_seconds=_own(env, "POLL_AFTER_SECONDS", "poll_after_seconds", _int),
         log_prompts=env.get("LOG_PROMPTS", "false").strip().lower() in {"1", "true", "yes"},
     )
     if defaults.max_tokens > settings.max_tokens_limit:

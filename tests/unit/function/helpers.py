@@ -15,42 +15,43 @@ JOBS_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{JOBS_QUEUE}
 
 
 def build_service(bedrock: Any, s3: Any, *, clock: Any = None, job_clock: Any = None):
-    """The API function's service as handler.py builds it, on the (moto) jobs table and
-    queue; `bedrock(seconds)` gives the model client."""
+    """The API function's service as handler.py builds it (codegen.wiring), on the (moto)
+    jobs table and queue; `bedrock(seconds)` gives the model client."""
     import time
 
     import boto3
 
-    from codegen.generation import Producer
-    from codegen.job_api import JobApi
-    from codegen.jobs import JobStore
-    from codegen.service import CodeGenerationService
     from codegen.settings import load_settings
+    from codegen.wiring import api_service
 
-    settings = load_settings()
-    producer = Producer(settings, bedrock, s3, **({"clock": clock} if clock else {}))
-    job_clock = job_clock or time.time
-    store = JobStore(boto3.client("dynamodb", region_name="us-east-1"), JOBS_TABLE, job_clock)
-    jobs = JobApi(settings, store, boto3.client("sqs", region_name="us-east-1"), job_clock)
-    return CodeGenerationService(settings, producer, jobs)
+    return api_service(
+        load_settings(),
+        bedrock=bedrock,
+        s3=s3,
+        dynamodb=boto3.client("dynamodb", region_name="us-east-1"),
+        sqs=boto3.client("sqs", region_name="us-east-1"),
+        clock=clock,
+        job_clock=job_clock or time.time,
+    )
 
 
 def build_worker(bedrock: Any, s3: Any, *, job_clock: Any = None):
-    """The job worker as codegen.worker builds it, on the (moto) jobs table."""
+    """The job worker as codegen.worker builds it (codegen.wiring), on the (moto) jobs
+    table."""
     import time
 
     import boto3
 
-    from codegen.generation import Producer
-    from codegen.jobs import JobStore
     from codegen.settings import load_settings
-    from codegen.worker import JobWorker
+    from codegen.wiring import job_worker
 
-    settings = load_settings()
-    store = JobStore(
-        boto3.client("dynamodb", region_name="us-east-1"), JOBS_TABLE, job_clock or time.time
+    return job_worker(
+        load_settings(),
+        bedrock=bedrock,
+        s3=s3,
+        dynamodb=boto3.client("dynamodb", region_name="us-east-1"),
+        job_clock=job_clock or time.time,
     )
-    return JobWorker(settings, Producer(settings, bedrock, s3), store)
 
 
 def create_jobs_backend() -> None:

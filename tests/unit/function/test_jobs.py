@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from codegen.job_api import ABANDONED
-from codegen.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, Take
+from codegen.job_state import JobError, JobStatus, Take
+from codegen.job_store import JobStore
 from tests.unit.function.helpers import (
     BUCKET,
     JOBS_QUEUE_URL,
@@ -68,18 +68,18 @@ def submit(api, body=GOOD, **options) -> dict:
 # -- the state machine ---------------------------------------------------------------------
 def test_a_job_moves_queued_running_succeeded_and_then_never_again(store, clock):
     job = store.create("j1", OWNER, REQUEST, "r1", ttl_days=7)
-    assert job.status == QUEUED and job.expires_at == int(clock.now + 7 * 86400)
+    assert job.status == JobStatus.QUEUED and job.expires_at == int(clock.now + 7 * 86400)
     take, running = store.take("j1", attempt="a1", lease_s=60, receive_count=1)
-    assert take is Take.STARTED and running.status == RUNNING and running.attempt == "a1"
+    assert take is Take.STARTED and running.status == JobStatus.RUNNING and running.attempt == "a1"
     assert store.succeed("j1", "a1", {"code": "x"})
     done = store.get("j1")
-    assert done.status == SUCCEEDED and done.result == {"code": "x"} and done.finished_at
+    assert done.status == JobStatus.SUCCEEDED and done.result == {"code": "x"} and done.finished_at
     # A redelivered message finds it finished; nothing can move it again.
     clock.now += 3600
     assert store.take("j1", attempt="a2", lease_s=60, receive_count=2)[0] is Take.FINISHED
-    assert not store.fail("j1", "a1", {"code": "X"})
+    assert not store.fail("j1", "a1", JobError(500, "X", "m"))
     assert not store.succeed("j1", "a1", {"code": "other"})
-    assert not store.release("j1", "a1", {"code": "X"})
+    assert not store.release("j1", "a1")
     assert store.get("j1") == done
 
 
@@ -92,15 +92,18 @@ def test_a_live_lease_keeps_a_second_delivery_out_until_it_runs_out(store, clock
     assert take is Take.STARTED and job.attempt == "a3" and job.receive_count == 3
     # The worker that lost its lease cannot finish the job any more; the new one can.
     assert not store.succeed("j2", "a1", {"code": "late"})
-    assert store.fail("j2", "a3", {"status": 504, "code": "ModelTimeout", "message": "m"})
-    assert store.get("j2").status == FAILED and store.get("j2").error["code"] == "ModelTimeout"
+    assert store.fail("j2", "a3", JobError(504, "ModelTimeout", "m"))
+    assert (
+        store.get("j2").status == JobStatus.FAILED
+        and store.get("j2").error["code"] == "ModelTimeout"
+    )
 
 
 def test_a_released_job_stays_running_and_the_next_delivery_takes_it_at_once(store):
     store.create("j3", OWNER, REQUEST, "r1", ttl_days=1)
     store.take("j3", attempt="a1", lease_s=600, receive_count=1)
-    assert store.release("j3", "a1", {"code": "Throttled"})
-    assert store.get("j3").status == RUNNING  # never back to queued
+    assert store.release("j3", "a1")
+    assert store.get("j3").status == JobStatus.RUNNING  # never back to queued
     assert store.take("j3", attempt="a2", lease_s=600, receive_count=2)[0] is Take.STARTED
 
 
@@ -115,11 +118,11 @@ def test_an_unknown_job_is_missing_and_a_second_create_of_an_id_is_refused(store
 def test_only_an_expired_last_attempt_is_abandoned(store, clock):
     store.create("j5", OWNER, REQUEST, "r1", ttl_days=1)
     store.take("j5", attempt="a1", lease_s=60, receive_count=3)
-    assert not store.abandon("j5", "a1", ABANDONED)  # its lease still runs
+    assert not store.abandon("j5", "a1", JobError.abandoned())  # its lease still runs
     clock.now += 61
-    assert not store.abandon("j5", "other", ABANDONED)  # not the attempt that was seen
-    assert store.abandon("j5", "a1", ABANDONED)
-    assert store.get("j5").status == FAILED
+    assert not store.abandon("j5", "other", JobError.abandoned())  # not the attempt that was seen
+    assert store.abandon("j5", "a1", JobError.abandoned())
+    assert store.get("j5").status == JobStatus.FAILED
 
 
 def test_a_queued_job_can_be_discarded_but_a_taken_one_cannot(store):
@@ -129,7 +132,7 @@ def test_a_queued_job_can_be_discarded_but_a_taken_one_cannot(store):
     store.create("j7", OWNER, REQUEST, "r1", ttl_days=1)
     store.take("j7", attempt="a1", lease_s=60, receive_count=1)
     store.discard("j7")
-    assert store.get("j7").status == RUNNING
+    assert store.get("j7").status == JobStatus.RUNNING
 
 
 # -- submitting -----------------------------------------------------------------------------
@@ -145,7 +148,7 @@ def test_a_job_is_accepted_with_its_location_and_queued(api, store, body, prefer
     assert payload["status"] == "queued" and payload["url"] == result["headers"]["Location"]
     assert queued_messages() == [{"job_id": job_id}]
     job = store.get(job_id)
-    assert job.owner == OWNER and job.status == QUEUED and job.request_id == "submit-1"
+    assert job.owner == OWNER and job.status == JobStatus.QUEUED and job.request_id == "submit-1"
     assert job.request["message"] == GOOD["message"] and job.request["language"] == "python"
     schema_validator(SPEC["components"]["schemas"]["Job"]).validate(payload)
 
@@ -248,7 +251,7 @@ def test_a_passing_failure_is_tried_again_and_the_last_try_fails_the_job(api, wo
         answer = worker.handle({"Records": [sqs_record(job_id, receive)]}, FakeContext())
         assert answer == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
         status = body_of(api.handle(job_event(job_id), FakeContext()))
-        assert status["status"] == (RUNNING if receive < 3 else FAILED)
+        assert status["status"] == (JobStatus.RUNNING if receive < 3 else JobStatus.FAILED)
     assert status["error"] == {
         "status": 429,
         "code": "Throttled",
@@ -279,7 +282,7 @@ def test_a_corrupt_job_is_retried_then_failed_and_its_message_kept(api, worker, 
         answer = worker.handle({"Records": [sqs_record(job_id, receive)]}, FakeContext())
         assert answer["batchItemFailures"] == [{"itemIdentifier": f"msg-{job_id}"}]
     job = store.get(job_id)
-    assert job.status == FAILED and job.error["code"] == "InternalError"
+    assert job.status == JobStatus.FAILED and job.error["code"] == "InternalError"
 
 
 def test_a_message_that_names_no_job_goes_on_to_the_dead_letter_queue(worker):

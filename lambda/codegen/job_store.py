@@ -1,99 +1,14 @@
-"""Generation jobs: one DynamoDB item per job, moved only forward by conditional writes.
-
-    queued -> running -> succeeded | failed      (queued -> failed too)
-
-A job's message may be delivered more than once (SQS delivers at least once, and a worker that
-crashed leaves it to be delivered again). So a worker takes a job only while it is queued, or
-running under a lease that ran out (the worker that held it is gone); it finishes the job only
-while it still holds that lease (`attempt`); and nothing ever changes a finished job.
-"""
+"""The jobs table: one DynamoDB item per job (codegen.job_state), moved only forward by
+conditional writes, and the marshalling between items and Jobs."""
 
 import json
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from codegen.languages import find_language
-from codegen.request import GenerationRequest, Sampling
-
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
-STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
-FINISHED = (SUCCEEDED, FAILED)
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    owner: str  # the IAM principal that submitted it: the only one that may read it
-    status: str
-    created_at: float  # epoch seconds
-    updated_at: float
-    expires_at: int  # epoch seconds: DynamoDB's TTL removes the item after this
-    request: dict[str, Any]  # the validated request (request_record)
-    request_id: str  # of the submitting request
-    receive_count: int = 0  # the delivery of its message that took it last
-    attempt: str | None = None  # the lease holder's token
-    lease_until: float | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
-
-
-class Take(Enum):
-    """What a delivery of a job's message found."""
-
-    STARTED = "started"  # this delivery runs it now
-    FINISHED = "finished"  # it ran already: nothing to do
-    BUSY = "busy"  # another delivery holds a live lease: try again later
-    MISSING = "missing"  # no such job (expired, or never created)
-
-
-def new_job_id() -> str:
-    return str(uuid.uuid4())
-
-
-def request_record(request: GenerationRequest) -> dict[str, Any]:
-    """What the worker needs to run the request again, exactly as it was validated."""
-    sampling = request.sampling
-    return {
-        "message": request.message,
-        "language": request.language.name,
-        "max_tokens": sampling.max_tokens,
-        "temperature": sampling.temperature,
-        "top_p": sampling.top_p,
-        "top_k": sampling.top_k,
-        "chosen_by_caller": list(sampling.chosen_by_caller),
-    }
-
-
-def request_from_record(record: dict[str, Any]) -> GenerationRequest:
-    """The request a job was submitted with; ValueError when the record is not one."""
-    try:
-        sampling = Sampling(
-            max_tokens=int(record["max_tokens"]),
-            temperature=record["temperature"],
-            top_p=record["top_p"],
-            top_k=record["top_k"],
-            chosen_by_caller=tuple(record["chosen_by_caller"]),
-        )
-        return GenerationRequest(
-            str(record["message"]), find_language(str(record["language"])), sampling, True
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"the job's request record is not one: {exc!r}") from exc
-    except Exception as exc:  # find_language raises an HttpError for an unknown language
-        raise ValueError(f"the job's request record is not one: {exc}") from exc
+from codegen.job_state import Job, JobError, JobStatus, Take
 
 
 class JobStore:
@@ -111,7 +26,7 @@ class JobStore:
         job = Job(
             job_id=job_id,
             owner=owner,
-            status=QUEUED,
+            status=JobStatus.QUEUED,
             created_at=now,
             updated_at=now,
             expires_at=int(now + ttl_days * 86400),
@@ -133,7 +48,7 @@ class JobStore:
                 Key={"job_id": {"S": job_id}},
                 ConditionExpression="#status = :queued",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":queued": {"S": QUEUED}},
+                ExpressionAttributeValues={":queued": {"S": JobStatus.QUEUED}},
             )
         except ClientError as exc:
             if not _condition_failed(exc):
@@ -167,8 +82,8 @@ class JobStore:
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":running": {"S": RUNNING},
-                    ":queued": {"S": QUEUED},
+                    ":running": {"S": JobStatus.RUNNING},
+                    ":queued": {"S": JobStatus.QUEUED},
                     ":attempt": {"S": attempt},
                     ":lease": _number(now + lease_s),
                     ":receives": _number(receive_count),
@@ -185,15 +100,10 @@ class JobStore:
             return Take.MISSING, None
         return (Take.FINISHED if job.finished else Take.BUSY), job
 
-    def release(self, job_id: str, attempt: str, error: dict[str, Any]) -> bool:
+    def release(self, job_id: str, attempt: str) -> bool:
         """Give up this attempt's lease so that the next delivery may take the job at once;
-        the job stays running (never backwards), with the error that stopped the attempt."""
-        return self._update_held(
-            job_id,
-            attempt,
-            "SET lease_until = :now, last_error = :error, updated_at = :now",
-            {":error": {"S": json.dumps(error)}},
-        )
+        the job stays running (never backwards)."""
+        return self._update_held(job_id, attempt, "SET lease_until = :now, updated_at = :now", {})
 
     def succeed(self, job_id: str, attempt: str, result: dict[str, Any]) -> bool:
         """Finish the job with its result, if this attempt still holds it."""
@@ -202,22 +112,22 @@ class JobStore:
             attempt,
             "SET #status = :succeeded, #result = :result, finished_at = :now, "
             "updated_at = :now REMOVE lease_until",
-            {":succeeded": {"S": SUCCEEDED}, ":result": {"S": json.dumps(result)}},
+            {":succeeded": {"S": JobStatus.SUCCEEDED}, ":result": {"S": json.dumps(result)}},
             {"#result": "result"},
         )
 
-    def fail(self, job_id: str, attempt: str, error: dict[str, Any]) -> bool:
+    def fail(self, job_id: str, attempt: str, error: JobError) -> bool:
         """Finish the job as failed, if this attempt still holds it."""
         return self._update_held(job_id, attempt, _FAIL, _failure(error), {"#error": "error"})
 
-    def abandon(self, job_id: str, attempt: str, error: dict[str, Any]) -> bool:
+    def abandon(self, job_id: str, attempt: str, error: JobError) -> bool:
         """Fail a job whose last allowed attempt ended without a word (its worker crashed or
         was cut off) once that attempt's lease has run out: no delivery is left to finish it."""
         return self._update(
             job_id,
             _FAIL,
             "#status = :running AND attempt = :attempt AND lease_until <= :now",
-            {**_failure(error), ":running": {"S": RUNNING}, ":attempt": {"S": attempt}},
+            {**_failure(error), ":running": {"S": JobStatus.RUNNING}, ":attempt": {"S": attempt}},
             {"#error": "error"},
         )
 
@@ -233,7 +143,7 @@ class JobStore:
             job_id,
             update,
             "#status = :running AND attempt = :attempt",
-            {**values, ":running": {"S": RUNNING}, ":attempt": {"S": attempt}},
+            {**values, ":running": {"S": JobStatus.RUNNING}, ":attempt": {"S": attempt}},
             names,
         )
 
@@ -268,14 +178,8 @@ _FAIL = (
 )
 
 
-def _failure(error: dict[str, Any]) -> dict[str, Any]:
-    return {":failed": {"S": FAILED}, ":error": {"S": json.dumps(error)}}
-
-
-def iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+def _failure(error: JobError) -> dict[str, Any]:
+    return {":failed": {"S": JobStatus.FAILED}, ":error": {"S": json.dumps(error.as_record())}}
 
 
 def _condition_failed(exc: ClientError) -> bool:
@@ -315,7 +219,7 @@ def _job(item: dict[str, Any]) -> Job:
     return Job(
         job_id=item["job_id"]["S"],
         owner=text("owner") or "",
-        status=text("status") or "",
+        status=JobStatus(text("status")),
         created_at=number("created_at") or 0.0,
         updated_at=number("updated_at") or 0.0,
         expires_at=int(number("expires_at") or 0),

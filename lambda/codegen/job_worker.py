@@ -1,0 +1,131 @@
+"""The job worker behind `codegen.worker.lambda_handler`, fed by the jobs queue's event source
+mapping.
+
+Each SQS record names one job. The answer lists the records to deliver again
+(ReportBatchItemFailures); every other record is deleted from the queue.
+
+A job ends once: `succeeded` with the code, or `failed` with the same error the synchronous
+path would have answered. A failure worth another try (throttling, a timeout, the model
+unavailable) leaves the job running for the next delivery, until the last allowed one
+(JOB_MAX_RECEIVE_COUNT) records it failed; the message then goes on to the dead-letter queue.
+"""
+
+import json
+import logging
+import time
+from enum import Enum
+from typing import Any
+
+from codegen.access_log import log_request
+from codegen.errors import HttpError
+from codegen.generation import Budget, Producer
+from codegen.job_state import JobError, Take
+from codegen.job_store import JobStore
+from codegen.request import request_from_record
+from codegen.settings import Settings
+
+logger = logging.getLogger(__name__)
+# Worth another delivery: the same request may well succeed a little later.
+_RETRYABLE_STATUSES = {429, 503, 504}
+_LEASE_SLACK_S = 5.0  # beyond the function's own end, for clocks that differ a little
+_LAMBDA_MAX_S = 900.0  # no invocation outlives Lambda's 15 minutes
+
+
+class Delivery(Enum):
+    """What becomes of a record's message once the worker is done with it."""
+
+    DONE = "done"  # deleted from the queue
+    AGAIN = "again"  # delivered again once its visibility timeout ends
+    # Delivered again until the queue's redrive moves it to the dead-letter queue, for a
+    # person: the last allowed delivery, or a message that names no job.
+    DEAD_LETTER = "dead-letter"
+
+    @property
+    def redelivered(self) -> bool:
+        return self is not Delivery.DONE
+
+
+class JobWorker:
+    def __init__(self, settings: Settings, producer: Producer, store: JobStore) -> None:
+        self.settings = settings
+        self.producer = producer
+        self.store = store
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        records = event.get("Records", []) if isinstance(event, dict) else []
+        failures = []
+        for record in records:
+            if self._run(record, context).redelivered:
+                failures.append({"itemIdentifier": record.get("messageId", "")})
+        return {"batchItemFailures": failures}
+
+    def _run(self, record: dict[str, Any], context: Any) -> Delivery:
+        """Work on one record."""
+        started = time.perf_counter()
+        receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        last = receives >= self.settings.jobs.max_receives
+        log: dict[str, Any] = {"message_id": record.get("messageId"), "receive_count": receives}
+        job_id = _job_id(record.get("body"))
+        if job_id is None:
+            logger.error("message %s names no job: %.200r", record.get("messageId"), record)
+            self._log(log, started, outcome="not-a-job")
+            return Delivery.DEAD_LETTER
+        log.update(job_id=job_id)
+        budget = Budget(context)
+        attempt = f"{record.get('messageId', '')}#{receives}"
+        take, job = self.store.take(
+            job_id,
+            attempt=attempt,
+            lease_s=min(budget.seconds(), _LAMBDA_MAX_S) + _LEASE_SLACK_S,
+            receive_count=receives,
+        )
+        if take is not Take.STARTED or job is None:
+            self._log(log, started, outcome=take.value)
+            return Delivery.AGAIN if take is Take.BUSY else Delivery.DONE
+        try:
+            request = request_from_record(job.request)
+            log.update(language=request.language.name, model=self.settings.model_id)
+            produced = self.producer.produce(request, job_id, budget, log)
+        except HttpError as error:
+            retry = error.status in _RETRYABLE_STATUSES and not last
+            delivery = self._stop(job_id, attempt, JobError.of(error), retry, last)
+            self._log(log, started, outcome=_outcome(delivery), error=error.code)
+            return delivery
+        except Exception:
+            logger.exception("job %s failed unexpectedly", job_id)
+            delivery = self._stop(job_id, attempt, JobError.internal(job_id), not last, last)
+            self._log(log, started, outcome=_outcome(delivery), error="InternalError")
+            return delivery
+        result = produced.fields(request, self.settings.model_id)
+        finished = self.store.succeed(job_id, attempt, result)
+        self._log(log, started, outcome="succeeded" if finished else "lease-lost")
+        return Delivery.DONE
+
+    def _stop(
+        self, job_id: str, attempt: str, error: JobError, retry: bool, last: bool
+    ) -> Delivery:
+        """Leave the job to the next delivery, or fail it (and its message, after the last
+        delivery, goes to the dead-letter queue: an unexpected failure's always does)."""
+        if retry:
+            self.store.release(job_id, attempt)
+            return Delivery.AGAIN
+        self.store.fail(job_id, attempt, error)
+        return Delivery.DEAD_LETTER if last else Delivery.DONE
+
+    @staticmethod
+    def _log(log: dict[str, Any], started: float, **fields: Any) -> None:
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        log_request(kind="job", latency_ms=latency_ms, **log, **fields)
+
+
+def _outcome(stopped: Delivery) -> str:
+    """The access log's word for an attempt that did not succeed."""
+    return "retry" if stopped is Delivery.AGAIN else "failed"
+
+
+def _job_id(body: Any) -> str | None:
+    try:
+        value = json.loads(body).get("job_id") if isinstance(body, str) else None
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None

@@ -1,0 +1,84 @@
+"""How the API handler's service and the job worker are put together from settings and clients:
+one wiring for both entry points and for the tests, which hand in fakes for what they replace.
+
+A client left out is the real one (codegen.clients), made once per container.
+"""
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from codegen.clients import bedrock_client, dynamodb_client, s3_client, sqs_client
+from codegen.generation import Producer
+from codegen.job_api import JobApi
+from codegen.job_store import JobStore
+from codegen.job_worker import JobWorker
+from codegen.service import CodeGenerationService
+from codegen.settings import Settings
+
+# A Bedrock runtime client whose calls wait at most the given seconds for the model.
+BedrockFactory = Callable[[float], Any]
+
+
+def producer(
+    settings: Settings,
+    *,
+    bedrock: BedrockFactory | None = None,
+    s3: Any = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Producer:
+    def real_bedrock(read_timeout: float) -> Any:
+        return bedrock_client(settings, read_timeout)
+
+    return Producer(
+        settings,
+        bedrock or real_bedrock,
+        s3 if s3 is not None else s3_client(settings),
+        **({"clock": clock} if clock is not None else {}),
+    )
+
+
+def job_store(
+    settings: Settings, *, dynamodb: Any = None, clock: Callable[[], float] = time.time
+) -> JobStore:
+    client = dynamodb if dynamodb is not None else dynamodb_client(settings)
+    return JobStore(client, settings.jobs.table, clock)
+
+
+def api_service(
+    settings: Settings,
+    *,
+    bedrock: BedrockFactory | None = None,
+    s3: Any = None,
+    dynamodb: Any = None,
+    sqs: Any = None,
+    clock: Callable[[], datetime] | None = None,
+    job_clock: Callable[[], float] = time.time,
+) -> CodeGenerationService:
+    """The API function's service: generation now, or jobs submitted and read back."""
+    jobs = JobApi(
+        settings,
+        job_store(settings, dynamodb=dynamodb, clock=job_clock),
+        sqs if sqs is not None else sqs_client(settings),
+        job_clock,
+    )
+    return CodeGenerationService(
+        settings, producer(settings, bedrock=bedrock, s3=s3, clock=clock), jobs
+    )
+
+
+def job_worker(
+    settings: Settings,
+    *,
+    bedrock: BedrockFactory | None = None,
+    s3: Any = None,
+    dynamodb: Any = None,
+    job_clock: Callable[[], float] = time.time,
+) -> JobWorker:
+    """The job worker: the same producer as the API's, on the jobs table."""
+    return JobWorker(
+        settings,
+        producer(settings, bedrock=bedrock, s3=s3),
+        job_store(settings, dynamodb=dynamodb, clock=job_clock),
+    )
