@@ -12,8 +12,23 @@ bash scripts/setup.sh >/dev/null
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/shellcheck scripts/*.sh .ci/run
-bash scripts/scan-terraform.sh
 if [ "$#" -gt 0 ]; then
+  bash scripts/scan-terraform.sh
   exec .venv/bin/python -m pytest "$@"
 fi
-exec .venv/bin/python -m pytest -n "${CODEGEN_TEST_WORKERS:-4}" --dist loadgroup --durations=10
+# The Terraform scan (checkov, ~25 s of one core) runs beside the tests; its verdict counts.
+scan_log="$(mktemp)"
+trap 'rm -f "$scan_log"' EXIT
+bash scripts/scan-terraform.sh >"$scan_log" 2>&1 &
+scan=$!
+status=0
+.venv/bin/python -m pytest -n "${CODEGEN_TEST_WORKERS:-4}" --dist loadgroup --durations=10 ||
+  status=$?
+scan_status=0
+wait "$scan" || scan_status=$?
+cat "$scan_log"
+if [ "$scan_status" -ne 0 ]; then
+  echo "error: the Terraform scan failed (above)" >&2
+  exit "$scan_status"
+fi
+exit "$status"

@@ -17,11 +17,12 @@ from local_stage.contract import ACCESS_KEY, SECRET_KEY
 
 CREDENTIALS = Credentials(ACCESS_KEY, SECRET_KEY)
 
-# Every variant keeps these: the smallest job timings the validation allows (so that a
-# redelivery is watched in seconds), the same in every variant so that the queues are created
-# once and never updated (the AWS provider waits ~25 s after each change to a queue).
-WORKER_TIMEOUT_S = 10
-JOB_VISIBILITY_S = 20
+# Every variant keeps these: job timings short enough that a redelivery is watched in
+# seconds, yet leaving the model time to answer on a loaded 2-core machine (a worker keeps its
+# storage budget back from its timeout), and the same in every variant, so that the queues are
+# created once and never updated (the AWS provider waits ~25 s after each change to a queue).
+WORKER_TIMEOUT_S = 20
+JOB_VISIBILITY_S = 30  # the least the validation allows: worker_timeout + 10
 JOB_MAX_RECEIVES = 2
 BASE_VARIABLES = {
     "worker_timeout": WORKER_TIMEOUT_S,
