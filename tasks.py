@@ -134,21 +134,24 @@ def outputs(c, stage=DEFAULT_STAGE):
     print(json.dumps(_deployer(stage).outputs(), indent=2, sort_keys=True))
 
 
+# `message` is a flag, not a positional argument: a positional one takes the next word, even
+# `--help`, as its value.
 @task(
+    positional=[],
     help={
         "stage": _STAGE,
-        "message": "what code to write",
+        "message": "what code to write (required)",
         "language": "the language (python, go, rust, ...)",
         "raw": "print the whole JSON response instead of just the code",
         "async": "submit a job (for answers past the API's 30 s) and poll it until it ends",
         "wait": "with --async: give up polling after this many seconds (the job goes on)",
         "max_tokens": "the longest answer to ask for, in tokens (default: the stage's)",
-    }
+    },
 )
 @_user_errors
 def call(
     c,
-    message,
+    message=None,
     language="python",
     stage=DEFAULT_STAGE,
     raw=False,
@@ -158,49 +161,28 @@ def call(
 ):
     """Send PUT /code-generation to a stage (SigV4-signed when the route needs it); with
     --async, as a job whose progress is shown while it runs."""
-    from deploy.call import (
-        build_body,
-        describe_failure,
-        describe_job_failure,
-        submit_job,
-        wait_for_job,
-    )
-    from deploy.call import call as call_endpoint
-    from deploy.job_progress import JobProgress
+    if not message:
+        raise Exit(
+            'error: --message is required: say what code to write, e.g. --message "fizzbuzz"'
+        )
+    from deploy.call import build_body, generate
 
     deployer = _deployer(stage)
     values = deployer.outputs()
-    url = deployer.target.invoke_url(values)
-    credentials = deployer.target.signing_credentials(values)
-    region = deployer.stage.region
     settings = {"max_tokens": int(max_tokens)} if max_tokens is not None else None
-    body = build_body(message, language, settings)
-    try:
-        if not async_:
-            result = call_endpoint(url, body, region=region, credentials=credentials)
-        else:
-            submitted, job_url = submit_job(url, body, region=region, credentials=credentials)
-            if job_url is None:
-                raise Exit(f"error: {describe_failure(submitted)}", code=1)
-            progress = JobProgress(job_url, sys.stderr)
-            result = wait_for_job(
-                job_url,
-                region=region,
-                credentials=credentials,
-                limit_s=float(wait),
-                progress=progress.show,
-            )
-            progress.close()
-    except OSError as exc:
-        raise Exit(f"error: cannot reach {stage}'s endpoint: {exc}", code=1) from None
-    if result.status != 200:
-        raise Exit(f"error: {describe_failure(result)}", code=1)
-    payload = result.json()
+    payload = generate(
+        deployer.target.invoke_url(values),
+        build_body(message, language, settings),
+        region=deployer.stage.region,
+        credentials=deployer.target.signing_credentials(values),
+        asynchronous=async_,
+        wait_s=float(wait),
+        progress=sys.stderr,
+        failed_job_is_an_answer=raw,
+    )
     if raw:
         print(json.dumps(payload, indent=2))
         return
-    if async_ and payload.get("status") != "succeeded":
-        raise Exit(f"error: {describe_job_failure(payload)}", code=1)
     print(payload["code"], end="" if payload["code"].endswith("\n") else "\n")
     where = payload["location"] or f"not stored: {payload.get('storage_error')}"
     answered_by = deployer.target.answered_by()

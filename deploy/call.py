@@ -5,15 +5,16 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urljoin
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from deploy.job_progress import JobProgress
 from layer_builder.errors import UserError
 
 FINISHED = ("succeeded", "failed")
@@ -23,7 +24,7 @@ _POLL_MIN_S, _POLL_MAX_S = 0.5, 5.0
 @dataclass(frozen=True)
 class CallResult:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # as received (an HTTPMessage keeps repeated ones: get_all)
     body: bytes
 
     def json(self) -> Any:
@@ -34,7 +35,11 @@ class CallResult:
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
-class JobTimeout(UserError):
+class CallError(UserError):
+    """The call did not give code: unreachable, refused, or a job that ended failed."""
+
+
+class JobTimeout(CallError):
     """The job did not finish within the time the caller allowed."""
 
 
@@ -68,10 +73,11 @@ def call(
     method: str = "PUT",
     headers: dict[str, str] | None = None,
 ) -> CallResult:
-    """Send `body` to `url` (PUT unless told); signed when `credentials` are given."""
+    """Send `body` to `url` (PUT unless told, JSON unless `headers` say otherwise); signed
+    when `credentials` are given. Every answer is a CallResult, an HTTP error's too."""
     sent = {"Accept": accept, **(headers or {})}
     if method != "GET":
-        sent["Content-Type"] = "application/json"
+        sent.setdefault("Content-Type", "application/json")
     if credentials is not None:
         sent = signed_headers(url, body, region, credentials, sent, method)
     request = urllib.request.Request(
@@ -79,9 +85,9 @@ def call(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return CallResult(response.status, dict(response.headers.items()), response.read())
+            return CallResult(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
-        return CallResult(error.code, dict(error.headers.items()), error.read())
+        return CallResult(error.code, error.headers, error.read())
 
 
 def submit_job(
@@ -141,6 +147,61 @@ def _retry_after(value: str | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def generate(
+    url: str,
+    body: bytes,
+    *,
+    region: str,
+    credentials: Credentials | None,
+    asynchronous: bool = False,
+    wait_s: float = 900.0,
+    progress: TextIO | None = None,
+    failed_job_is_an_answer: bool = False,
+) -> dict[str, Any]:
+    """`invoke call`: the answer's JSON, sent now or (`asynchronous`) as a job polled for at
+    most `wait_s`, its progress written to `progress`. CallError when there is no answer with
+    code: the endpoint unreachable, a refusal, or a job that ended failed (unless
+    `failed_job_is_an_answer`, for a caller that shows the whole JSON)."""
+    try:
+        if not asynchronous:
+            result = call(url, body, region=region, credentials=credentials)
+        else:
+            result = _run_job(url, body, region, credentials, wait_s, progress)
+    except OSError as exc:
+        raise CallError(f"cannot reach the endpoint {url}: {exc}") from None
+    if result.status != 200:
+        raise CallError(describe_failure(result))
+    payload = result.json()
+    if asynchronous and payload.get("status") != "succeeded" and not failed_job_is_an_answer:
+        raise CallError(describe_job_failure(payload))
+    return payload
+
+
+def _run_job(
+    url: str,
+    body: bytes,
+    region: str,
+    credentials: Credentials | None,
+    wait_s: float,
+    stream: TextIO | None,
+) -> CallResult:
+    submitted, job_url = submit_job(url, body, region=region, credentials=credentials)
+    if job_url is None:
+        return submitted
+    shown = JobProgress(job_url, stream) if stream is not None else None
+    try:
+        return wait_for_job(
+            job_url,
+            region=region,
+            credentials=credentials,
+            limit_s=wait_s,
+            progress=shown.show if shown is not None else lambda job, elapsed: None,
+        )
+    finally:
+        if shown is not None:
+            shown.close()
 
 
 def describe_failure(result: CallResult) -> str:

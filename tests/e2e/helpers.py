@@ -1,5 +1,6 @@
-"""What the end-to-end tests share: a signed HTTP client for the local gateway, function
-source trees to deploy, and waiting on a condition instead of sleeping."""
+"""What the end-to-end tests share: the stage's job timings, a signed HTTP client for the local
+gateway (deploy/call.py's), function source trees to deploy, and waiting on a condition
+instead of sleeping."""
 
 import json
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import boto3
 from botocore.credentials import Credentials
 
-from deploy.call import signed_headers
+from deploy.call import call
 from local_stage.contract import ACCESS_KEY, SECRET_KEY
 
 CREDENTIALS = Credentials(ACCESS_KEY, SECRET_KEY)
@@ -41,25 +42,18 @@ def send(
     credentials: Credentials = CREDENTIALS,
     timeout: float = 40.0,
 ):
-    """(status, headers, body) of a real HTTP request; signed with SigV4 unless sign=False."""
-    extra = dict(headers or [])
-    if sign:
-        extra = signed_headers(
-            url,
-            body,
-            "us-east-1",
-            credentials,
-            {"Content-Type": "application/json", **extra},
-            method,
-        )
-    request = urllib.request.Request(url, data=body if method != "GET" else None, method=method)
-    for name, value in extra.items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
+    """(status, headers, body) of a real HTTP request through `invoke call`'s client; signed
+    with SigV4 unless sign=False."""
+    result = call(
+        url,
+        body,
+        region="us-east-1",
+        credentials=credentials if sign else None,
+        method=method,
+        headers=dict(headers or []),
+        timeout=timeout,
+    )
+    return result.status, result.headers, result.body
 
 
 def emulator_client(emulator_url: str, service: str):
