@@ -15,7 +15,7 @@ from _common import print_table, record
 
 from deploy.paths import LAMBDA_DIR
 from deploy.scratch import scratch_deployer
-from local_stage.emulator import Emulator
+from local_stage.emulator.server import Emulator
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from _common import print_table, record
 from deploy.deployer import StageDeployer
 from deploy.paths import REPO_ROOT
 from deploy.stages import load_stage
-from local_stage.emulator import Emulator
+from local_stage.emulator.server import Emulator
 
 RUNS = 5
 # A whole `invoke deploy` of this bench's stage: a new interpreter, the same code path.

@@ -24,6 +24,7 @@ BUILD_DIR = STATE_DIR.parent / "build"
 # The only credentials the local stack accepts, and checks SigV4 signatures against.
 ACCESS_KEY = "test"
 SECRET_KEY = "test"
+ACCOUNT_ID = "123456789012"  # the account the emulator (moto) answers for them
 # Every local server answers GET here (the emulator with its instance id).
 HEALTH_PATH = "/_local/health"
 

@@ -1,6 +1,7 @@
 """What Terraform created, read back from the emulator: APIs, stages, routes, integrations,
-functions and their permissions. Read with boto3 (moto's public API) and cached until the
-emulator reports a configuration change."""
+functions and their permissions, event source mappings. Read with boto3 (moto's public API)
+and cached until the emulator reports a configuration change; the front doors (the gateway,
+the event source pollers) read configuration only here."""
 
 import fnmatch
 import json
@@ -12,7 +13,17 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local_stage.emulator import ChangeCounter
+from local_stage.contract import ACCESS_KEY, SECRET_KEY
+from local_stage.emulator.changes import ChangeCounter
+
+
+def function_name_of(arn_or_name: str) -> str | None:
+    """The function a function ARN, an invoke ARN (.../functions/<function ARN>/invocations)
+    or a plain name names, without its version or alias."""
+    if ":function:" in arn_or_name:
+        tail = arn_or_name.split(":function:", 1)[1]
+        return tail.split("/", 1)[0].split(":", 1)[0]
+    return arn_or_name or None
 
 
 @dataclass(frozen=True)
@@ -26,11 +37,7 @@ class Integration:
     @property
     def function_name(self) -> str | None:
         """The function an AWS_PROXY integration invokes (from a function or invoke ARN)."""
-        uri = self.uri
-        if ":function:" in uri:
-            tail = uri.split(":function:", 1)[1]
-            return tail.split("/", 1)[0].split(":", 1)[0]
-        return uri or None
+        return function_name_of(self.uri)
 
 
 @dataclass(frozen=True)
@@ -121,20 +128,49 @@ class Function:
         return False
 
 
+@dataclass(frozen=True)
+class SqsMapping:
+    uuid: str
+    queue_arn: str
+    function_name: str
+    batch_size: int
+    max_concurrency: int
+    report_batch_item_failures: bool
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any], default_concurrency: int) -> "SqsMapping":
+        scaling = item.get("ScalingConfig") or {}
+        return cls(
+            uuid=item["UUID"],
+            queue_arn=item["EventSourceArn"],
+            function_name=function_name_of(item["FunctionArn"]) or "",
+            batch_size=max(1, min(int(item.get("BatchSize") or 10), 10)),
+            max_concurrency=int(scaling.get("MaximumConcurrency") or default_concurrency),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (item.get("FunctionResponseTypes") or []),
+        )
+
+
 class ControlPlane:
     def __init__(self, endpoint_url: str, region: str, changes: ChangeCounter) -> None:
-        session = boto3.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=region
-        )
-        config = Config(retries={"max_attempts": 1})
         self.region = region
-        self._apigw = session.client("apigatewayv2", endpoint_url=endpoint_url, config=config)
-        self._lambda = session.client("lambda", endpoint_url=endpoint_url, config=config)
+        self._endpoint_url = endpoint_url
+        self._session = boto3.Session(
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=region
+        )
+        self._apigw = self.client("apigatewayv2")
+        self._lambda = self.client("lambda")
         self._changes = changes
         self._lock = threading.Lock()
         self._seen = -1
         self._apis: dict[str, Api] = {}
         self._functions: dict[str, Function | None] = {}
+        self._mappings: frozenset[SqsMapping] | None = None
+
+    def client(self, service: str, read_timeout: float = 60.0) -> Any:
+        """A boto3 client of the emulator (one attempt per call: the emulator is local)."""
+        config = Config(retries={"max_attempts": 1}, read_timeout=read_timeout)
+        return self._session.client(service, endpoint_url=self._endpoint_url, config=config)
 
     # Reads are cheap dictionary lookups until the emulator's configuration changes.
     def apis(self) -> dict[str, Api]:
@@ -147,6 +183,14 @@ class ControlPlane:
             self._functions[name] = self._load_function(name)
         return self._functions[name]
 
+    def sqs_mappings(self, default_concurrency: int) -> frozenset[SqsMapping]:
+        """The enabled event source mappings from SQS queues (ScalingConfig's maximum
+        concurrency, else `default_concurrency`)."""
+        self._refresh()
+        if self._mappings is None:
+            self._mappings = self._load_mappings(default_concurrency)
+        return self._mappings
+
     def _refresh(self) -> None:
         current = self._changes.value
         if current == self._seen:
@@ -156,6 +200,7 @@ class ControlPlane:
                 return
             self._apis = self._load_apis()
             self._functions = {}
+            self._mappings = None
             self._seen = current
 
     def _load_apis(self) -> dict[str, Api]:
@@ -195,6 +240,18 @@ class ControlPlane:
                 )
             apis[api_id] = Api(api_id, item.get("Name", ""), routes, stages)
         return apis
+
+    def _load_mappings(self, default_concurrency: int) -> frozenset[SqsMapping]:
+        mappings, marker = set(), None
+        while True:
+            page = self._lambda.list_event_source_mappings(**({"Marker": marker} if marker else {}))
+            for item in page.get("EventSourceMappings", []):
+                enabled = item.get("State", "Enabled") in ("Enabled", "Creating", "Updating")
+                if enabled and ":sqs:" in item.get("EventSourceArn", ""):
+                    mappings.add(SqsMapping.from_api(item, default_concurrency))
+            marker = page.get("NextMarker")
+            if not marker:
+                return frozenset(mappings)
 
     def _load_function(self, name: str) -> Function | None:
         try:

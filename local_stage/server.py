@@ -26,10 +26,10 @@ from local_stage.contract import (
     StackState,
 )
 from local_stage.control_plane import ControlPlane
-from local_stage.emulator import Emulator
+from local_stage.emulator.server import Emulator
+from local_stage.event_sources.sqs import EventSourcePollers
 from local_stage.gateway.app import Gateway
-from local_stage.principals import Principals
-from local_stage.runtime.event_sources import EventSourcePollers
+from local_stage.gateway.principals import Principals
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
 
 logger = logging.getLogger("local_stage")
@@ -64,15 +64,7 @@ async def serve(
     )
     await runtime.start()
     control = ControlPlane(emulator.url, region, emulator.changes)
-    pollers = EventSourcePollers(
-        emulator.url,
-        region,
-        (ACCESS_KEY, SECRET_KEY),
-        emulator.changes,
-        control,
-        runtime,
-        max_concurrency,
-    )
+    pollers = EventSourcePollers(control, runtime, max_concurrency)
     await pollers.start()
     principals = Principals({ACCESS_KEY: SECRET_KEY})
     gateway = Gateway(control, runtime, principals, state_dir / "logs" / "access.log")

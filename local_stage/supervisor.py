@@ -32,8 +32,8 @@ from local_stage.contract import (
     running_model,
     running_stack,
 )
-from local_stage.interpreter import CLIENT_VARIABLE, ensure_runtime, runtime_client
 from local_stage.model.models import ModelNotFound, model_source
+from local_stage.runtime.interpreter import CLIENT_VARIABLE, ensure_runtime, runtime_client
 
 SERVER_MODULE = "local_stage.server"
 MODEL_MODULE = "local_stage.model.server"

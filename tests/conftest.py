@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from deploy.paths import LAMBDA_DIR
-from local_stage.interpreter import available_clients, runtime_client
+from local_stage.runtime.interpreter import available_clients, runtime_client
 
 if str(LAMBDA_DIR) not in sys.path:
     sys.path.insert(0, str(LAMBDA_DIR))

@@ -1,4 +1,4 @@
-"""Lambda resource policies on the local emulator, changed one at a time as AWS changes them.
+"""Lambda resource policies on the local emulator change one at a time, as AWS changes them.
 
 moto's Policy.add_statement/del_statement change a function's statement list in place, and
 moto's server answers requests on many threads. Terraform adds and removes one permission per

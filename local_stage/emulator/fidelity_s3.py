@@ -1,4 +1,4 @@
-"""Bucket policies on the local emulator: `aws:SecureTransport`, which moto does not evaluate.
+"""Bucket policies on the local emulator evaluate `aws:SecureTransport` as AWS does over TLS.
 
 moto evaluates only StringEquals conditions and treats every other condition as met, so the
 storage module's TLS-only statement (Deny s3:* when aws:SecureTransport is false) denies every

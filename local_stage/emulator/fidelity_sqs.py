@@ -1,19 +1,19 @@
-"""SQS on the local emulator, made to answer as AWS does where the local stage depends on it.
+"""SQS on the local emulator answers as AWS does where the local stage depends on it.
 
-1. moto runs a queue's Lambda event source mappings itself, inside SendMessage: it receives a
-   batch (one receive of each message burned) and invokes the function through its own Lambda
-   backend, which needs Docker (without it, the messages come back unprocessed, or are deleted
-   unprocessed). On the local stage the runtime's poller (local_stage.runtime.event_sources)
-   runs the mappings with the deployed zip, as Lambda's pollers do: moto must not. So a queue
-   here keeps no mappings of its own; the mappings stay in the Lambda backend, where
-   ListEventSourceMappings reads them.
-2. moto answers JSON attributes (RedrivePolicy) with spaces where AWS answers compact JSON;
-   the AWS provider then plans a "whitespace" update of the queue on every plan, so a no-op
-   deploy would never be one. Here they are answered compact, as AWS does.
-3. moto keeps a queue's RedriveAllowPolicy but never answers it, and the AWS provider waits
-   (3 minutes, then fails) for the attributes it set to read back. Here it is answered.
+What it makes true:
+- A queue runs no Lambda event source mapping itself. moto would, inside SendMessage: it
+  receives a batch (one receive of each message burned) and invokes the function through its
+  own Lambda backend, which needs Docker (without it, the messages come back unprocessed, or
+  are deleted unprocessed). On the local stage the event source pollers
+  (local_stage.event_sources.sqs) run the mappings with the deployed zip, as Lambda's pollers
+  do; the mappings stay in the Lambda backend, where ListEventSourceMappings reads them.
+- JSON attributes (RedrivePolicy) are answered compact, as AWS answers them: with moto's
+  spaces the AWS provider plans a "whitespace" update of the queue on every plan, so a no-op
+  deploy would never be one.
+- A queue's RedriveAllowPolicy is answered (moto keeps it but never answers it, and the AWS
+  provider waits 3 minutes for the attributes it set to read back, then fails).
 
-Both patch the pinned moto's internals (moto.sqs.models.Queue).
+All three patch the pinned moto's internals (moto.sqs.models.Queue).
 """
 
 import json

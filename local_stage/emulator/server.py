@@ -16,30 +16,14 @@ from typing import Any
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stage import lambda_fidelity, s3_policy, sqs_fidelity
 from local_stage.contract import HEALTH_PATH
+from local_stage.emulator import fidelity_lambda, fidelity_s3, fidelity_sqs
+from local_stage.emulator.changes import ChangeCounter
 from local_stage.faults import FaultTable, injecting
 
-ACCOUNT_ID = "123456789012"  # what moto answers for the test credentials
 # Path prefixes of the Lambda and API Gateway v2 REST APIs (configuration changes).
 _WATCHED_PREFIXES = ("/2015-03-31/", "/2018-10-31/", "/2017-03-31/", "/2019-09-25/", "/v2/")
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-class ChangeCounter:
-    """Counts configuration changes; readers compare against the value they last saw."""
-
-    def __init__(self) -> None:
-        self._value = 0
-        self._lock = threading.Lock()
-
-    def bump(self) -> None:
-        with self._lock:
-            self._value += 1
-
-    @property
-    def value(self) -> int:
-        return self._value
 
 
 def _watching(app: Callable[..., Iterable[bytes]], counter: ChangeCounter):
@@ -74,9 +58,9 @@ class Emulator:
     """moto's server on 127.0.0.1:`port` (0 picks a free port)."""
 
     def __init__(self, port: int = 0) -> None:
-        s3_policy.install()
-        sqs_fidelity.install()
-        lambda_fidelity.install()
+        fidelity_s3.install()
+        fidelity_sqs.install()
+        fidelity_lambda.install()
         self.changes = ChangeCounter()
         self.faults = FaultTable()
         # Which emulator this is: the deploy side drops Terraform state kept for another.
@@ -100,24 +84,3 @@ class Emulator:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
-
-
-def deployed_code(function_name: str, region: str) -> bytes | None:
-    """The function zip moto holds (internal API of the pinned moto), or None."""
-    try:
-        from moto.awslambda.models import lambda_backends
-
-        return lambda_backends[ACCOUNT_ID][region].get_function(function_name).code_bytes
-    except Exception:
-        return None
-
-
-def deployed_layer(layer_name: str, version: int, region: str) -> bytes | None:
-    """A layer version's zip as moto holds it, or None."""
-    try:
-        from moto.awslambda.models import lambda_backends
-
-        backend = lambda_backends[ACCOUNT_ID][region]
-        return backend.get_layer_version(layer_name, version).code_bytes
-    except Exception:
-        return None

@@ -16,44 +16,16 @@ import hashlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
-from local_stage.control_plane import ControlPlane
-from local_stage.emulator import ChangeCounter
+from local_stage.control_plane import ControlPlane, SqsMapping
 from local_stage.runtime.invocation import InvokeResult
 from local_stage.runtime.service import RuntimeService
 
 logger = logging.getLogger(__name__)
 _POLL_WAIT_S = 1  # each receive waits this long for a message (moto wakes it on a send)
-_CHECK_EVERY_S = 0.5  # how often the mappings are looked at when configuration changed
+_CHECK_EVERY_S = 0.5  # how often the mappings are looked at (cached until they change)
 _RESULT_GRACE_S = 5.0  # beyond the function's timeout, for its worker to report
-
-
-@dataclass(frozen=True)
-class SqsMapping:
-    uuid: str
-    queue_arn: str
-    function_name: str
-    batch_size: int
-    max_concurrency: int
-    report_batch_item_failures: bool
-
-    @classmethod
-    def from_api(cls, item: dict[str, Any], default_concurrency: int) -> "SqsMapping":
-        scaling = item.get("ScalingConfig") or {}
-        return cls(
-            uuid=item["UUID"],
-            queue_arn=item["EventSourceArn"],
-            function_name=item["FunctionArn"].split(":function:", 1)[-1].split(":", 1)[0],
-            batch_size=max(1, min(int(item.get("BatchSize") or 10), 10)),
-            max_concurrency=int(scaling.get("MaximumConcurrency") or default_concurrency),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (item.get("FunctionResponseTypes") or []),
-        )
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -116,25 +88,10 @@ class EventSourcePollers:
     """Runs every enabled SQS mapping; follows them as Terraform changes them."""
 
     def __init__(
-        self,
-        endpoint_url: str,
-        region: str,
-        credentials: tuple[str, str],
-        changes: ChangeCounter,
-        control: ControlPlane,
-        runtime: RuntimeService,
-        max_concurrency: int,
+        self, control: ControlPlane, runtime: RuntimeService, max_concurrency: int
     ) -> None:
-        session = boto3.Session(
-            aws_access_key_id=credentials[0],
-            aws_secret_access_key=credentials[1],
-            region_name=region,
-        )
-        config = Config(retries={"max_attempts": 1}, read_timeout=_POLL_WAIT_S + 10)
-        self._lambda = session.client("lambda", endpoint_url=endpoint_url, config=config)
-        self._sqs = session.client("sqs", endpoint_url=endpoint_url, config=config)
-        self.region = region
-        self._changes = changes
+        self.region = control.region
+        self._sqs = control.client("sqs", read_timeout=_POLL_WAIT_S + 10)
         self._control = control
         self._runtime = runtime
         self._max_concurrency = max_concurrency
@@ -163,30 +120,17 @@ class EventSourcePollers:
         return await loop.run_in_executor(self._threads, lambda: function(**arguments))
 
     async def _watch(self) -> None:
-        seen = None
+        """Follow the mappings: the control plane answers from its cache until the emulator's
+        configuration changes, so looking often costs nothing."""
         while True:
-            current = self._changes.value
-            if current != seen:
-                try:
-                    self._reconcile(await self._mappings())
-                    seen = current
-                except Exception:
-                    logger.exception("cannot read the event source mappings")
+            try:
+                wanted = await self._call(
+                    self._control.sqs_mappings, default_concurrency=self._max_concurrency
+                )
+                self._reconcile(set(wanted))
+            except Exception:
+                logger.exception("cannot read the event source mappings")
             await asyncio.sleep(_CHECK_EVERY_S)
-
-    async def _mappings(self) -> set[SqsMapping]:
-        mappings, marker = set(), None
-        while True:
-            page = await self._call(
-                self._lambda.list_event_source_mappings, **({"Marker": marker} if marker else {})
-            )
-            for item in page.get("EventSourceMappings", []):
-                enabled = item.get("State", "Enabled") in ("Enabled", "Creating", "Updating")
-                if enabled and ":sqs:" in item.get("EventSourceArn", ""):
-                    mappings.add(SqsMapping.from_api(item, self._max_concurrency))
-            marker = page.get("NextMarker")
-            if not marker:
-                return mappings
 
     def _reconcile(self, wanted: set[SqsMapping]) -> None:
         for mapping in set(self._running) - wanted:

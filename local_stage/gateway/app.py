@@ -9,15 +9,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from local_stage.contract import HEALTH_PATH
+from local_stage.contract import ACCOUNT_ID, HEALTH_PATH
 from local_stage.control_plane import Api, ControlPlane, Route
-from local_stage.emulator import ACCOUNT_ID
 from local_stage.gateway import results
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
+from local_stage.gateway.principals import Principals
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route
 from local_stage.gateway.throttle import Throttle
-from local_stage.principals import Principals
 from local_stage.runtime.service import RuntimeService
 from local_stage.sigv4 import verify
 

@@ -1,11 +1,12 @@
 """Who may sign requests to the local gateway, and who they are: the stage's own key (the
 account's root, as the tooling signs) and the access keys of IAM users created in the
-emulator, read from its IAM backend (internal API of the pinned moto) at each lookup, so a
-user or key made, deactivated or deleted a moment ago counts at once."""
+emulator, read from its IAM backend (local_stage.emulator.backends) at each lookup, so a user
+or key made, deactivated or deleted a moment ago counts at once."""
 
 from typing import Any
 
-from local_stage.emulator import ACCOUNT_ID
+from local_stage.contract import ACCOUNT_ID
+from local_stage.emulator.backends import iam_user, iam_user_access_key
 
 
 class Principals:
@@ -18,15 +19,15 @@ class Principals:
     def get(self, access_key: str, /) -> str | None:
         if access_key in self._root:
             return self._root[access_key]
-        key = _user_key(access_key)
+        key = iam_user_access_key(access_key)
         return key.secret_access_key if key is not None else None
 
     def identity(self, access_key: str) -> dict[str, Any]:
-        key = None if access_key in self._root else _user_key(access_key)
+        key = None if access_key in self._root else iam_user_access_key(access_key)
         if key is None:
             arn, user_id = f"arn:aws:iam::{ACCOUNT_ID}:root", ACCOUNT_ID
         else:
-            user = _iam().get_user(key.user_name)
+            user = iam_user(key.user_name)
             arn, user_id = user.arn, user.id
         return {
             "accessKey": access_key,
@@ -37,21 +38,3 @@ class Principals:
             "userArn": arn,
             "userId": user_id,
         }
-
-
-def _iam() -> Any:
-    from moto.iam.models import iam_backends
-
-    return iam_backends[ACCOUNT_ID]["global"]
-
-
-def _user_key(access_key: str) -> Any:
-    """The active access key of an emulator IAM user with this id, or None."""
-    try:
-        keys = _iam().get_all_access_keys_for_all_users()
-    except Exception:
-        return None
-    for key in keys:
-        if key.access_key_id == access_key and key.status == "Active":
-            return key
-    return None

@@ -1,11 +1,11 @@
 """A function's deployed code and layers on disk, as the emulator holds them: each zip
-unpacked once per content hash (local_stage/code_store.py), in the worker's Python."""
+unpacked once per content hash (local_stage/runtime/code_store.py), in the worker's Python."""
 
 from pathlib import Path
 
-from local_stage.code_store import CodeStore
 from local_stage.control_plane import Function
-from local_stage.emulator import deployed_code, deployed_layer
+from local_stage.emulator.backends import deployed_code, deployed_layer
+from local_stage.runtime.code_store import CodeStore
 
 
 def unpack_function(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from local_stage.control_plane import Function
-from local_stage.interpreter import RuntimeInterpreter
+from local_stage.runtime.interpreter import RuntimeInterpreter
 
 
 def worker_environment(

@@ -30,7 +30,7 @@ AWSLAMBDARIC = "awslambdaric==4.2.2"
 AWSLAMBDARIC_REQUIREMENTS = ("simplejson==4.3.0", "snapshot-restore-py==1.0.0")
 CLIENT_VARIABLE = "CODEGEN_LAMBDA_RUNTIME_CLIENT"
 CLIENTS = ("native", "http")
-HTTP_CLIENT_DIR = Path(__file__).resolve().parent / "runtime" / "http_client"
+HTTP_CLIENT_DIR = Path(__file__).resolve().parent / "http_client"
 # The Linux wheel whose pure-Python files the http client runs with (the same files in
 # every wheel of a release; only the native module differs).
 _PURE_SOURCE_PLATFORM = ("manylinux2014_x86_64", "3.12")

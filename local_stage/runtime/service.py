@@ -10,11 +10,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from local_stage.code_store import CodeStore
 from local_stage.control_plane import Function
-from local_stage.interpreter import RuntimeInterpreter, ensure_runtime
+from local_stage.runtime.code_store import CodeStore
 from local_stage.runtime.deployment import unpack_function
 from local_stage.runtime.environment import worker_environment
+from local_stage.runtime.interpreter import RuntimeInterpreter, ensure_runtime
 from local_stage.runtime.invocation import Invocation, InvokeResult
 from local_stage.runtime.logs import FunctionLog
 from local_stage.runtime.pool import PoolRetired, WorkerPool

@@ -26,7 +26,7 @@ from deploy.scratch import scratch_deployer
 from deploy.stages import load_stage
 from local_stage import supervisor
 from local_stage.contract import StackState
-from local_stage.interpreter import CLIENTS
+from local_stage.runtime.interpreter import CLIENTS
 from tests.conftest import stack_client
 from tests.e2e.helpers import BASE_VARIABLES, write_function
 

@@ -12,7 +12,7 @@ from botocore.credentials import Credentials
 from deploy.call import signed_headers
 from deploy.paths import LAMBDA_DIR
 from local_stage import supervisor
-from local_stage.interpreter import HTTP_CLIENT_DIR
+from local_stage.runtime.interpreter import HTTP_CLIENT_DIR
 from tests.e2e.helpers import CREDENTIALS, send, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]

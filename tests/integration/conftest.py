@@ -23,7 +23,7 @@ def terraform_env() -> dict[str, str]:
 def moto_url() -> Iterator[str]:
     """A fresh AWS emulator (moto, answering as the local stage's does) on a free loopback
     port, stopped after the module."""
-    from local_stage.emulator import Emulator
+    from local_stage.emulator.server import Emulator
 
     emulator = Emulator()
     emulator.start()

@@ -33,7 +33,7 @@ StageDeployer(load_stage("local"), work_root=Path(sys.argv[1]), emulator_url=sys
 def moto_url():
     """An emulator of the test's own, empty before and after: moto keeps its resources in
     this process, shared by every server it runs, and each test deploys from nothing."""
-    from local_stage.emulator import Emulator
+    from local_stage.emulator.server import Emulator
 
     server = Emulator()
     server.start()

@@ -7,7 +7,7 @@ import threading
 import zipfile
 
 from layer_builder.fingerprint import base64_sha256_of
-from local_stage.code_store import CodeStore
+from local_stage.runtime.code_store import CodeStore
 
 
 def a_zip() -> bytes:

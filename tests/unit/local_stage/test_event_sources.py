@@ -8,8 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_stage import sqs_fidelity
-from local_stage.runtime.event_sources import SqsMapping, sqs_event, to_retry
+from local_stage.control_plane import SqsMapping
+from local_stage.emulator import fidelity_sqs
+from local_stage.event_sources.sqs import sqs_event, to_retry
 from local_stage.runtime.invocation import InvokeResult
 
 IDS = ["m1", "m2", "m3"]
@@ -73,7 +74,7 @@ def test_a_mapping_is_read_with_its_concurrency_and_response_types():
 
 @mock_aws
 def test_the_emulators_sqs_answers_as_aws_and_runs_no_mapping_itself():
-    sqs_fidelity.install()
+    fidelity_sqs.install()
     sqs = boto3.client("sqs", region_name="us-east-1")
     dead = sqs.create_queue(
         QueueName="dlq",

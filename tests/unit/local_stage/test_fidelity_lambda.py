@@ -6,7 +6,7 @@ import threading
 import boto3
 from moto import mock_aws
 
-from local_stage import lambda_fidelity
+from local_stage.emulator import fidelity_lambda
 
 
 class Interleaving(list):
@@ -25,7 +25,7 @@ class Interleaving(list):
 
 @mock_aws
 def test_a_removal_that_runs_into_another_still_removes_its_statement():
-    lambda_fidelity.install()
+    fidelity_lambda.install()
     client = boto3.client("lambda", region_name="us-east-1")
     role = boto3.client("iam", region_name="us-east-1").create_role(
         RoleName="r", AssumeRolePolicyDocument="{}"

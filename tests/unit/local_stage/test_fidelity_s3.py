@@ -6,8 +6,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stage.emulator import Emulator
-from local_stage.s3_policy import as_seen_over_tls
+from local_stage.emulator.fidelity_s3 import as_seen_over_tls
+from local_stage.emulator.server import Emulator
 
 TLS_ONLY = {
     "Sid": "DenyInsecureTransport",

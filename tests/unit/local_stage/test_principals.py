@@ -4,7 +4,7 @@ active keys of IAM users in the emulator, each with the identity API Gateway rep
 import boto3
 from moto import mock_aws
 
-from local_stage.principals import Principals
+from local_stage.gateway.principals import Principals
 
 
 @mock_aws
