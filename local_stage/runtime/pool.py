@@ -31,6 +31,9 @@ class WorkerPool:
         self._starting = 0
         self._queue: deque[Invocation] = deque()
         self._idle: deque[asyncio.Future[Invocation]] = deque()
+        # The idle worker behind each waiting GET /next: a worker that dies while idle leaves
+        # its request open, and must not be handed the next invocation.
+        self._waiting: dict[Worker, asyncio.Future[Invocation]] = {}
         self.retired = False
 
     def submit(self, event: bytes) -> Invocation:
@@ -52,8 +55,9 @@ class WorkerPool:
         if invocation in self._queue:
             self._queue.remove(invocation)
 
-    async def take(self) -> Invocation:
-        """Called by an idle worker's GET /next: the next invocation, waiting if none."""
+    async def take(self, worker: Worker) -> Invocation:
+        """Called by an idle worker's GET /next: the next invocation, waiting if none;
+        CancelledError once the worker has exited while it waited."""
         while True:
             if self.retired:
                 raise PoolRetired
@@ -63,12 +67,20 @@ class WorkerPool:
                     return invocation
             waiter: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
             self._idle.append(waiter)
-            invocation = await waiter
+            self._waiting[worker] = waiter
+            try:
+                invocation = await waiter
+            finally:
+                if self._waiting.get(worker) is waiter:
+                    del self._waiting[worker]
             if not invocation.cancelled:
                 return invocation
 
     def worker_exited(self, worker: Worker) -> None:
         self.workers.discard(worker)
+        waiter = self._waiting.pop(worker, None)
+        if waiter is not None:
+            waiter.cancel()  # its GET /next will never answer: no invocation goes there
         target = worker.spawned_for
         if worker.init_error is not None or worker.init_ms is None:
             # It died before taking any invocation: fail the one it was started for, as

@@ -162,7 +162,7 @@ class RuntimeService:
         worker = self._worker(request)
         pool: WorkerPool = worker.pool
         try:
-            invocation = await pool.take()
+            invocation = await pool.take(worker)
         except (PoolRetired, asyncio.CancelledError):
             worker.kill()
             raise web.HTTPGone(text='{"errorMessage": "function version retired"}') from None

@@ -34,6 +34,7 @@ class FakeWorker:
         self.init_ms: float | None = None
         self.current: Invocation | None = None
         self.killed = False
+        self.dead = False
         self.handled: list[bytes] = []
         self._task = asyncio.get_running_loop().create_task(self._run(init_fails))
 
@@ -46,7 +47,9 @@ class FakeWorker:
         self.init_ms = 1.0
         try:
             while not self.killed:
-                invocation = await self.pool.take()
+                invocation = await self.pool.take(self)  # type: ignore[arg-type]
+                if self.dead:
+                    return  # a process that is gone never answers what it was handed
                 self.current = invocation
                 await asyncio.sleep(0.01)
                 self.handled.append(invocation.event)
@@ -58,6 +61,11 @@ class FakeWorker:
     def kill(self) -> None:
         self.killed = True
         self._task.cancel()
+
+    def die(self) -> None:
+        """The process exits while idle: its GET /next stays open, as a real one's does."""
+        self.dead = True
+        self.pool.worker_exited(self)  # type: ignore[arg-type]
 
 
 class FakeSpawner:
@@ -90,6 +98,20 @@ def test_a_warm_worker_serves_the_next_invocation_without_a_new_start():
             result = await pool.submit(event).future
             assert result.ok and result.payload == event
         assert len(spawner.started) == 1 and spawner.started[0].handled == [b"1", b"2", b"3"]
+
+    run(scenario)
+
+
+def test_a_worker_that_dies_while_idle_is_never_handed_the_next_invocation():
+    async def scenario():
+        spawner = FakeSpawner()
+        pool = WorkerPool(FUNCTION, 4, spawner)
+        assert (await pool.submit(b"1").future).ok
+        (first,) = spawner.started
+        first.die()
+        result = await pool.submit(b"2").future
+        assert result.ok and result.payload == b"2"
+        assert first.handled == [b"1"] and len(spawner.started) == 2
 
     run(scenario)
 
@@ -154,7 +176,7 @@ def test_a_retired_pool_sends_its_idle_workers_away_and_takes_no_more_work():
         pool.retire()
         assert spawner.started[0].killed
         with pytest.raises(PoolRetired):
-            await pool.take()
+            await pool.take(spawner.started[0])  # type: ignore[arg-type]
 
     run(scenario)
 
