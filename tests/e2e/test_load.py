@@ -59,8 +59,13 @@ def refill() -> None:
 
 
 def workers_of(local_stage) -> list[psutil.Process]:
+    """The runtime workers of the API function (the shared stack runs the job worker's too)."""
     server = psutil.Process(local_stage.state.pid)
-    return [p for p in server.children(recursive=True) if "awslambdaric" in " ".join(p.cmdline())]
+    return [
+        process
+        for process in server.children(recursive=True)
+        if "codegen.handler.lambda_handler" in process.cmdline()
+    ]
 
 
 def test_at_the_limit_every_request_is_served(local_stage, url):
@@ -80,8 +85,7 @@ def test_bursts_beyond_the_stage_limits_get_429_and_only_the_surplus(local_stage
     # took (+1 for the token refilled while the first request was in flight).
     allowed = BURST + RATE * seconds + 1
     assert BURST <= served <= allowed, (served, seconds)
-    # So every request past that is refused: at any speed this machine can send 120 at,
-    # well over the 20 a second the stage allows, that is most of them.
+    # And every request past that allowance is refused.
     assert statuses.count(429) >= len(statuses) - allowed, (served, seconds)
 
 
@@ -95,4 +99,4 @@ def test_no_worker_leaks_and_memory_stays_flat_round_after_round(local_stage, ur
         spaced(url, RATE * 0.9, 3)
     grown_mb = (server.memory_info().rss - warm_rss) / 2**20
     assert grown_mb < 15, f"the stage server grew {grown_mb:.1f} MB over 3 rounds"
-    assert len(workers_of(local_stage)) <= 4  # the runtime's bound of warm workers
+    assert 1 <= len(workers_of(local_stage)) <= 4  # the runtime's bound of warm workers
