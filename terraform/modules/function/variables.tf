@@ -76,7 +76,7 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Function timeout in seconds (an HTTP API's function must stay under its 30 s integration limit)."
+  description = "Function timeout in seconds, up to Lambda's 900: an HTTP API's function answers within its 30 s integration limit (the root module keeps the API function under 30 s); a queue's worker may run longer."
   type        = number
   default     = 28
 
