@@ -6,7 +6,7 @@ applies it through the real Terraform only when it is not the variant already de
 the tests that share a variant pay for it once, and no test depends on what ran before it.
 
 Tests marked `runtime_client` run on a stack of each client this OS has (both on Linux,
-`http` on macOS); every other test runs on the stack of this OS's default client.
+`http` on macOS); every other test runs on one of them (tests/conftest.py chooses which).
 """
 
 import hashlib
@@ -112,4 +112,4 @@ def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
     try:
         yield LocalStage(state, root, client)
     finally:
-        supervisor.down(state_dir=root / "state")
+        supervisor.down(state_dir=root / "state")  # (a `breaks_stack` test may have already)

@@ -19,13 +19,12 @@ from deploy.workdir import StageBusy
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
 
+# A whole deploy in a process of its own, into the test's directory (work/, build/).
 DEPLOY = """
 import sys
 from pathlib import Path
-from deploy.deployer import StageDeployer
-from deploy.stages import load_stage
-StageDeployer(load_stage("local"), work_root=Path(sys.argv[1]), emulator_url=sys.argv[2],
-              build_dir=Path(sys.argv[3])).deploy()
+from deploy.scratch import scratch_deployer
+scratch_deployer(Path(sys.argv[1]), sys.argv[2]).deploy()
 """
 
 
@@ -62,7 +61,7 @@ def applying(process: subprocess.Popen) -> bool:
 
 def start_deploy_and_wait_for_resources(moto_url: str, root: Path) -> subprocess.Popen:
     """A whole deploy in its own process, returned once its apply has created something."""
-    command = [sys.executable, "-c", DEPLOY, str(root / "work"), moto_url, str(root / "build")]
+    command = [sys.executable, "-c", DEPLOY, str(root), moto_url]
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
