@@ -53,6 +53,7 @@ class ModelChoice:
     openai_url: str | None = None  # forward to this OpenAI-compatible server instead
     openai_model: str | None = None
     bedrock_url: str | None = None  # a Bedrock-compatible endpoint of the user's: no server
+    threads: int | None = None  # CPU threads of the local model (None: every core)
 
     def source(self) -> str:
         """What the model server serves: the GGUF file, or URL#model. Raises LocalStageError
@@ -68,7 +69,8 @@ class ModelChoice:
         if self.openai_url:
             self.source()
             return ["--openai-url", self.openai_url, "--openai-model", str(self.openai_model)]
-        return ["--model", self.source()]
+        threads = ["--threads", str(self.threads)] if self.threads else []
+        return ["--model", self.source(), *threads]
 
     def served_by(self, running: "Status") -> bool:
         """True when the running stage already answers with this choice."""

@@ -26,7 +26,7 @@ from deploy.scratch import scratch_deployer
 from deploy.stages import load_stage
 from local_stage import supervisor
 from local_stage.contract import StackState
-from local_stage.runtime.interpreter import CLIENTS
+from local_stage.runtime.interpreter import CLIENTS, available_clients
 from tests.conftest import stack_client
 from tests.e2e.helpers import BASE_VARIABLES, write_function
 
@@ -102,7 +102,11 @@ def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
         pytest.fail("terraform is not on PATH (install Terraform >= 1.5)")
     client = request.param
     root = tmp_path_factory.mktemp(f"local-stack-{client}")
+    # The stacks of one run share the machine's cores: llama.cpp threads that outnumber the
+    # cores spin against each other, and every generation slows down many times over.
+    threads = max(1, (os.cpu_count() or 1) // len(available_clients()))
     state, started = supervisor.up(
+        model=supervisor.ModelChoice(threads=threads),
         state_dir=root / "state",
         python=load_stage("local").python_version,
         report=lambda line: None,

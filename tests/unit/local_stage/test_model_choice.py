@@ -38,3 +38,10 @@ def test_an_openai_compatible_server_is_forwarded_to():
         "qwen",
     ]
     assert choice.source() == "http://127.0.0.1:8000#qwen"
+
+
+def test_a_gguf_model_runs_on_the_threads_asked_for(tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert ModelChoice(gguf=str(gguf)).server_arguments() == ["--model", str(gguf)]
+    assert ModelChoice(gguf=str(gguf), threads=1).server_arguments()[-2:] == ["--threads", "1"]
