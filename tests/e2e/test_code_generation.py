@@ -161,8 +161,11 @@ def test_a_worker_killed_mid_request_is_a_500_and_the_next_request_is_served(loc
             30,
             "the function to call the model",
         )
+        # The busy worker is the one waiting on the model server (idle ones are left alone).
+        model_port = int(local_stage.state.model_url.rsplit(":", 1)[1])
         for child in server.children(recursive=True):
-            if "awslambdaric" in " ".join(child.cmdline()):
+            connections = child.net_connections(kind="tcp")
+            if any(c.raddr and c.raddr.port == model_port for c in connections):
                 child.kill()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
