@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite (lint, then the unit, registry, Terraform, model and end-to-end
 # tests), after making sure .venv is set up. Extra arguments go to pytest instead, e.g.
-# `tests/unit` (the fast loop) or `-m "not slow"`.
+# `tests/e2e/test_jobs.py` or `-m "not slow"` (the fast loop needs no lint or scan: the README's
+# `.venv/bin/python -m pytest tests/unit -n auto`).
 #
 # The run is spread over $CODEGEN_TEST_WORKERS pytest-xdist workers (default 4: most of the
 # slow tests wait on Terraform, the model or timeouts rather than use a core); the tests of
