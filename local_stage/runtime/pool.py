@@ -49,6 +49,21 @@ class WorkerPool:
             asyncio.get_running_loop().create_task(self._spawn(invocation))
         return invocation
 
+    def hand_back(self, invocation: Invocation) -> None:
+        """A worker was handed `invocation` but is gone before it could begin it (it died
+        while idle, and its exit is not seen yet): the invocation goes first to the next
+        worker, as if never handed out. A worker is started for it when the bound allows;
+        otherwise the dying worker's exit starts one."""
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(invocation)
+                return
+        self._queue.appendleft(invocation)
+        if not self.retired and len(self.workers) + self._starting < self.max_workers:
+            self._starting += 1
+            asyncio.get_running_loop().create_task(self._spawn(invocation))
+
     def cancel(self, invocation: Invocation) -> None:
         """The caller gave up (integration timeout) before a worker took it."""
         invocation.cancelled = True

@@ -166,6 +166,11 @@ class RuntimeService:
         except (PoolRetired, asyncio.CancelledError):
             worker.kill()
             raise web.HTTPGone(text='{"errorMessage": "function version retired"}') from None
+        if not _still_connected(request, worker):
+            # Killed while idle, its exit not yet seen: nobody would ever answer this one.
+            pool.hand_back(invocation)
+            worker.kill()
+            raise web.HTTPGone(text='{"errorMessage": "runtime gone"}')
         worker.begin(invocation)
         deadline = int((time.time() + worker.timeout) * 1000)
         headers = {
@@ -211,3 +216,12 @@ class RuntimeService:
         worker = self._worker(request)
         worker.init_error = await request.read()
         return web.Response(status=202, text='{"status": "OK"}')
+
+
+def _still_connected(request: web.Request, worker: Worker) -> bool:
+    """Whether the worker behind this GET /next can still take what it is handed: its
+    connection open and its process not exited (a zombie not yet reaped counts as exited)."""
+    transport = request.transport
+    if transport is None or transport.is_closing() or not worker.alive:
+        return False
+    return worker.running()

@@ -59,6 +59,15 @@ class Worker:
     def alive(self) -> bool:
         return self.process is not None and self.process.returncode is None
 
+    def running(self) -> bool:
+        """The process runs (psutil sees a killed one before asyncio reaps it)."""
+        if not self.alive or self.process is None:
+            return False
+        try:
+            return psutil.Process(self.process.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
     async def start(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *command,

@@ -35,6 +35,7 @@ class FakeWorker:
         self.current: Invocation | None = None
         self.killed = False
         self.dead = False
+        self.gone_unseen = False  # exited, but the pool has not been told yet
         self.handled: list[bytes] = []
         self._task = asyncio.get_running_loop().create_task(self._run(init_fails))
 
@@ -50,6 +51,10 @@ class FakeWorker:
                 invocation = await self.pool.take(self)  # type: ignore[arg-type]
                 if self.dead:
                     return  # a process that is gone never answers what it was handed
+                if self.gone_unseen:
+                    # The runtime finds its connection closed: it hands the work back.
+                    self.pool.hand_back(invocation)
+                    return
                 self.current = invocation
                 await asyncio.sleep(0.01)
                 self.handled.append(invocation.event)
@@ -110,6 +115,24 @@ def test_a_worker_that_dies_while_idle_is_never_handed_the_next_invocation():
         (first,) = spawner.started
         first.die()
         result = await pool.submit(b"2").future
+        assert result.ok and result.payload == b"2"
+        assert first.handled == [b"1"] and len(spawner.started) == 2
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("bound", [1, 4])
+def test_an_invocation_handed_to_a_worker_that_died_unseen_goes_to_the_next_worker(bound):
+    async def scenario():
+        spawner = FakeSpawner()
+        pool = WorkerPool(FUNCTION, bound, spawner)
+        assert (await pool.submit(b"1").future).ok
+        (first,) = spawner.started
+        first.gone_unseen = True  # killed while idle; its exit is seen only later
+        invocation = pool.submit(b"2")
+        await asyncio.sleep(0.05)
+        first.die()  # now the pool learns of it (with a bound of 1, only now can one start)
+        result = await invocation.future
         assert result.ok and result.payload == b"2"
         assert first.handled == [b"1"] and len(spawner.started) == 2
 
