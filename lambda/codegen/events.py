@@ -5,7 +5,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.errors import bad_request
+from codegen.errors import HttpError, bad_request
 
 # Who calls a route that has no authorization: every such caller is the same one.
 ANONYMOUS = "anonymous"
@@ -19,7 +19,7 @@ class HttpRequest:
     body: bytes
     path_parameters: dict[str, str] = field(default_factory=dict)
     stage: str = "$default"
-    caller: str = ANONYMOUS  # the IAM principal API Gateway verified (its ARN)
+    caller: str = ANONYMOUS  # the verified IAM principal, as ACCOUNT:UNIQUE-ID (see _caller)
     route_key: str = ""  # the route API Gateway matched, e.g. "PUT /code-generation"
 
     @property
@@ -57,11 +57,23 @@ def parse_event(event: Any) -> HttpRequest:
 
 
 def _caller(context: dict[str, Any]) -> str:
-    """The caller's IAM identity, as API Gateway puts it in the event for an AWS_IAM route:
-    `authorizer.iam` in payload 2.0, `identity` in 1.0; ANONYMOUS on a route without auth."""
+    """Who calls, as a stable identity: `ACCOUNT:ID`, where ID is the unique id of the IAM
+    principal API Gateway verified for an AWS_IAM route (`authorizer.iam` in payload 2.0,
+    `identity` in 1.0): AIDA... for a user, AROA... for a role, the account for its root.
+
+    Not the ARN: an assumed role's ARN ends in a session name that whoever calls AssumeRole
+    picks, and a user deleted and recreated under the same name has the same ARN but a new
+    id. So every session of a role is one caller (jobs and idempotency keys are per role),
+    and a recreated user or role is a new one. ANONYMOUS on a route without auth."""
     iam = (context.get("authorizer") or {}).get("iam") or context.get("identity") or {}
-    arn = iam.get("userArn") if isinstance(iam, dict) else None
-    return str(arn) if arn else ANONYMOUS
+    if not isinstance(iam, dict) or not any(iam.get(k) for k in ("userId", "user", "userArn")):
+        return ANONYMOUS
+    account = str(iam.get("accountId") or "")
+    unique_id = str(iam.get("userId") or iam.get("user") or "").split(":", 1)[0]
+    if not account or not unique_id:
+        # API Gateway always sends both for an IAM caller: refuse rather than guess who it is.
+        raise HttpError(403, "UnknownCaller", "the caller's IAM identity is incomplete")
+    return f"{account}:{unique_id}"
 
 
 def _body_bytes(event: dict[str, Any]) -> bytes:

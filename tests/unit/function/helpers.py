@@ -115,17 +115,35 @@ def http_event(
     }
 
 
-OWNER = "arn:aws:iam::123456789012:user/alice"
+ACCOUNT = "123456789012"
+Identity = dict[str, Any]  # requestContext.authorizer.iam, as API Gateway sends it
+
+
+def iam_user(name: str, unique_id: str) -> Identity:
+    """An IAM user caller: its unique id (AIDA...) changes when it is deleted and recreated."""
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{name}"
+    return {"userArn": arn, "userId": unique_id, "callerId": unique_id, "accountId": ACCOUNT}
+
+
+def role_session(role: str, role_id: str, session: str) -> Identity:
+    """A caller with assumed-role credentials: the session name is the assumer's choice."""
+    arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"
+    unique_id = f"{role_id}:{session}"
+    return {"userArn": arn, "userId": unique_id, "callerId": unique_id, "accountId": ACCOUNT}
+
+
+OWNER = iam_user("alice", "AIDAALICE00000000001")
+OWNER_ID = f"{ACCOUNT}:AIDAALICE00000000001"  # how the function names that caller
 
 
 def job_event(
-    job_id: str, *, caller: str | None = OWNER, stage: str = "dev", method: str = "GET"
+    job_id: str, *, caller: Identity | None = OWNER, stage: str = "dev", method: str = "GET"
 ) -> dict[str, Any]:
     """GET /code-generation/jobs/{id} as API Gateway sends it (payload 2.0, AWS_IAM route)."""
     path = f"/{stage}/code-generation/jobs/{job_id}"
     context: dict[str, Any] = {"http": {"method": method, "path": path}, "stage": stage}
     if caller is not None:
-        context["authorizer"] = {"iam": {"userArn": caller, "accountId": "123456789012"}}
+        context["authorizer"] = {"iam": caller}
     return {
         "version": "2.0",
         "routeKey": "GET /code-generation/jobs/{id}",
@@ -139,13 +157,19 @@ def job_event(
 
 
 def submit_event(
-    body: Any, *, caller: str | None = OWNER, stage: str = "dev", prefer: bool = True
+    body: Any,
+    *,
+    caller: Identity | None = OWNER,
+    stage: str = "dev",
+    prefer: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """PUT /code-generation asking for a job (Prefer: respond-async unless prefer=False)."""
-    event = http_event(body, headers={"prefer": "respond-async"} if prefer else None)
+    extra = {"prefer": "respond-async"} if prefer else {}
+    event = http_event(body, headers={**extra, **(headers or {})})
     event["requestContext"]["stage"] = stage
     if caller is not None:
-        event["requestContext"]["authorizer"] = {"iam": {"userArn": caller}}
+        event["requestContext"]["authorizer"] = {"iam": caller}
     return event
 
 

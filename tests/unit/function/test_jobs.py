@@ -15,13 +15,16 @@ from tests.unit.function.helpers import (
     JOBS_QUEUE_URL,
     JOBS_TABLE,
     OWNER,
+    OWNER_ID,
     Clock,
     FakeContext,
     body_of,
     build_service,
     build_worker,
     converse_reply,
+    iam_user,
     job_event,
+    role_session,
     sqs_record,
     stored_keys,
     submit_event,
@@ -67,7 +70,7 @@ def submit(api, body=GOOD, **options) -> dict:
 
 # -- the state machine ---------------------------------------------------------------------
 def test_a_job_moves_queued_running_succeeded_and_then_never_again(store, clock):
-    job = store.create("j1", OWNER, REQUEST, "r1", ttl_days=7)
+    job = store.create("j1", OWNER_ID, REQUEST, "r1", ttl_days=7)
     assert job.status == JobStatus.QUEUED and job.expires_at == int(clock.now + 7 * 86400)
     take, running = store.take("j1", attempt="a1", lease_s=60, receive_count=1)
     assert take is Take.STARTED and running.status == JobStatus.RUNNING and running.attempt == "a1"
@@ -84,7 +87,7 @@ def test_a_job_moves_queued_running_succeeded_and_then_never_again(store, clock)
 
 
 def test_a_live_lease_keeps_a_second_delivery_out_until_it_runs_out(store, clock):
-    store.create("j2", OWNER, REQUEST, "r1", ttl_days=1)
+    store.create("j2", OWNER_ID, REQUEST, "r1", ttl_days=1)
     assert store.take("j2", attempt="a1", lease_s=60, receive_count=1)[0] is Take.STARTED
     assert store.take("j2", attempt="a2", lease_s=60, receive_count=2)[0] is Take.BUSY
     clock.now += 61  # the first worker is gone: the next delivery takes over
@@ -100,7 +103,7 @@ def test_a_live_lease_keeps_a_second_delivery_out_until_it_runs_out(store, clock
 
 
 def test_a_released_job_stays_running_and_the_next_delivery_takes_it_at_once(store):
-    store.create("j3", OWNER, REQUEST, "r1", ttl_days=1)
+    store.create("j3", OWNER_ID, REQUEST, "r1", ttl_days=1)
     store.take("j3", attempt="a1", lease_s=600, receive_count=1)
     assert store.release("j3", "a1")
     assert store.get("j3").status == JobStatus.RUNNING  # never back to queued
@@ -109,14 +112,14 @@ def test_a_released_job_stays_running_and_the_next_delivery_takes_it_at_once(sto
 
 def test_an_unknown_job_is_missing_and_a_second_create_of_an_id_is_refused(store):
     assert store.take("nope", attempt="a", lease_s=1, receive_count=1) == (Take.MISSING, None)
-    store.create("j4", OWNER, REQUEST, "r1", ttl_days=1)
+    store.create("j4", OWNER_ID, REQUEST, "r1", ttl_days=1)
     with pytest.raises(ClientError):
         store.create("j4", "someone else", REQUEST, "r2", ttl_days=1)
-    assert store.get("j4").owner == OWNER
+    assert store.get("j4").owner == OWNER_ID
 
 
 def test_only_an_expired_last_attempt_is_abandoned(store, clock):
-    store.create("j5", OWNER, REQUEST, "r1", ttl_days=1)
+    store.create("j5", OWNER_ID, REQUEST, "r1", ttl_days=1)
     store.take("j5", attempt="a1", lease_s=60, receive_count=3)
     assert not store.abandon("j5", "a1", JobError.abandoned())  # its lease still runs
     clock.now += 61
@@ -126,10 +129,10 @@ def test_only_an_expired_last_attempt_is_abandoned(store, clock):
 
 
 def test_a_queued_job_can_be_discarded_but_a_taken_one_cannot(store):
-    store.create("j6", OWNER, REQUEST, "r1", ttl_days=1)
+    store.create("j6", OWNER_ID, REQUEST, "r1", ttl_days=1)
     store.discard("j6")
     assert store.get("j6") is None
-    store.create("j7", OWNER, REQUEST, "r1", ttl_days=1)
+    store.create("j7", OWNER_ID, REQUEST, "r1", ttl_days=1)
     store.take("j7", attempt="a1", lease_s=60, receive_count=1)
     store.discard("j7")
     assert store.get("j7").status == JobStatus.RUNNING
@@ -148,7 +151,7 @@ def test_a_job_is_accepted_with_its_location_and_queued(api, store, body, prefer
     assert payload["status"] == "queued" and payload["url"] == result["headers"]["Location"]
     assert queued_messages() == [{"job_id": job_id}]
     job = store.get(job_id)
-    assert job.owner == OWNER and job.status == JobStatus.QUEUED and job.request_id == "submit-1"
+    assert job.owner == OWNER_ID and job.status == JobStatus.QUEUED and job.request_id == "submit-1"
     assert job.request["message"] == GOOD["message"] and job.request["language"] == "python"
     schema_validator(SPEC["components"]["schemas"]["Job"]).validate(payload)
 
@@ -195,7 +198,7 @@ def test_only_the_owner_reads_a_job_and_others_get_what_an_unknown_id_gets(api):
     assert mine["statusCode"] == 200 and body_of(mine)["status"] == "queued"
     assert mine["headers"]["Retry-After"] == "2"
     someone = api.handle(
-        job_event(job_id, caller="arn:aws:iam::123456789012:user/mallory"), FakeContext()
+        job_event(job_id, caller=iam_user("mallory", "AIDAMALLORY000000001")), FakeContext()
     )
     anonymous = api.handle(job_event(job_id, caller=None), FakeContext())
     unknown_id = "0" * 8 + "-0000-4000-8000-" + "0" * 12
@@ -209,6 +212,51 @@ def test_only_the_owner_reads_a_job_and_others_get_what_an_unknown_id_gets(api):
     assert set(body_of(someone)) == set(body_of(unknown))
 
 
+BUILDER = "AROABUILDER000000001"
+
+
+@pytest.mark.parametrize(
+    ("submitter", "reader", "same_caller"),
+    [
+        # Every session of one role is one caller: the session name is the assumer's choice.
+        (role_session("builder", BUILDER, "ci-1"), role_session("builder", BUILDER, "ci-2"), True),
+        (
+            role_session("builder", BUILDER, "botocore-session-1"),
+            role_session("builder", BUILDER, "botocore-session-2"),
+            True,
+        ),
+        # Another role, even one whose session has the same name, is another caller.
+        (
+            role_session("builder", BUILDER, "ci-1"),
+            role_session("auditor", "AROAAUDITOR000000001", "ci-1"),
+            False,
+        ),
+        # A role recreated under the same name gets a new id: it inherits nothing.
+        (
+            role_session("builder", BUILDER, "ci-1"),
+            role_session("builder", "AROABUILDER000000002", "ci-1"),
+            False,
+        ),
+        # A user deleted and recreated with the same name is a new principal.
+        (OWNER, iam_user("alice", "AIDAALICE00000000002"), False),
+        (OWNER, iam_user("bob", "AIDABOB0000000000001"), False),
+        (OWNER, role_session("alice", "AROAALICE00000000001", "alice"), False),
+    ],
+)
+def test_a_job_belongs_to_the_principals_unique_id_not_its_arn(
+    api, submitter, reader, same_caller
+):
+    job_id = body_of(api.handle(submit_event(GOOD, caller=submitter), FakeContext()))["job_id"]
+    result = api.handle(job_event(job_id, caller=reader), FakeContext())
+    assert result["statusCode"] == (200 if same_caller else 404)
+
+
+def test_an_iam_caller_without_an_id_is_refused_rather_than_guessed(api):
+    half = {"userArn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012"}
+    result = api.handle(submit_event(GOOD, caller=half), FakeContext())
+    assert result["statusCode"] == 403 and body_of(result)["error"] == "UnknownCaller"
+
+
 @pytest.mark.parametrize("bad", ["x", "../../etc", "%00", "1" * 200, "A" * 36])
 def test_a_bad_job_id_is_a_400(api, bad):
     result = api.handle(job_event(bad), FakeContext())
@@ -218,7 +266,7 @@ def test_a_bad_job_id_is_a_400(api, bad):
 def test_answers_of_the_jobs_route_fit_the_contract(api):
     operation = SPEC["paths"]["/code-generation/jobs/{id}"]["get"]
     job_id = body_of(submit(api))["job_id"]
-    for event in (job_event(job_id), job_event("bad"), job_event(job_id, caller="x")):
+    for event in (job_event(job_id), job_event("bad"), job_event(job_id, caller=iam_user("x", "AIDAX"))):
         result = api.handle(event, FakeContext())
         response = operation["responses"][str(result["statusCode"])]
         schema = response["content"]["application/json"]["schema"]
