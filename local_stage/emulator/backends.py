@@ -49,3 +49,19 @@ def iam_user_access_key(access_key: str) -> Any:
 def iam_user(name: str) -> Any:
     """The emulator's IAM user of that name (moto's model: `.arn`, `.id`)."""
     return _iam().get_user(name)
+
+
+def assumed_role(access_key: str) -> Any:
+    """The emulator's unexpired AssumeRole session with this access key id, or None (moto's
+    model: `.secret_access_key`, `.session_token`, `.arn`, `.user_id` = ROLE-ID:SESSION)."""
+    try:
+        from moto.core.utils import utcnow
+        from moto.sts.models import sts_backends
+
+        sessions = sts_backends[ACCOUNT_ID]["global"].assumed_roles
+    except Exception:
+        return None
+    for session in sessions:
+        if session.access_key_id == access_key and session.expiration > utcnow():
+            return session
+    return None

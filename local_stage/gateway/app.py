@@ -104,7 +104,12 @@ class Gateway:
             )
             if not verdict.ok:
                 return results.gateway_error(403, verdict.message), route.route_key
-            iam = self.principals.identity(verdict.access_key)
+            iam = self.principals.identity(
+                verdict.access_key, request.headers.get("X-Amz-Security-Token")
+            )
+            if iam is None:
+                message = "The security token included in the request is invalid."
+                return results.gateway_error(403, message), route.route_key
         elif route.authorization_type not in ("NONE", ""):
             logger.error("authorization %s is not supported locally", route.authorization_type)
             return results.INTERNAL, route.route_key
