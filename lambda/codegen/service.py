@@ -10,8 +10,9 @@ from codegen.access_log import log_request
 from codegen.errors import HttpError
 from codegen.events import HttpRequest, parse_event, prefers_async, prefers_text
 from codegen.generation import Budget, Producer
+from codegen.idempotency import REPLAYED_HEADER, IdempotentAnswers, idempotency_key
 from codegen.job_api import JobApi
-from codegen.request import GenerationRequest, parse_body
+from codegen.request import GenerationRequest, parse_body, request_record
 from codegen.responses import (
     TEXT_TYPE,
     error_result,
@@ -28,10 +29,17 @@ Handler = Callable[[HttpRequest, str, dict[str, Any], Any], dict[str, Any]]
 
 
 class CodeGenerationService:
-    def __init__(self, settings: Settings, producer: Producer, jobs: JobApi) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        producer: Producer,
+        jobs: JobApi,
+        idempotent: IdempotentAnswers,
+    ) -> None:
         self.settings = settings
         self.producer = producer
         self.jobs = jobs
+        self.idempotent = idempotent
         self._handlers: dict[Route, Handler] = {
             GENERATE: self._generate,
             READ_JOB: lambda http, request_id, log, _context: jobs.read(http, request_id, log),
@@ -62,9 +70,41 @@ class CodeGenerationService:
     def _generate(
         self, http: HttpRequest, request_id: str, log: dict[str, Any], context: Any
     ) -> dict[str, Any]:
-        """PUT /code-generation: validate, then answer now, or later as a job."""
+        """PUT /code-generation: validate, then answer now, or later as a job; with an
+        Idempotency-Key, a retry of the same request gets the first answer again."""
         request = parse_body(http.body, self.settings, async_preferred=prefers_async(http.headers))
         log.update(language=request.language.name, model=self.settings.model_id)
+        key = idempotency_key(http.headers)
+        if key is None:
+            return self._answer(http, request, request_id, log, context)
+
+        def answer() -> dict[str, Any]:
+            try:
+                return self._answer(http, request, request_id, log, context)
+            except HttpError as error:  # kept (or not) like any other answer
+                log.update(error=error.code)
+                return error_result(error, request_id)
+
+        # What a retry must repeat to be the same request: the validated body, and the
+        # headers that change the answer's form.
+        same_request = {
+            "request": request_record(request),
+            "asynchronous": request.asynchronous,
+            "text": prefers_text(http.headers),
+        }
+        result = self.idempotent.answer(key, http.caller, same_request, context, answer)
+        replayed = result.get("headers", {}).get(REPLAYED_HEADER) == "true"
+        log.update(idempotency_key=True, replayed=replayed)
+        return result
+
+    def _answer(
+        self,
+        http: HttpRequest,
+        request: GenerationRequest,
+        request_id: str,
+        log: dict[str, Any],
+        context: Any,
+    ) -> dict[str, Any]:
         if request.asynchronous:
             return self.jobs.submit(http, request, request_id, log)
         return self._answer_now(http, request, request_id, log, Budget(context))

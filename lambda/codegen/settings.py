@@ -36,6 +36,14 @@ class JobSettings:
 
 
 @dataclass(frozen=True)
+class IdempotencySettings:
+    """Idempotency-Key answers (codegen.idempotency), as Terraform sets them."""
+
+    table: str  # the DynamoDB table of kept answers
+    window_seconds: int  # how long a key's answer is kept and replayed
+
+
+@dataclass(frozen=True)
 class Settings:
     # Set by Terraform for every stage: required, so no default here can drift from its.
     model_id: str
@@ -46,6 +54,7 @@ class Settings:
     max_tokens_limit: int
     read_timeout: float  # the most a model call may wait; less when time is short
     jobs: JobSettings
+    idempotency: IdempotencySettings
     # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
@@ -89,6 +98,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             max_tokens_limit=_positive(env, "ASYNC_MAX_TOKENS_LIMIT"),
             ttl_days=_positive(env, "JOB_TTL_DAYS"),
             max_receives=_positive(env, "JOB_MAX_RECEIVE_COUNT"),
+        ),
+        idempotency=IdempotencySettings(
+            table=_required(env, "IDEMPOTENCY_TABLE"),
+            window_seconds=_positive(env, "IDEMPOTENCY_WINDOW_SECONDS"),
         ),
         max_body_bytes=_own(env, "MAX_BODY_BYTES", "max_body_bytes", _int),
         max_message_chars=_own(env, "MAX_MESSAGE_CHARS", "max_message_chars", _int),

@@ -11,6 +11,7 @@ from typing import Any
 
 from codegen.clients import bedrock_client, dynamodb_client, s3_client, sqs_client
 from codegen.generation import Producer
+from codegen.idempotency import IdempotentAnswers
 from codegen.job_api import JobApi
 from codegen.job_store import JobStore
 from codegen.job_worker import JobWorker
@@ -57,14 +58,21 @@ def api_service(
     job_clock: Callable[[], float] = time.time,
 ) -> CodeGenerationService:
     """The API function's service: generation now, or jobs submitted and read back."""
+    dynamodb = dynamodb if dynamodb is not None else dynamodb_client(settings)
     jobs = JobApi(
         settings,
         job_store(settings, dynamodb=dynamodb, clock=job_clock),
         sqs if sqs is not None else sqs_client(settings),
         job_clock,
     )
+    idempotent = IdempotentAnswers(
+        settings.idempotency.table,
+        settings.idempotency.window_seconds,
+        dynamodb,
+        settings.poll_after_seconds,
+    )
     return CodeGenerationService(
-        settings, producer(settings, bedrock=bedrock, s3=s3, clock=clock), jobs
+        settings, producer(settings, bedrock=bedrock, s3=s3, clock=clock), jobs, idempotent
     )
 
 

@@ -9,6 +9,7 @@ from deploy.paths import TERRAFORM_DIR
 from tests.unit.function.helpers import (
     BUCKET,
     FIXED_NOW,
+    IDEMPOTENCY_TABLE,
     JOBS_QUEUE_URL,
     JOBS_TABLE,
     MODEL,
@@ -34,6 +35,7 @@ def stage_environment() -> dict[str, str]:
         "ASYNC_MAX_TOKENS_LIMIT": text("async_max_tokens_limit"),
         "JOB_TTL_DAYS": text("job_ttl_days"),
         "JOB_MAX_RECEIVE_COUNT": text("job_max_receive_count"),
+        "IDEMPOTENCY_WINDOW_SECONDS": text("idempotency_window_seconds"),
         "BEDROCK_READ_TIMEOUT": str(max(defaults["timeout"] - 3, 1)),
         "OUTPUT_PREFIX": "code-output/",
     }
@@ -47,6 +49,7 @@ def env(monkeypatch):
         "OUTPUT_BUCKET": BUCKET,
         "JOBS_TABLE": JOBS_TABLE,
         "JOBS_QUEUE_URL": JOBS_QUEUE_URL,
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -11,6 +11,7 @@ BUCKET = "codegen-test-output"
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 JOBS_TABLE = "codegen-test-jobs"
 JOBS_QUEUE = "codegen-test-jobs"
+IDEMPOTENCY_TABLE = "codegen-test-idempotency"
 JOBS_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{JOBS_QUEUE}"
 
 
@@ -66,6 +67,12 @@ def create_jobs_backend() -> None:
         KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
     )
     boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=JOBS_QUEUE)
+    dynamodb.create_table(
+        TableName=IDEMPOTENCY_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
 
 
 @dataclass
