@@ -146,6 +146,8 @@ def outputs(c, stage=DEFAULT_STAGE):
         "async": "submit a job (for answers past the API's 30 s) and poll it until it ends",
         "wait": "with --async: give up polling after this many seconds (the job goes on)",
         "max_tokens": "the longest answer to ask for, in tokens (default: the stage's)",
+        "idempotency_key": "send this Idempotency-Key (default: a new random one); a 504, a "
+        "lost connection or a 409 is retried with it, so the model is paid once",
     },
 )
 @_user_errors
@@ -158,9 +160,10 @@ def call(
     async_=False,
     wait=900,
     max_tokens=None,
+    idempotency_key=None,
 ):
     """Send PUT /code-generation to a stage (SigV4-signed when the route needs it); with
-    --async, as a job whose progress is shown while it runs."""
+    --async, as a job whose progress is shown while it runs. Retried safely (Idempotency-Key)."""
     if not message:
         raise Exit(
             'error: --message is required: say what code to write, e.g. --message "fizzbuzz"'
@@ -179,6 +182,7 @@ def call(
         wait_s=float(wait),
         progress=sys.stderr,
         failed_job_is_an_answer=raw,
+        idempotency_key=idempotency_key,
     )
     if raw:
         print(json.dumps(payload, indent=2))

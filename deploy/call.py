@@ -1,10 +1,16 @@
 """`invoke call`: send PUT /code-generation to a stage, SigV4-signed for AWS_IAM routes; with
-`--async`, submit a job and poll it until it has finished."""
+`--async`, submit a job and poll it until it has finished.
+
+Every PUT carries an Idempotency-Key, so a 504 (API Gateway gives up after 30 s while the
+function runs on), a connection lost mid-request, or a 409 (the first try still running) is
+retried with the same key: the retry gets the first answer, and the model is paid once."""
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -19,6 +25,11 @@ from layer_builder.errors import UserError
 
 FINISHED = ("succeeded", "failed")
 _POLL_MIN_S, _POLL_MAX_S = 0.5, 5.0
+# Answers a keyed PUT is sent again for: the first try may still be running (409), or may
+# have run on unseen behind the gateway's timeout (504).
+RETRIED_STATUSES = (409, 504)
+RETRY_FOR_S = 120.0  # a keyed PUT is retried for this long at most
+_RETRY_MIN_S, _RETRY_MAX_S = 1.0, 10.0
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,62 @@ def call(
         return CallResult(error.code, error.headers, error.read())
 
 
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+def call_keyed(
+    send: Callable[[dict[str, str]], CallResult],
+    key: str,
+    *,
+    retry_for_s: float = RETRY_FOR_S,
+    notice: Callable[[str], None] = lambda line: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> CallResult:
+    """`send(headers)` with `Idempotency-Key: key`, sent again with the same key after a 409,
+    a 504 or a connection lost once the request may have been sent, for up to `retry_for_s`.
+    A refused connection is not retried: nothing reached the service."""
+    started = clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        error: OSError | None = None
+        try:
+            result: CallResult | None = send({"Idempotency-Key": key})
+        except OSError as exc:
+            if not _maybe_sent(exc):
+                raise
+            result, error = None, exc
+        if result is not None and result.status not in RETRIED_STATUSES:
+            return result
+        elapsed = clock() - started
+        if elapsed >= retry_for_s:
+            if result is None:
+                assert error is not None
+                raise error
+            return result
+        backoff = min(_RETRY_MIN_S * 2 ** (attempt - 1), _RETRY_MAX_S)
+        hinted = _retry_after(result.header("Retry-After")) if result is not None else None
+        pause = min(max(hinted or 0.0, backoff), _RETRY_MAX_S, max(retry_for_s - elapsed, 0.1))
+        what = f"HTTP {result.status}" if result is not None else f"connection lost ({error})"
+        notice(f"{what}; sending it again with the same Idempotency-Key in {pause:.0f} s")
+        sleep(pause)
+
+
+def _maybe_sent(exc: OSError) -> bool:
+    """False for an error that means the request never left (no such host, refused)."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return not isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
 def submit_job(
-    url: str, body: bytes, *, region: str, credentials: Credentials | None
+    url: str,
+    body: bytes,
+    *,
+    region: str,
+    credentials: Credentials | None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[CallResult, str | None]:
     """PUT the request as a job (Prefer: respond-async): the answer, and the job's URL when
     it was accepted (202)."""
@@ -100,7 +165,7 @@ def submit_job(
         body,
         region=region,
         credentials=credentials,
-        headers={"Prefer": "respond-async"},
+        headers={"Prefer": "respond-async", **(headers or {})},
     )
     location = result.header("Location") if result.status == 202 else None
     return result, urljoin(url, location) if location else None
@@ -159,16 +224,28 @@ def generate(
     wait_s: float = 900.0,
     progress: TextIO | None = None,
     failed_job_is_an_answer: bool = False,
+    idempotency_key: str | None = None,
+    retry_for_s: float = RETRY_FOR_S,
 ) -> dict[str, Any]:
     """`invoke call`: the answer's JSON, sent now or (`asynchronous`) as a job polled for at
-    most `wait_s`, its progress written to `progress`. CallError when there is no answer with
-    code: the endpoint unreachable, a refusal, or a job that ended failed (unless
+    most `wait_s`, its progress written to `progress`. The PUT carries `idempotency_key` (a
+    new one unless given) and is retried with it (call_keyed). CallError when there is no
+    answer with code: the endpoint unreachable, a refusal, or a job that ended failed (unless
     `failed_job_is_an_answer`, for a caller that shows the whole JSON)."""
+    key = idempotency_key or new_idempotency_key()
+
+    def notice(line: str) -> None:
+        if progress is not None:
+            print(line, file=progress)
+
+    def put(headers: dict[str, str]) -> CallResult:
+        return call(url, body, region=region, credentials=credentials, headers=headers)
+
     try:
         if not asynchronous:
-            result = call(url, body, region=region, credentials=credentials)
+            result = call_keyed(put, key, retry_for_s=retry_for_s, notice=notice)
         else:
-            result = _run_job(url, body, region, credentials, wait_s, progress)
+            result = _run_job(url, body, region, credentials, wait_s, progress, key, retry_for_s)
     except OSError as exc:
         raise CallError(f"cannot reach the endpoint {url}: {exc}") from None
     if result.status != 200:
@@ -186,10 +263,21 @@ def _run_job(
     credentials: Credentials | None,
     wait_s: float,
     stream: TextIO | None,
+    key: str,
+    retry_for_s: float,
 ) -> CallResult:
-    submitted, job_url = submit_job(url, body, region=region, credentials=credentials)
-    if job_url is None:
+    def submit(headers: dict[str, str]) -> CallResult:
+        return submit_job(url, body, region=region, credentials=credentials, headers=headers)[0]
+
+    def notice(line: str) -> None:
+        if stream is not None:
+            print(line, file=stream)
+
+    submitted = call_keyed(submit, key, retry_for_s=retry_for_s, notice=notice)
+    location = submitted.header("Location") if submitted.status == 202 else None
+    if location is None:
         return submitted
+    job_url = urljoin(url, location)
     shown = JobProgress(job_url, stream) if stream is not None else None
     try:
         return wait_for_job(
