@@ -1,0 +1,139 @@
+"""Idempotency-Key through the local stack: the real function behind the gateway, the model
+server counting its calls. A retry after the gateway gave up gets the first answer and the
+model ran once; a duplicate sent meanwhile gets 409, another request with the key 422; keys
+are per caller, and every session of one role is one caller."""
+
+import concurrent.futures
+import io
+import json
+import uuid
+
+import pytest
+from botocore.credentials import Credentials
+
+from deploy.call import generate
+from deploy.paths import LAMBDA_DIR
+from tests.e2e.helpers import CREDENTIALS, emulator_client, send, set_faults, wait_for
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.model,
+]
+
+REQUEST = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 48}
+BODY = json.dumps(REQUEST).encode()
+MODEL_DELAY_S = 4.0  # every model call: past the integration timeout, within the model budget
+
+
+@pytest.fixture
+def stage(local_stage):
+    """The real function with a 1 s integration timeout (the gateway answers 503 after it
+    while the function runs on), every model call slowed past it, and calls counted. Its
+    15 s timeout leaves the model call 8 s (codegen.generation's budget)."""
+    outputs = local_stage.deploy(LAMBDA_DIR, timeout=15, integration_timeout_ms=1000).outputs
+    model = local_stage.state.model_url
+    set_faults(model, "POST", {"path": "/model/*/converse", "delay_s": MODEL_DELAY_S})
+    yield local_stage, outputs
+    set_faults(model, "DELETE")
+
+
+def model_calls(local_stage) -> int:
+    return set_faults(local_stage.state.model_url, "GET")["rules"][0]["hits"]
+
+
+def keyed_put(local_stage, key: str, body: bytes = BODY, credentials=CREDENTIALS):
+    headers = [("Idempotency-Key", key)]
+    return send(local_stage.url(), body, headers=headers, credentials=credentials)
+
+
+def objects(s3, bucket: str) -> set[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+def test_a_retry_past_the_gateways_timeout_gets_the_first_answer_from_one_model_call(stage):
+    local_stage, outputs = stage
+    s3 = emulator_client(local_stage.state.emulator_url, "s3")
+    before = objects(s3, outputs["bucket_name"])
+    notices = io.StringIO()
+    key = str(uuid.uuid4())
+    payload = generate(
+        local_stage.url(),
+        BODY,
+        region="us-east-1",
+        credentials=CREDENTIALS,
+        progress=notices,
+        idempotency_key=key,
+    )
+    assert "HTTP 503" in notices.getvalue()  # the first try was cut off by the gateway
+    assert model_calls(local_stage) == 1
+    assert objects(s3, outputs["bucket_name"]) - before == {payload["key"]}
+    # Sent once more, it is the same answer again, marked as a replay.
+    status, headers, data = keyed_put(local_stage, key)
+    assert status == 200 and json.loads(data) == payload
+    assert headers["Idempotent-Replayed"] == "true"
+    assert headers["X-Request-Id"] == payload["request_id"]
+    assert model_calls(local_stage) == 1
+
+
+def test_a_duplicate_sent_while_the_first_runs_is_a_409_and_another_body_a_422(stage):
+    local_stage, _ = stage
+    key = str(uuid.uuid4())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(keyed_put, local_stage, key)
+        wait_for(lambda: model_calls(local_stage) == 1, 20, "the first request to reach the model")
+        status, headers, data = keyed_put(local_stage, key)
+        if status == 503:  # a second worker's cold start can outlast the 1 s: once more
+            status, headers, data = keyed_put(local_stage, key)
+        assert status == 409 and json.loads(data)["error"] == "RequestInProgress"
+        assert int(headers["Retry-After"]) >= 1
+        first.result()
+    other = json.dumps({**REQUEST, "message": "a function that multiplies"}).encode()
+    status, _, data = keyed_put(local_stage, key, other)
+    assert status == 422 and json.loads(data)["error"] == "IdempotencyKeyReused"
+    assert model_calls(local_stage) == 1
+
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def test_keys_belong_to_the_caller_and_every_session_of_a_role_is_one_caller(stage):
+    local_stage, _ = stage
+    emulator = local_stage.state.emulator_url
+    iam, sts = emulator_client(emulator, "iam"), emulator_client(emulator, "sts")
+    suffix = uuid.uuid4().hex[:8]
+    iam.create_user(UserName=f"bob-{suffix}")
+    bob_key = iam.create_access_key(UserName=f"bob-{suffix}")["AccessKey"]
+    bob = Credentials(bob_key["AccessKeyId"], bob_key["SecretAccessKey"])
+    role = iam.create_role(RoleName=f"builder-{suffix}", AssumeRolePolicyDocument=TRUST)["Role"]
+
+    def session(name: str) -> Credentials:
+        issued = sts.assume_role(RoleArn=role["Arn"], RoleSessionName=name)["Credentials"]
+        return Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
+
+    def answer(credentials: Credentials, key: str) -> dict:
+        url = local_stage.url()
+        return generate(url, BODY, region="us-east-1", credentials=credentials, idempotency_key=key)
+
+    key = str(uuid.uuid4())
+    mine = answer(CREDENTIALS, key)
+    bobs = answer(bob, key)  # the same key, another caller: a request of its own
+    assert bobs["request_id"] != mine["request_id"] and model_calls(local_stage) == 2
+    role_key = str(uuid.uuid4())
+    first = answer(session("ci-1"), role_key)
+    again = answer(session("ci-2"), role_key)  # another session of the same role
+    assert again == first and model_calls(local_stage) == 3
