@@ -146,8 +146,8 @@ def outputs(c, stage=DEFAULT_STAGE):
         "async": "submit a job (for answers past the API's 30 s) and poll it until it ends",
         "wait": "with --async: give up polling after this many seconds (the job goes on)",
         "max_tokens": "the longest answer to ask for, in tokens (default: the stage's)",
-        "idempotency_key": "send this Idempotency-Key (default: a new random one); a 504, a "
-        "lost connection or a 409 is retried with it, so the model is paid once",
+        "idempotency_key": "send this Idempotency-Key (default: a new random one); a 503/504, "
+        "a lost connection or a 409 is retried with it, so the model is paid once",
     },
 )
 @_user_errors

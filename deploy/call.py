@@ -1,9 +1,10 @@
 """`invoke call`: send PUT /code-generation to a stage, SigV4-signed for AWS_IAM routes; with
 `--async`, submit a job and poll it until it has finished.
 
-Every PUT carries an Idempotency-Key, so a 504 (API Gateway gives up after 30 s while the
-function runs on), a connection lost mid-request, or a 409 (the first try still running) is
-retried with the same key: the retry gets the first answer, and the model is paid once."""
+Every PUT carries an Idempotency-Key, so a 503 or 504 (an HTTP API answers 503 when its
+integration times out, after 30 s at most, while the function runs on), a connection lost
+mid-request, or a 409 (the first try still running) is retried with the same key: the retry
+gets the first answer, and the model is paid once."""
 
 import json
 import socket
@@ -26,8 +27,9 @@ from layer_builder.errors import UserError
 FINISHED = ("succeeded", "failed")
 _POLL_MIN_S, _POLL_MAX_S = 0.5, 5.0
 # Answers a keyed PUT is sent again for: the first try may still be running (409), or may
-# have run on unseen behind the gateway's timeout (504).
-RETRIED_STATUSES = (409, 504)
+# have run on unseen behind the gateway's timeout (an HTTP API's 503, other proxies' 504);
+# the function's own 503s say "retry shortly" too.
+RETRIED_STATUSES = (409, 503, 504)
 RETRY_FOR_S = 120.0  # a keyed PUT is retried for this long at most
 _RETRY_MIN_S, _RETRY_MAX_S = 1.0, 10.0
 
@@ -115,7 +117,7 @@ def call_keyed(
     clock: Callable[[], float] = time.monotonic,
 ) -> CallResult:
     """`send(headers)` with `Idempotency-Key: key`, sent again with the same key after a 409,
-    a 504 or a connection lost once the request may have been sent, for up to `retry_for_s`.
+    503 or 504, or a connection lost once the request may have been sent, for up to `retry_for_s`.
     A refused connection is not retried: nothing reached the service."""
     started = clock()
     attempt = 0

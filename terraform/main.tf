@@ -16,6 +16,11 @@ locals {
     generate = "PUT /code-generation"
     read_job = "GET /code-generation/jobs/{id}"
   }
+  job_visibility_timeout = coalesce(var.job_visibility_timeout, 6 * var.worker_timeout)
+  # The worst case for a job to end: every allowed delivery, each hidden for the visibility
+  # timeout, and one more of waiting (a backlog, throttling). A job not finished by then is
+  # recorded failed (codegen.job_api / codegen.job_worker); messages are kept longer.
+  job_deadline_seconds = (var.job_max_receive_count + 1) * local.job_visibility_timeout
   optional_settings = {
     DEFAULT_TEMPERATURE = var.default_temperature
     DEFAULT_TOP_P       = var.default_top_p
@@ -33,6 +38,7 @@ locals {
       JOBS_QUEUE_URL         = module.jobs.queue_url
       JOB_TTL_DAYS           = tostring(var.job_ttl_days)
       JOB_MAX_RECEIVE_COUNT  = tostring(var.job_max_receive_count)
+      JOB_DEADLINE_SECONDS   = tostring(local.job_deadline_seconds)
       # Read by the API function only; one environment keeps both functions' settings equal.
       IDEMPOTENCY_TABLE          = module.idempotency.table_name
       IDEMPOTENCY_WINDOW_SECONDS = tostring(var.idempotency_window_seconds)
@@ -79,7 +85,8 @@ module "jobs" {
   source = "./modules/jobs"
 
   name                       = local.name
-  visibility_timeout_seconds = var.job_visibility_timeout
+  visibility_timeout_seconds = local.job_visibility_timeout
+  job_deadline_seconds       = local.job_deadline_seconds
   consumer_timeout_seconds   = var.worker_timeout
   max_receive_count          = var.job_max_receive_count
   deletion_protection        = var.protected_stage
@@ -139,8 +146,9 @@ module "worker" {
   layer_arn                  = module.function.layer_arn
   memory_size                = var.memory_size
   timeout                    = var.worker_timeout
-  # The event source mapping's maximum_concurrency bounds it: no reservation of its own.
-  reserved_concurrency     = -1
+  # Reserved for as many as the event source mapping may run at once: other functions of the
+  # account cannot throttle it, so deliveries are not used up without running.
+  reserved_concurrency     = var.job_max_concurrency
   tracing_enabled          = var.tracing_enabled
   log_retention_days       = var.log_retention_days
   output_bucket_name       = module.storage.bucket_name

@@ -188,12 +188,13 @@ variable "worker_timeout" {
 }
 
 variable "job_visibility_timeout" {
-  description = "Seconds a delivered job stays hidden from other workers: at least worker_timeout + 10 (a crashed worker's job is delivered again after it)."
+  description = "Seconds a delivered job stays hidden from other workers; null: 6 x worker_timeout (AWS's advice for SQS event sources: a throttled invocation is retried within it). At least worker_timeout + 10 (a crashed worker's job is delivered again after it)."
   type        = number
+  nullable    = true
 }
 
 variable "job_max_receive_count" {
-  description = "Deliveries of a job before its message moves to the dead-letter queue (and the job is failed)."
+  description = "Deliveries of a job before its message moves to the dead-letter queue (and the job is failed); AWS advises at least 5 for SQS event sources, so that throttling does not use them up."
   type        = number
 
   validation {

@@ -45,8 +45,9 @@ class JobApi:
         log.update(job_id=job_id)
         record = request_record(request)
         try:
+            jobs = self.settings.jobs
             job = self.store.create(
-                job_id, http.caller, record, request_id, self.settings.jobs.ttl_days
+                job_id, http.caller, record, request_id, jobs.ttl_days, jobs.deadline_seconds
             )
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot record job %s: %s", job_id, exc)
@@ -60,6 +61,7 @@ class JobApi:
             try:
                 self.store.discard(job_id)
             except (ClientError, BotoCoreError):
+                # Its deadline fails it (JobOverdue), the first time anyone looks after that.
                 logger.exception("job %s stays queued without a message", job_id)
             raise self._unavailable() from exc
         location = READ_JOB.url_path(http, id=job_id)
@@ -83,13 +85,14 @@ class JobApi:
             )
         try:
             job = self.store.get(job_id)
-            if job is not None and job.owner == http.caller:
-                job = self._settle_abandoned(job)
+            if job is not None and job.owner == http.caller and not job.expired(self.clock()):
+                job = self._settle(job)
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot read job %s: %s", job_id, exc)
             raise self._unavailable() from exc
-        # Someone else's job is answered as no job at all: its id tells them nothing.
-        if job is None or job.owner != http.caller:
+        # Someone else's job is answered as no job at all: its id tells them nothing. An
+        # expired one is gone, whenever DynamoDB's TTL removes its item (that can take days).
+        if job is None or job.owner != http.caller or job.expired(self.clock()):
             raise HttpError(404, "JobNotFound", f"no job {job_id} of yours (jobs expire)")
         location = READ_JOB.url_path(http, id=job_id)
         headers = {"X-Request-Id": request_id}
@@ -97,6 +100,16 @@ class JobApi:
             headers["Retry-After"] = str(self.settings.poll_after_seconds)
         log.update(job_status=job.status.value)
         return json_result(200, job_view(job, location), headers)
+
+    def _settle(self, job: Job) -> Job:
+        """Record failed an unfinished job that nothing can finish any more: past its
+        deadline, or abandoned by its last allowed delivery."""
+        if job.overdue(self.clock()) and self.store.fail_overdue(
+            job.job_id, JobError.overdue(self.settings.jobs.deadline_seconds)
+        ):
+            logger.error("job %s overdue: failed (status was %s)", job.job_id, job.status.value)
+            return self.store.get(job.job_id) or job
+        return self._settle_abandoned(job)
 
     def _settle_abandoned(self, job: Job) -> Job:
         """A running job whose last allowed delivery's lease ran out will never be finished

@@ -49,6 +49,16 @@ class JobError:
         )
 
     @classmethod
+    def overdue(cls, deadline_s: int) -> "JobError":
+        """A job not finished by its deadline: its message was lost, dead-lettered (its
+        worker could not start) or never sent, or it waited too long to run."""
+        return cls(
+            500,
+            "JobOverdue",
+            f"the job did not finish within {deadline_s} s of its submission; submit it again",
+        )
+
+    @classmethod
     def abandoned(cls) -> "JobError":
         """A job whose last allowed attempt vanished (its worker crashed or was cut off)."""
         return cls(
@@ -71,6 +81,7 @@ class Job:
     expires_at: int  # epoch seconds: DynamoDB's TTL removes the item after this
     request: dict[str, Any]  # the validated request (codegen.request.request_record)
     request_id: str  # of the submitting request
+    ends_by: float = float("inf")  # epoch seconds: not finished by then, it is failed
     receive_count: int = 0  # the delivery of its message that took it last
     attempt: str | None = None  # the lease holder's token
     lease_until: float | None = None
@@ -83,12 +94,19 @@ class Job:
     def finished(self) -> bool:
         return self.status.finished
 
+    def overdue(self, now: float) -> bool:
+        return not self.finished and now >= self.ends_by
+
+    def expired(self, now: float) -> bool:
+        """Past its record's TTL: gone for its owner, whenever DynamoDB removes it."""
+        return now >= self.expires_at
+
 
 class Take(Enum):
     """What a delivery of a job's message found."""
 
     STARTED = "started"  # this delivery runs it now
-    FINISHED = "finished"  # it ran already: nothing to do
+    FINISHED = "finished"  # it ran already (or was failed as overdue): nothing to do
     BUSY = "busy"  # another delivery holds a live lease: try again later
     MISSING = "missing"  # no such job (expired, or never created)
 

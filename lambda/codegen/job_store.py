@@ -20,7 +20,13 @@ class JobStore:
         self.clock = clock
 
     def create(
-        self, job_id: str, owner: str, request: dict[str, Any], request_id: str, ttl_days: int
+        self,
+        job_id: str,
+        owner: str,
+        request: dict[str, Any],
+        request_id: str,
+        ttl_days: int,
+        deadline_s: int,
     ) -> Job:
         now = self.clock()
         job = Job(
@@ -32,6 +38,7 @@ class JobStore:
             expires_at=int(now + ttl_days * 86400),
             request=request,
             request_id=request_id,
+            ends_by=now + deadline_s,
         )
         self.client.put_item(
             TableName=self.table,
@@ -131,6 +138,31 @@ class JobStore:
             {"#error": "error"},
         )
 
+    def fail_overdue(self, job_id: str, error: JobError) -> bool:
+        """Fail a job that is not finished by its deadline, whoever holds it: no delivery
+        that could still finish it is left (or it never had one)."""
+        return self._update(
+            job_id,
+            _FAIL,
+            "(#status = :queued OR #status = :running) AND ends_by <= :now",
+            {
+                **_failure(error),
+                ":queued": {"S": JobStatus.QUEUED},
+                ":running": {"S": JobStatus.RUNNING},
+            },
+            {"#error": "error"},
+        )
+
+    def note_last_delivery(self, job_id: str, receive_count: int) -> bool:
+        """The last allowed delivery found the job busy: record that none is left, so that
+        the job is failed once the holder's lease runs out unfinished (JobApi)."""
+        return self._update(
+            job_id,
+            "SET receive_count = :receives, updated_at = :now",
+            "#status = :running AND receive_count < :receives",
+            {":running": {"S": JobStatus.RUNNING}, ":receives": _number(receive_count)},
+        )
+
     def _update_held(
         self,
         job_id: str,
@@ -200,6 +232,7 @@ def _item(job: Job) -> dict[str, Any]:
         "expires_at": _number(job.expires_at),
         "request": {"S": json.dumps(job.request)},
         "request_id": {"S": job.request_id},
+        "ends_by": _number(job.ends_by),
         "receive_count": _number(job.receive_count),
     }
     return item
@@ -225,6 +258,7 @@ def _job(item: dict[str, Any]) -> Job:
         expires_at=int(number("expires_at") or 0),
         request=_request_blob(text("request")),
         request_id=text("request_id") or "",
+        ends_by=number("ends_by") or float("inf"),
         receive_count=int(number("receive_count") or 0),
         attempt=text("attempt"),
         lease_until=number("lease_until"),

@@ -25,8 +25,10 @@ from codegen.request import request_from_record
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
-# Worth another delivery: the same request may well succeed a little later.
+# Worth another delivery: the same request may well succeed a little later. A 502 only when
+# the model service failed or could not be reached; not when the stage is set up wrong.
 _RETRYABLE_STATUSES = {429, 503, 504}
+_RETRYABLE_502S = {"ModelError", "ModelUnreachable"}
 _LEASE_SLACK_S = 5.0  # beyond the function's own end, for clocks that differ a little
 _LAMBDA_MAX_S = 900.0  # no invocation outlives Lambda's 15 minutes
 
@@ -79,6 +81,14 @@ class JobWorker:
             lease_s=min(budget.seconds(), _LAMBDA_MAX_S) + _LEASE_SLACK_S,
             receive_count=receives,
         )
+        if take is Take.BUSY and last:
+            # No delivery is left after this one: if the holder never finishes, the job is
+            # failed once its lease has run out (JobApi), and by its deadline at the latest.
+            self.store.note_last_delivery(job_id, receives)
+        if take is Take.STARTED and job is not None and job.overdue(self.store.clock()):
+            self.store.fail_overdue(job_id, JobError.overdue(self.settings.jobs.deadline_seconds))
+            self._log(log, started, outcome="overdue")
+            return Delivery.DONE
         if take is not Take.STARTED or job is None:
             self._log(log, started, outcome=take.value)
             return Delivery.AGAIN if take is Take.BUSY else Delivery.DONE
@@ -87,7 +97,8 @@ class JobWorker:
             log.update(language=request.language.name, model=self.settings.model_id)
             produced = self.producer.produce(request, job_id, budget, log)
         except HttpError as error:
-            retry = error.status in _RETRYABLE_STATUSES and not last
+            passing = error.status in _RETRYABLE_STATUSES or error.code in _RETRYABLE_502S
+            retry = passing and not last
             delivery = self._stop(job_id, attempt, JobError.of(error), retry, last)
             self._log(log, started, outcome=_outcome(delivery), error=error.code)
             return delivery

@@ -33,6 +33,7 @@ class JobSettings:
     max_tokens_limit: int  # async requests may ask for more tokens than sync ones
     ttl_days: int  # a job's record expires this long after it was submitted
     max_receives: int  # deliveries of a job's message before it goes to the dead-letter queue
+    deadline_seconds: int  # a job not finished this long after its submission is failed
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             max_tokens_limit=_positive(env, "ASYNC_MAX_TOKENS_LIMIT"),
             ttl_days=_positive(env, "JOB_TTL_DAYS"),
             max_receives=_positive(env, "JOB_MAX_RECEIVE_COUNT"),
+            deadline_seconds=_positive(env, "JOB_DEADLINE_SECONDS"),
         ),
         idempotency=IdempotencySettings(
             table=_required(env, "IDEMPOTENCY_TABLE"),

@@ -129,6 +129,10 @@ def test_the_job_roles_may_do_only_their_part(stack, aws):
         "dynamodb:UpdateItem",
     ]
     assert _list(api["RecordJobs"]["Resource"]) == [table]
+    assert sorted(_list(api["KeepAnswers"]["Action"])) == sorted(_list(api["RecordJobs"]["Action"]))
+    assert _list(api["KeepAnswers"]["Resource"]) == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/codegen-local-idempotency"
+    ]
     worker = role_statements(iam, "codegen-local-worker-role")
     assert set(worker) == {
         "WriteOwnLogs",
@@ -162,9 +166,11 @@ def test_jobs_have_a_queue_a_dead_letter_queue_a_table_and_a_bounded_worker(stac
     )["Attributes"]
     assert json.loads(queue["RedrivePolicy"]) == {
         "deadLetterTargetArn": dead["QueueArn"],
-        "maxReceiveCount": 3,
+        "maxReceiveCount": 5,  # AWS's advice for SQS event sources: at least 5
     }
-    assert queue["VisibilityTimeout"] == "70" and queue["SqsManagedSseEnabled"] == "true"
+    # 6 x the worker's 60 s (AWS's advice); messages kept longer than a job's deadline.
+    assert queue["VisibilityTimeout"] == "360" and queue["SqsManagedSseEnabled"] == "true"
+    assert int(queue["MessageRetentionPeriod"]) == 14 * 86400
     assert json.loads(dead["RedriveAllowPolicy"])["sourceQueueArns"] == [queue["QueueArn"]]
     dynamodb = aws("dynamodb")
     table = dynamodb.describe_table(TableName=report.outputs["jobs_table"])["Table"]
@@ -177,12 +183,30 @@ def test_jobs_have_a_queue_a_dead_letter_queue_a_table_and_a_bounded_worker(stac
     }
     worker = aws("lambda").get_function_configuration(FunctionName="codegen-local-worker")
     assert worker["Handler"] == "codegen.worker.lambda_handler" and worker["Timeout"] == 60
-    assert worker["Environment"]["Variables"]["JOB_MAX_RECEIVE_COUNT"] == "3"
+    variables = worker["Environment"]["Variables"]
+    assert variables["JOB_MAX_RECEIVE_COUNT"] == "5"
+    assert variables["JOB_DEADLINE_SECONDS"] == str(6 * 360)  # (5 + 1) deliveries' visibility
+    # Reserved for as many as the mapping runs at once: nothing else can throttle it.
+    concurrency = aws("lambda").get_function_concurrency(FunctionName="codegen-local-worker")
+    assert concurrency["ReservedConcurrentExecutions"] == 4
     (mapping,) = aws("lambda").list_event_source_mappings()["EventSourceMappings"]
     assert mapping["FunctionArn"] == worker["FunctionArn"]
     assert mapping["EventSourceArn"] == queue["QueueArn"] and mapping["BatchSize"] == 1
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_keyed_answers_have_a_table_of_their_own_with_a_ttl(stack, aws):
+    dynamodb = aws("dynamodb")
+    table = dynamodb.describe_table(TableName="codegen-local-idempotency")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    ttl = dynamodb.describe_time_to_live(TableName="codegen-local-idempotency")
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
+    function = aws("lambda").get_function_configuration(FunctionName="codegen-local")
+    variables = function["Environment"]["Variables"]
+    assert variables["IDEMPOTENCY_TABLE"] == "codegen-local-idempotency"
+    assert variables["IDEMPOTENCY_WINDOW_SECONDS"] == "86400"
 
 
 def test_log_groups_have_retention(stack, aws):

@@ -41,6 +41,10 @@ resource "aws_sqs_queue" "jobs" {
 
   lifecycle {
     precondition {
+      condition     = var.message_retention_seconds > var.job_deadline_seconds
+      error_message = "message_retention_seconds (${var.message_retention_seconds}) must exceed job_deadline_seconds (${var.job_deadline_seconds}): a message deleted by its retention is never dead-lettered, and its job would wait for its deadline with nothing to run it. Lower job_max_receive_count or the visibility timeout."
+    }
+    precondition {
       condition     = var.visibility_timeout_seconds >= var.consumer_timeout_seconds + 10
       error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be at least the worker's timeout (${var.consumer_timeout_seconds} s) + 10 s: a worker holds its job until 5 s past its timeout, and a job must not be delivered again while it may still run."
     }

@@ -38,10 +38,20 @@ variable "max_receive_count" {
   }
 }
 
-variable "message_retention_seconds" {
-  description = "How long an undelivered job message is kept (a job not started by then is lost)."
+variable "job_deadline_seconds" {
+  description = "The longest a job may take to end (its record is failed after it): messages must be kept longer."
   type        = number
-  default     = 345600
+
+  validation {
+    condition     = var.job_deadline_seconds >= 1
+    error_message = "job_deadline_seconds must be at least 1."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long an undelivered job message is kept: longer than job_deadline_seconds, so no message expires before its job is settled."
+  type        = number
+  default     = 1209600
 
   validation {
     condition     = var.message_retention_seconds >= 60 && var.message_retention_seconds <= 1209600

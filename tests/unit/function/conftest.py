@@ -26,6 +26,9 @@ def stage_environment() -> dict[str, str]:
     def text(name: str) -> str:
         return "" if defaults[name] is None else str(defaults[name])
 
+    visibility = defaults["job_visibility_timeout"] or 6 * defaults["worker_timeout"]
+    deadline = (defaults["job_max_receive_count"] + 1) * visibility  # terraform/main.tf
+
     return {
         "DEFAULT_TEMPERATURE": text("default_temperature"),
         "DEFAULT_TOP_P": text("default_top_p"),
@@ -35,6 +38,7 @@ def stage_environment() -> dict[str, str]:
         "ASYNC_MAX_TOKENS_LIMIT": text("async_max_tokens_limit"),
         "JOB_TTL_DAYS": text("job_ttl_days"),
         "JOB_MAX_RECEIVE_COUNT": text("job_max_receive_count"),
+        "JOB_DEADLINE_SECONDS": str(deadline),
         "IDEMPOTENCY_WINDOW_SECONDS": text("idempotency_window_seconds"),
         "BEDROCK_READ_TIMEOUT": str(max(defaults["timeout"] - 3, 1)),
         "OUTPUT_PREFIX": "code-output/",

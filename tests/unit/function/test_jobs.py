@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from codegen.job_state import JobError, JobStatus, Take
 from codegen.job_store import JobStore
+from tests.unit.function.conftest import stage_environment
 from tests.unit.function.helpers import (
     BUCKET,
     JOBS_QUEUE_URL,
@@ -34,6 +35,7 @@ from tests.unit.function.test_openapi import SPEC, schema_validator
 GOOD = {"message": "a function that adds two numbers", "key": "python"}
 REQUEST = {"message": "m", "language": "python", "max_tokens": 64, "temperature": None}
 CODE = "```python\ndef add(a, b):\n    return a + b\n```"
+MAX_RECEIVES = int(stage_environment()["JOB_MAX_RECEIVE_COUNT"])
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def submit(api, body=GOOD, **options) -> dict:
 
 # -- the state machine ---------------------------------------------------------------------
 def test_a_job_moves_queued_running_succeeded_and_then_never_again(store, clock):
-    job = store.create("j1", OWNER_ID, REQUEST, "r1", ttl_days=7)
+    job = store.create("j1", OWNER_ID, REQUEST, "r1", ttl_days=7, deadline_s=3600)
     assert job.status == JobStatus.QUEUED and job.expires_at == int(clock.now + 7 * 86400)
     take, running = store.take("j1", attempt="a1", lease_s=60, receive_count=1)
     assert take is Take.STARTED and running.status == JobStatus.RUNNING and running.attempt == "a1"
@@ -87,7 +89,7 @@ def test_a_job_moves_queued_running_succeeded_and_then_never_again(store, clock)
 
 
 def test_a_live_lease_keeps_a_second_delivery_out_until_it_runs_out(store, clock):
-    store.create("j2", OWNER_ID, REQUEST, "r1", ttl_days=1)
+    store.create("j2", OWNER_ID, REQUEST, "r1", ttl_days=1, deadline_s=3600)
     assert store.take("j2", attempt="a1", lease_s=60, receive_count=1)[0] is Take.STARTED
     assert store.take("j2", attempt="a2", lease_s=60, receive_count=2)[0] is Take.BUSY
     clock.now += 61  # the first worker is gone: the next delivery takes over
@@ -103,7 +105,7 @@ def test_a_live_lease_keeps_a_second_delivery_out_until_it_runs_out(store, clock
 
 
 def test_a_released_job_stays_running_and_the_next_delivery_takes_it_at_once(store):
-    store.create("j3", OWNER_ID, REQUEST, "r1", ttl_days=1)
+    store.create("j3", OWNER_ID, REQUEST, "r1", ttl_days=1, deadline_s=3600)
     store.take("j3", attempt="a1", lease_s=600, receive_count=1)
     assert store.release("j3", "a1")
     assert store.get("j3").status == JobStatus.RUNNING  # never back to queued
@@ -112,14 +114,14 @@ def test_a_released_job_stays_running_and_the_next_delivery_takes_it_at_once(sto
 
 def test_an_unknown_job_is_missing_and_a_second_create_of_an_id_is_refused(store):
     assert store.take("nope", attempt="a", lease_s=1, receive_count=1) == (Take.MISSING, None)
-    store.create("j4", OWNER_ID, REQUEST, "r1", ttl_days=1)
+    store.create("j4", OWNER_ID, REQUEST, "r1", ttl_days=1, deadline_s=3600)
     with pytest.raises(ClientError):
-        store.create("j4", "someone else", REQUEST, "r2", ttl_days=1)
+        store.create("j4", "someone else", REQUEST, "r2", ttl_days=1, deadline_s=3600)
     assert store.get("j4").owner == OWNER_ID
 
 
 def test_only_an_expired_last_attempt_is_abandoned(store, clock):
-    store.create("j5", OWNER_ID, REQUEST, "r1", ttl_days=1)
+    store.create("j5", OWNER_ID, REQUEST, "r1", ttl_days=1, deadline_s=3600)
     store.take("j5", attempt="a1", lease_s=60, receive_count=3)
     assert not store.abandon("j5", "a1", JobError.abandoned())  # its lease still runs
     clock.now += 61
@@ -129,10 +131,10 @@ def test_only_an_expired_last_attempt_is_abandoned(store, clock):
 
 
 def test_a_queued_job_can_be_discarded_but_a_taken_one_cannot(store):
-    store.create("j6", OWNER_ID, REQUEST, "r1", ttl_days=1)
+    store.create("j6", OWNER_ID, REQUEST, "r1", ttl_days=1, deadline_s=3600)
     store.discard("j6")
     assert store.get("j6") is None
-    store.create("j7", OWNER_ID, REQUEST, "r1", ttl_days=1)
+    store.create("j7", OWNER_ID, REQUEST, "r1", ttl_days=1, deadline_s=3600)
     store.take("j7", attempt="a1", lease_s=60, receive_count=1)
     store.discard("j7")
     assert store.get("j7").status == JobStatus.RUNNING
@@ -292,13 +294,14 @@ def test_the_worker_finishes_a_job_with_the_synchronous_answers_fields(api, work
 
 def test_a_passing_failure_is_tried_again_and_the_last_try_fails_the_job(api, worker, stubber):
     job_id = body_of(submit(api))["job_id"]
-    for receive in (1, 2, 3):
+    for receive in range(1, MAX_RECEIVES + 1):
         for _ in range(2):  # the function's own retry inside one delivery
             stubber.add_client_error("converse", "ThrottlingException", "busy", 429)
         answer = worker.handle({"Records": [sqs_record(job_id, receive)]}, FakeContext())
         assert answer == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
         status = body_of(api.handle(job_event(job_id), FakeContext()))
-        assert status["status"] == (JobStatus.RUNNING if receive < 3 else JobStatus.FAILED)
+        last = receive == MAX_RECEIVES
+        assert status["status"] == (JobStatus.FAILED if last else JobStatus.RUNNING)
     assert status["error"] == {
         "status": 429,
         "code": "Throttled",
@@ -325,7 +328,7 @@ def test_a_corrupt_job_is_retried_then_failed_and_its_message_kept(api, worker, 
         ExpressionAttributeNames={"#r": "request"},
         ExpressionAttributeValues={":bad": {"S": "{not json"}},
     )
-    for receive in (1, 2, 3):
+    for receive in range(1, MAX_RECEIVES + 1):
         answer = worker.handle({"Records": [sqs_record(job_id, receive)]}, FakeContext())
         assert answer["batchItemFailures"] == [{"itemIdentifier": f"msg-{job_id}"}]
     job = store.get(job_id)
@@ -348,7 +351,8 @@ def test_a_message_of_an_expired_job_is_dropped(worker):
 
 def test_a_job_whose_last_worker_vanished_reads_as_failed(api, store, clock):
     job_id = body_of(submit(api))["job_id"]
-    store.take(job_id, attempt="a3", lease_s=60, receive_count=3)  # then the worker died
+    last = MAX_RECEIVES
+    store.take(job_id, attempt="a3", lease_s=60, receive_count=last)  # then the worker died
     assert body_of(api.handle(job_event(job_id), FakeContext()))["status"] == "running"
     clock.now += 61
     view = body_of(api.handle(job_event(job_id), FakeContext()))
@@ -360,3 +364,82 @@ def test_a_vanished_worker_before_the_last_delivery_leaves_the_job_to_the_next(a
     store.take(job_id, attempt="a1", lease_s=60, receive_count=1)
     clock.now += 61
     assert body_of(api.handle(job_event(job_id), FakeContext()))["status"] == "running"
+
+
+# -- every job ends -------------------------------------------------------------------------
+DEADLINE_S = int(stage_environment()["JOB_DEADLINE_SECONDS"])
+
+
+def read(api, job_id: str) -> dict:
+    return body_of(api.handle(job_event(job_id), FakeContext()))
+
+
+def test_a_job_whose_worker_never_runs_it_is_failed_at_its_deadline(api, clock):
+    # A worker that cannot start (an import error, broken settings) never takes the job:
+    # its message ends in the dead-letter queue and the record would stay queued.
+    job_id = body_of(submit(api))["job_id"]
+    clock.now += DEADLINE_S - 1
+    assert read(api, job_id)["status"] == "queued"
+    clock.now += 1
+    view = read(api, job_id)
+    assert view["status"] == "failed" and view["error"]["code"] == "JobOverdue"
+    assert str(DEADLINE_S) in view["error"]["message"]
+
+
+def test_a_job_recorded_but_never_queued_is_failed_at_its_deadline(api, clock, monkeypatch):
+    def refuse(**_arguments):
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "no"}}, "Any")
+
+    monkeypatch.setattr(api.jobs.sqs, "send_message", refuse)
+    monkeypatch.setattr(api.jobs.store.client, "delete_item", refuse)
+    result = api.handle(submit_event(GOOD), FakeContext())
+    assert result["statusCode"] == 503
+    (item,) = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=JOBS_TABLE)["Items"]
+    clock.now += DEADLINE_S
+    view = read(api, item["job_id"]["S"])
+    assert view["status"] == "failed" and view["error"]["code"] == "JobOverdue"
+
+
+def test_a_last_delivery_that_finds_the_job_busy_leaves_it_to_be_failed(api, worker, store, clock):
+    job_id = body_of(submit(api))["job_id"]
+    store.take(job_id, attempt="a1", lease_s=60, receive_count=1)  # then it hangs, or dies
+    answer = worker.handle({"Records": [sqs_record(job_id, MAX_RECEIVES)]}, FakeContext())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
+    assert read(api, job_id)["status"] == "running"  # its holder may still finish it
+    clock.now += 61
+    view = read(api, job_id)
+    assert view["status"] == "failed" and view["error"]["code"] == "JobAbandoned"
+
+
+def test_a_delivery_past_the_deadline_fails_the_job_instead_of_running_it(
+    api, worker, stubber, clock
+):
+    job_id = body_of(submit(api))["job_id"]
+    clock.now += DEADLINE_S
+    answer = worker.handle({"Records": [sqs_record(job_id)]}, FakeContext())
+    assert answer == {"batchItemFailures": []}  # stubber: the model was not called
+    assert read(api, job_id)["error"]["code"] == "JobOverdue"
+
+
+def test_an_expired_job_is_gone_at_once_though_its_item_is_still_there(api, clock):
+    job_id = body_of(submit(api))["job_id"]
+    ttl_days = int(stage_environment()["JOB_TTL_DAYS"])
+    clock.now += ttl_days * 86400
+    result = api.handle(job_event(job_id), FakeContext())
+    assert result["statusCode"] == 404 and body_of(result)["error"] == "JobNotFound"
+    table = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=JOBS_TABLE)
+    assert len(table["Items"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "http"),
+    [("InternalServerException", 500), ("ModelErrorException", 424), ("SomethingNew", 500)],
+)
+def test_a_passing_model_failure_is_delivered_again_not_failed(api, worker, stubber, code, http):
+    job_id = body_of(submit(api))["job_id"]
+    tries = 2 if code == "InternalServerException" else 1  # retried once within the call
+    for _ in range(tries):
+        stubber.add_client_error("converse", code, "try later", http)
+    answer = worker.handle({"Records": [sqs_record(job_id)]}, FakeContext())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
+    assert read(api, job_id)["status"] == "running"
