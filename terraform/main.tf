@@ -16,6 +16,11 @@ locals {
     generate = "PUT /code-generation"
     read_job = "GET /code-generation/jobs/{id}"
   }
+  # Where both functions store code; a job's object is under jobs/ (codegen/storage.py's
+  # JOBS_FOLDER), which both read back: the worker to adopt what a cut-off delivery stored,
+  # the API to answer a finished job's code.
+  output_prefix          = "code-output/"
+  stored_jobs_code_arn   = "${module.storage.bucket_arn}/${local.output_prefix}jobs/*"
   job_visibility_timeout = coalesce(var.job_visibility_timeout, 6 * var.worker_timeout)
   # The worst case for a job to end: every allowed delivery, each hidden for the visibility
   # timeout, and one more of waiting (a backlog, throttling). A job not finished by then is
@@ -74,6 +79,7 @@ module "function" {
   log_retention_days         = var.log_retention_days
   output_bucket_name         = module.storage.bucket_name
   output_bucket_arn          = module.storage.bucket_arn
+  output_prefix              = local.output_prefix
   model_id                   = var.model_id
   environment                = local.function_environment
   attach_additional_policy   = true
@@ -117,6 +123,12 @@ data "aws_iam_policy_document" "submit_jobs" {
   }
 
   statement {
+    sid       = "ReadJobsCode"
+    actions   = ["s3:GetObject"]
+    resources = [local.stored_jobs_code_arn]
+  }
+
+  statement {
     sid       = "KeepAnswers"
     actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [module.idempotency.table_arn]
@@ -130,6 +142,12 @@ data "aws_iam_policy_document" "run_jobs" {
     sid       = "RunJobs"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [module.jobs.table_arn]
+  }
+
+  statement {
+    sid       = "ReadJobsCode"
+    actions   = ["s3:GetObject"]
+    resources = [local.stored_jobs_code_arn]
   }
 }
 
@@ -153,6 +171,7 @@ module "worker" {
   log_retention_days       = var.log_retention_days
   output_bucket_name       = module.storage.bucket_name
   output_bucket_arn        = module.storage.bucket_arn
+  output_prefix            = local.output_prefix
   model_id                 = var.model_id
   environment              = local.function_environment
   attach_additional_policy = true

@@ -172,8 +172,8 @@ variable "async_max_tokens_limit" {
   type        = number
 
   validation {
-    condition     = var.async_max_tokens_limit >= 1 && floor(var.async_max_tokens_limit) == var.async_max_tokens_limit
-    error_message = "async_max_tokens_limit must be a whole number >= 1."
+    condition     = var.async_max_tokens_limit >= 1 && var.async_max_tokens_limit <= 65536 && floor(var.async_max_tokens_limit) == var.async_max_tokens_limit
+    error_message = "async_max_tokens_limit must be a whole number from 1 to 65536 (Bedrock's text models answer at most tens of thousands of tokens; at 40-100 tokens/s, 65536 already takes 11-27 minutes, past Lambda's 15)."
   }
 }
 

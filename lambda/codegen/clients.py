@@ -63,12 +63,16 @@ def sqs_client(settings: Settings) -> Any:
     return _quick("sqs", settings.region)
 
 
+# Job records and queue messages are small and fast: short timeouts, botocore's retries.
+QUICK_CONNECT_S, QUICK_READ_S = 1.0, 3.0
+QUICK_ATTEMPT_S = QUICK_CONNECT_S + QUICK_READ_S  # one request of such a client, at most
+
+
 @cache
 def _quick(service: str, region: str) -> Any:
-    # Job records and queue messages are small and fast: short timeouts, botocore's retries.
     config = Config(
-        connect_timeout=1.0,
-        read_timeout=3.0,
+        connect_timeout=QUICK_CONNECT_S,
+        read_timeout=QUICK_READ_S,
         retries={"mode": "standard", "total_max_attempts": 3},
         user_agent_extra="codegen-deploy",
     )

@@ -7,12 +7,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from codegen.bedrock import Generation, generate
+from codegen.bedrock import generate
 from codegen.errors import HttpError
 from codegen.prompt import extract_code
 from codegen.request import GenerationRequest
 from codegen.settings import Settings
-from codegen.storage import StorageError, StoredObject, object_key, store_code
+from codegen.storage import (
+    Generated,
+    StorageError,
+    StoredObject,
+    find_stored,
+    job_object_key,
+    object_key,
+    store_code,
+)
 
 logger = logging.getLogger(__name__)
 # The shortest model call worth starting; with less, answer 503 at once.
@@ -22,45 +30,54 @@ ANSWER_MARGIN_S = 0.5
 
 
 class Budget:
-    """The function's remaining time, from the Lambda context (unbounded without one)."""
+    """The function's remaining time, from the Lambda context (unbounded without one), less
+    `reserve_s` kept for what must follow (a job's record write)."""
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, reserve_s: float = 0.0) -> None:
         self._remaining = getattr(context, "get_remaining_time_in_millis", None)
+        self._reserve_ms = reserve_s * 1000
 
     def remaining_ms(self) -> float:
-        return float("inf") if self._remaining is None else float(self._remaining())
+        if self._remaining is None:
+            return float("inf")
+        return float(self._remaining()) - self._reserve_ms
 
     def seconds(self) -> float:
         return self.remaining_ms() / 1000
 
 
+def answer_fields(
+    request: GenerationRequest, stored: StoredObject | None, generated: Generated
+) -> dict[str, Any]:
+    """An answer's fields but its code: the same for a synchronous response and a job."""
+    return {
+        "language": request.language.name,
+        "extension": request.language.extension,
+        "stored": stored is not None,
+        "location": stored.uri if stored else None,
+        "bucket": stored.bucket if stored else None,
+        "key": stored.key if stored else None,
+        "model": generated.model_id,
+        "stop_reason": generated.stop_reason,
+        "truncated": generated.stop_reason == "max_tokens",
+        "usage": {
+            "input_tokens": generated.input_tokens,
+            "output_tokens": generated.output_tokens,
+            "total_tokens": generated.input_tokens + generated.output_tokens,
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Produced:
     code: str
-    generation: Generation
+    generated: Generated
     stored: StoredObject | None
     storage_error: str | None  # why it was not stored: safe to show the caller
 
-    def fields(self, request: GenerationRequest, model_id: str) -> dict[str, Any]:
-        """The answer's fields, the same for a synchronous response and a finished job."""
-        generation, stored = self.generation, self.stored
-        fields: dict[str, Any] = {
-            "code": self.code,
-            "language": request.language.name,
-            "extension": request.language.extension,
-            "stored": stored is not None,
-            "location": stored.uri if stored else None,
-            "bucket": stored.bucket if stored else None,
-            "key": stored.key if stored else None,
-            "model": model_id,
-            "stop_reason": generation.stop_reason,
-            "truncated": generation.stop_reason == "max_tokens",
-            "usage": {
-                "input_tokens": generation.input_tokens,
-                "output_tokens": generation.output_tokens,
-                "total_tokens": generation.input_tokens + generation.output_tokens,
-            },
-        }
+    def fields(self, request: GenerationRequest) -> dict[str, Any]:
+        """The synchronous answer's fields."""
+        fields = {"code": self.code, **answer_fields(request, self.stored, self.generated)}
         if self.storage_error:
             fields["storage_error"] = self.storage_error
         return fields
@@ -82,10 +99,17 @@ class Producer:
         self.clock = clock
 
     def produce(
-        self, request: GenerationRequest, key_id: str, budget: Budget, log: dict[str, Any]
+        self,
+        request: GenerationRequest,
+        key_id: str,
+        budget: Budget,
+        log: dict[str, Any],
+        *,
+        job: bool = False,
     ) -> Produced:
-        """Generate the code and store it under a key named by `key_id` (a request or job
-        id). Raises HttpError when no code came back; a failed store still returns the code."""
+        """Generate the code and store it under a key named by `key_id`: a request's, or a
+        `job`'s (its one key, where an object already stored by another delivery is kept).
+        Raises HttpError when no code came back; a failed store still returns the code."""
         model_seconds = self._model_seconds(budget)
         generation = generate(
             self.bedrock(model_seconds),
@@ -107,13 +131,26 @@ class Producer:
             prompt_chars=len(request.message),
             prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest(),
         )
-        stored, storage_error = self._store(request, code, key_id, budget)
+        generated = Generated(
+            self.settings.model_id,
+            generation.stop_reason,
+            generation.input_tokens,
+            generation.output_tokens,
+        )
+        stored, storage_error = self._store(request, code, generated, key_id, budget, job)
         log.update(
             stored=stored is not None,
             storage_error=storage_error,
             key=stored.key if stored else None,
         )
-        return Produced(code, generation, stored, storage_error)
+        return Produced(code, generated, stored, storage_error)
+
+    def stored_answer(
+        self, request: GenerationRequest, job_id: str
+    ) -> tuple[StoredObject, Generated] | None:
+        """The job's object, if a delivery stored it already (its record may not say so)."""
+        key = job_object_key(self.settings.prefix, job_id, request.language)
+        return find_stored(self.s3, self.settings.bucket, key)
 
     def _model_seconds(self, budget: Budget) -> float:
         """How long the model call may wait: its own limit, or what is left once the store's
@@ -125,9 +162,18 @@ class Producer:
         return seconds
 
     def _store(
-        self, request: GenerationRequest, code: str, key_id: str, budget: Budget
+        self,
+        request: GenerationRequest,
+        code: str,
+        generated: Generated,
+        key_id: str,
+        budget: Budget,
+        job: bool,
     ) -> tuple[StoredObject | None, str | None]:
-        key = object_key(self.settings.prefix, self.clock(), key_id, request.language)
+        if job:
+            key = job_object_key(self.settings.prefix, key_id, request.language)
+        else:
+            key = object_key(self.settings.prefix, self.clock(), key_id, request.language)
         try:
             stored = store_code(
                 self.s3,
@@ -138,6 +184,8 @@ class Producer:
                 model_id=self.settings.model_id,
                 prompt=request.message,
                 request_id=key_id,
+                generated=generated,
+                keep_existing=job,
                 time_left=lambda: budget.seconds() - ANSWER_MARGIN_S,
                 attempt_seconds=(
                     self.settings.storage_connect_timeout + self.settings.storage_read_timeout

@@ -11,13 +11,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from codegen.errors import HttpError
 from codegen.events import HttpRequest
+from codegen.generation import answer_fields
 from codegen.job_state import Job, JobError, JobStatus, new_job_id
 from codegen.job_store import JobStore
 from codegen.job_view import job_view
-from codegen.request import GenerationRequest, request_record
+from codegen.request import GenerationRequest, request_from_record, request_record
 from codegen.responses import json_result
 from codegen.routes import READ_JOB
 from codegen.settings import Settings
+from codegen.storage import StoredObject, find_stored, job_object_key, read_code
 
 logger = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -29,11 +31,13 @@ class JobApi:
         settings: Settings,
         store: JobStore,
         sqs: Any,
+        s3: Any,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
         self.sqs = sqs
+        self.s3 = s3  # where a finished job's code is read from
         self.clock = clock
 
     def submit(
@@ -83,10 +87,12 @@ class JobApi:
                 "a job id is the UUID a submission answered with (in its Location header)",
                 {"field": "id"},
             )
+        code: dict[str, Any] = {}
         try:
             job = self.store.get(job_id)
             if job is not None and job.owner == http.caller and not job.expired(self.clock()):
                 job = self._settle(job)
+                code = self._code(job)
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot read job %s: %s", job_id, exc)
             raise self._unavailable() from exc
@@ -99,11 +105,29 @@ class JobApi:
         if not job.finished:
             headers["Retry-After"] = str(self.settings.poll_after_seconds)
         log.update(job_status=job.status.value)
-        return json_result(200, job_view(job, location), headers)
+        return json_result(200, {**job_view(job, location), **code}, headers)
+
+    def _code(self, job: Job) -> dict[str, Any]:
+        """A finished job's code, read from its object (the record holds where it is)."""
+        result = job.result
+        if job.status is not JobStatus.SUCCEEDED or result is None or "code" in result:
+            return {}
+        if not result.get("bucket") or not result.get("key"):
+            return {"code": None}
+        code = read_code(self.s3, StoredObject(result["bucket"], result["key"]))
+        if code is None:
+            return {"code": None, "code_error": "the stored code is gone (the bucket's lifecycle)"}
+        return {"code": code}
 
     def _settle(self, job: Job) -> Job:
-        """Record failed an unfinished job that nothing can finish any more: past its
-        deadline, or abandoned by its last allowed delivery."""
+        """Settle an unfinished job that nothing can finish any more (past its deadline, or
+        abandoned by its last allowed delivery): succeeded, if a delivery stored its code
+        before it was cut off, else failed."""
+        if job.finished or not (job.overdue(self.clock()) or self._abandoned(job)):
+            return job
+        adopted = self._adopt(job)
+        if adopted is not None:
+            return adopted
         if job.overdue(self.clock()) and self.store.fail_overdue(
             job.job_id, JobError.overdue(self.settings.jobs.deadline_seconds)
         ):
@@ -111,15 +135,37 @@ class JobApi:
             return self.store.get(job.job_id) or job
         return self._settle_abandoned(job)
 
-    def _settle_abandoned(self, job: Job) -> Job:
-        """A running job whose last allowed delivery's lease ran out will never be finished
-        by a worker (its message is in the dead-letter queue): record it failed."""
-        if (
+    def _abandoned(self, job: Job) -> bool:
+        """A running job whose last allowed delivery's lease ran out: no worker will finish
+        it (its message is in the dead-letter queue)."""
+        return (
             job.status is JobStatus.RUNNING
             and job.attempt is not None
             and job.lease_until is not None
             and job.lease_until < self.clock()
             and job.receive_count >= self.settings.jobs.max_receives
+        )
+
+    def _adopt(self, job: Job) -> Job | None:
+        try:
+            request = request_from_record(job.request)
+        except ValueError:
+            return None
+        key = job_object_key(self.settings.prefix, job.job_id, request.language)
+        found = find_stored(self.s3, self.settings.bucket, key)
+        if found is None:
+            return None
+        stored, generated = found
+        if not self.store.adopt(job.job_id, answer_fields(request, stored, generated)):
+            return None
+        logger.warning("job %s: its stored code adopted at %s", job.job_id, stored.uri)
+        return self.store.get(job.job_id)
+
+    def _settle_abandoned(self, job: Job) -> Job:
+        """Record failed an abandoned job (see _abandoned)."""
+        if (
+            self._abandoned(job)
+            and job.attempt is not None
             and self.store.abandon(job.job_id, job.attempt, JobError.abandoned())
         ):
             logger.error("job %s abandoned after %s deliveries", job.job_id, job.receive_count)

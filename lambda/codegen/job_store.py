@@ -123,6 +123,24 @@ class JobStore:
             {"#result": "result"},
         )
 
+    def adopt(self, job_id: str, result: dict[str, Any]) -> bool:
+        """Finish an unfinished job with the result of code a delivery stored before it was
+        cut off, whoever holds it: that code is the job's answer (its object's key is the
+        job's own)."""
+        return self._update(
+            job_id,
+            "SET #status = :succeeded, #result = :result, finished_at = :now, "
+            "updated_at = :now REMOVE lease_until",
+            "#status = :queued OR #status = :running",
+            {
+                ":succeeded": {"S": JobStatus.SUCCEEDED},
+                ":result": {"S": json.dumps(result)},
+                ":queued": {"S": JobStatus.QUEUED},
+                ":running": {"S": JobStatus.RUNNING},
+            },
+            {"#result": "result"},
+        )
+
     def fail(self, job_id: str, attempt: str, error: JobError) -> bool:
         """Finish the job as failed, if this attempt still holds it."""
         return self._update_held(job_id, attempt, _FAIL, _failure(error), {"#error": "error"})

@@ -16,12 +16,15 @@ import time
 from enum import Enum
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from codegen.access_log import log_request
+from codegen.clients import QUICK_ATTEMPT_S
 from codegen.errors import HttpError
-from codegen.generation import Budget, Producer
+from codegen.generation import Budget, Produced, Producer, answer_fields
 from codegen.job_state import JobError, Take
 from codegen.job_store import JobStore
-from codegen.request import request_from_record
+from codegen.request import GenerationRequest, request_from_record
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ _RETRYABLE_STATUSES = {429, 503, 504}
 _RETRYABLE_502S = {"ModelError", "ModelUnreachable"}
 _LEASE_SLACK_S = 5.0  # beyond the function's own end, for clocks that differ a little
 _LAMBDA_MAX_S = 900.0  # no invocation outlives Lambda's 15 minutes
+# A record holds its code only when it could not be stored, and then only up to this many
+# bytes (JSON-escaped): DynamoDB's items stop at 400 KB.
+MAX_INLINE_CODE_BYTES = 256 * 1024
 
 
 class Delivery(Enum):
@@ -73,12 +79,11 @@ class JobWorker:
             self._log(log, started, outcome="not-a-job")
             return Delivery.DEAD_LETTER
         log.update(job_id=job_id)
-        budget = Budget(context)
         attempt = f"{record.get('messageId', '')}#{receives}"
         take, job = self.store.take(
             job_id,
             attempt=attempt,
-            lease_s=min(budget.seconds(), _LAMBDA_MAX_S) + _LEASE_SLACK_S,
+            lease_s=min(Budget(context).seconds(), _LAMBDA_MAX_S) + _LEASE_SLACK_S,
             receive_count=receives,
         )
         if take is Take.BUSY and last:
@@ -92,10 +97,15 @@ class JobWorker:
         if take is not Take.STARTED or job is None:
             self._log(log, started, outcome=take.value)
             return Delivery.AGAIN if take is Take.BUSY else Delivery.DONE
+        # The record's write after the model call keeps one attempt's time.
+        budget = Budget(context, reserve_s=QUICK_ATTEMPT_S)
         try:
             request = request_from_record(job.request)
             log.update(language=request.language.name, model=self.settings.model_id)
-            produced = self.producer.produce(request, job_id, budget, log)
+            result = self._adopted(request, job_id, log)
+            if result is None:
+                produced = self.producer.produce(request, job_id, budget, log, job=True)
+                result = self._result(request, produced)
         except HttpError as error:
             passing = error.status in _RETRYABLE_STATUSES or error.code in _RETRYABLE_502S
             retry = passing and not last
@@ -107,10 +117,45 @@ class JobWorker:
             delivery = self._stop(job_id, attempt, JobError.internal(job_id), not last, last)
             self._log(log, started, outcome=_outcome(delivery), error="InternalError")
             return delivery
-        result = produced.fields(request, self.settings.model_id)
-        finished = self.store.succeed(job_id, attempt, result)
+        try:
+            finished = self.store.succeed(job_id, attempt, result)
+        except (ClientError, BotoCoreError) as exc:
+            # Its code is stored: the next delivery adopts it instead of calling the model.
+            logger.error("job %s: its record could not be finished: %s", job_id, exc)
+            self._log(log, started, outcome="record-failed")
+            return Delivery.AGAIN
         self._log(log, started, outcome="succeeded" if finished else "lease-lost")
         return Delivery.DONE
+
+    def _adopted(
+        self, request: GenerationRequest, job_id: str, log: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The job's result from its object, when an earlier delivery stored it but did not
+        finish the record (it was cut off, or the write failed): no second generation."""
+        found = self.producer.stored_answer(request, job_id)
+        if found is None:
+            return None
+        stored, generated = found
+        log.update(adopted=True, key=stored.key)
+        return answer_fields(request, stored, generated)
+
+    @staticmethod
+    def _result(request: GenerationRequest, produced: Produced) -> dict[str, Any]:
+        """What the record keeps: where the code is, not the code (GET reads it from the
+        object). Code that could not be stored is kept in the record if it fits."""
+        result = answer_fields(request, produced.stored, produced.generated)
+        if produced.stored is None:
+            encoded = len(json.dumps(produced.code).encode("utf-8"))
+            if encoded <= MAX_INLINE_CODE_BYTES:
+                result["code"] = produced.code
+                result["storage_error"] = produced.storage_error
+            else:
+                raise HttpError(
+                    503,
+                    "CodeNotStored",
+                    "the code was generated but could not be stored; the job is tried again",
+                )
+        return result
 
     def _stop(
         self, job_id: str, attempt: str, error: JobError, retry: bool, last: bool

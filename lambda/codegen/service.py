@@ -125,5 +125,5 @@ class CodeGenerationService:
             headers["X-Storage-Error"] = produced.storage_error
         if prefers_text(http.headers):
             return proxy_result(200, produced.code, TEXT_TYPE, headers)
-        payload = {**produced.fields(request, self.settings.model_id), "request_id": request_id}
+        payload = {**produced.fields(request), "request_id": request_id}
         return json_result(200, payload, headers)

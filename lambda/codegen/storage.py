@@ -1,4 +1,9 @@
-"""Store generated code in S3 under a key unique per request; never overwrite an object."""
+"""Store generated code in S3 under a key unique per request or job; never overwrite an object.
+
+A synchronous answer goes under `<prefix>YYYY/MM/DD/<request-id><ext>`; a job's under
+`<prefix>jobs/<job-id><ext>`, a key that follows from the job alone, so that every delivery of
+its message looks in the same place: one that finds the object there adopts it instead of
+generating it again (codegen.job_worker)."""
 
 import hashlib
 import uuid
@@ -23,6 +28,17 @@ class StoredObject:
 
 
 _ATTEMPTS = 2  # a clash or a passing failure gets one more try, time permitting
+JOBS_FOLDER = "jobs/"  # under the prefix; terraform/main.tf grants reading it (stored_code_read)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What the object's metadata says about how its code was made (for adopting it)."""
+
+    model_id: str
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
 
 
 class StorageError(Exception):
@@ -32,6 +48,11 @@ class StorageError(Exception):
 def object_key(prefix: str, now: datetime, request_id: str, language: Language) -> str:
     safe_id = "".join(c for c in request_id if c.isalnum() or c == "-")[:64] or uuid.uuid4().hex
     return f"{prefix}{now:%Y/%m/%d}/{safe_id}{language.extension}"
+
+
+def job_object_key(prefix: str, job_id: str, language: Language) -> str:
+    safe_id = "".join(c for c in job_id if c.isalnum() or c == "-")[:64]
+    return f"{prefix}{JOBS_FOLDER}{safe_id}{language.extension}"
 
 
 def store_code(
@@ -44,20 +65,30 @@ def store_code(
     model_id: str,
     prompt: str,
     request_id: str,
+    generated: Generated | None = None,
+    keep_existing: bool = False,
     time_left: Callable[[], float] = lambda: float("inf"),
     attempt_seconds: float = 0.0,
 ) -> StoredObject:
     """PutObject with If-None-Match: *, so an existing object is never replaced; on a clash
-    (a reused request id) a random suffix is added once, and a passing failure (a timeout, a
-    5xx) is tried once more. An attempt starts only while `time_left()` still holds
-    `attempt_seconds` (the client's connect + read timeout): the function must never be cut
-    off mid-store, so when time runs short the caller gets the code unstored instead."""
+    (a reused request id) a random suffix is added once, unless `keep_existing` (a job's
+    key: the object there is the job's answer, stored by another delivery, and is returned as
+    it is); a passing failure (a timeout, a 5xx) is tried once more. An attempt starts only
+    while `time_left()` still holds `attempt_seconds` (the client's connect + read timeout):
+    the function must never be cut off mid-store, so when time runs short the caller gets the
+    code unstored instead."""
     metadata = {
         "language": language.name,
         "model-id": model_id[:256],
         "prompt-sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
         "request-id": request_id[:128],
     }
+    if generated is not None:
+        metadata |= {
+            "stop-reason": generated.stop_reason[:64],
+            "input-tokens": str(generated.input_tokens),
+            "output-tokens": str(generated.output_tokens),
+        }
     candidate = key
     failure, last_error = "no attempt", None
     for _ in range(_ATTEMPTS):
@@ -78,7 +109,11 @@ def store_code(
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             last_error = exc
             if code_name in {"PreconditionFailed", "ConditionalRequestConflict"}:
-                candidate, failure = _with_suffix(key, language), "key taken"
+                if keep_existing and code_name == "PreconditionFailed":
+                    return StoredObject(bucket, candidate)
+                if not keep_existing:
+                    candidate = _with_suffix(key, language)
+                failure = "key taken"
                 continue
             if status >= 500 or code_name in {"SlowDown", "RequestTimeout"}:
                 failure = f"S3 answered {code_name or status}"
@@ -92,3 +127,45 @@ def store_code(
 def _with_suffix(key: str, language: Language) -> str:
     stem = key.removesuffix(language.extension)
     return f"{stem}-{uuid.uuid4().hex[:12]}{language.extension}"
+
+
+def find_stored(client: Any, bucket: str, key: str) -> tuple[StoredObject, Generated] | None:
+    """The object at `key` and how it was made, or None when there is none (HeadObject:
+    no body is read). Other S3 errors are raised."""
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        # Without s3:ListBucket (the functions have none) S3 answers a missing key with 403,
+        # not 404. Taking it as "none" is safe: a job's store never replaces an object, and
+        # one that finds its key taken keeps what is there (store_code's keep_existing).
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if status in (403, 404) or exc.response.get("Error", {}).get("Code") in {"404", "403"}:
+            return None
+        raise
+    metadata = head.get("Metadata") or {}
+
+    def count(name: str) -> int:
+        try:
+            return int(metadata.get(name, "0"))
+        except ValueError:
+            return 0
+
+    generated = Generated(
+        model_id=metadata.get("model-id", ""),
+        stop_reason=metadata.get("stop-reason", ""),
+        input_tokens=count("input-tokens"),
+        output_tokens=count("output-tokens"),
+    )
+    return StoredObject(bucket, key), generated
+
+
+def read_code(client: Any, stored: StoredObject) -> str | None:
+    """The stored code, or None when the object is gone (expired by the bucket's lifecycle).
+    Other S3 errors are raised."""
+    try:
+        answer = client.get_object(Bucket=stored.bucket, Key=stored.key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            return None
+        raise
+    return answer["Body"].read().decode("utf-8", "replace")

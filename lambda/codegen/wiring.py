@@ -59,10 +59,12 @@ def api_service(
 ) -> CodeGenerationService:
     """The API function's service: generation now, or jobs submitted and read back."""
     dynamodb = dynamodb if dynamodb is not None else dynamodb_client(settings)
+    s3 = s3 if s3 is not None else s3_client(settings)
     jobs = JobApi(
         settings,
         job_store(settings, dynamodb=dynamodb, clock=job_clock),
         sqs if sqs is not None else sqs_client(settings),
+        s3,
         job_clock,
     )
     idempotent = IdempotentAnswers(

@@ -443,3 +443,82 @@ def test_a_passing_model_failure_is_delivered_again_not_failed(api, worker, stub
     answer = worker.handle({"Records": [sqs_record(job_id)]}, FakeContext())
     assert answer == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
     assert read(api, job_id)["status"] == "running"
+
+
+# -- at most one generation per stored answer -----------------------------------------------
+def record_of(job_id: str) -> dict:
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=JOBS_TABLE, Key={"job_id": {"S": job_id}}
+    )["Item"]
+    return json.loads(item["result"]["S"]) if "result" in item else {}
+
+
+def test_a_jobs_object_key_is_its_own_and_its_record_points_to_the_code(
+    api, worker, stubber, s3
+):
+    job_id = body_of(submit(api))["job_id"]
+    stubber.add_response("converse", converse_reply(CODE))
+    worker.handle({"Records": [sqs_record(job_id)]}, FakeContext("w-1", 120_000))
+    assert stored_keys(s3) == [f"code-output/jobs/{job_id}.py"]
+    kept = record_of(job_id)
+    assert "code" not in kept and kept["key"] == f"code-output/jobs/{job_id}.py"
+    assert kept["usage"] == {"input_tokens": 12, "output_tokens": 34, "total_tokens": 46}
+    view = read(api, job_id)  # GET still answers the code, read from the object
+    assert view["code"] == s3.get_object(Bucket=BUCKET, Key=kept["key"])["Body"].read().decode()
+
+
+def test_a_delivery_that_finds_the_jobs_code_stored_adopts_it_without_the_model(
+    api, worker, stubber, s3, store, clock
+):
+    job_id = body_of(submit(api))["job_id"]
+    stubber.add_response("converse", converse_reply(CODE))
+    # The first delivery stores the code, then cannot write the record (cut off, or failing).
+    real_succeed = store.succeed
+
+    def failing_succeed(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "Update")
+
+    worker.store.succeed = failing_succeed
+    first = worker.handle({"Records": [sqs_record(job_id, 1)]}, FakeContext("w-1", 120_000))
+    assert first == {"batchItemFailures": [{"itemIdentifier": f"msg-{job_id}"}]}
+    assert read(api, job_id)["status"] == "running"
+    worker.store.succeed = real_succeed
+    clock.now += 200  # the first delivery's lease has run out
+    # No converse is stubbed any more: a second generation would fail the test.
+    again = worker.handle({"Records": [sqs_record(job_id, 2)]}, FakeContext("w-2", 120_000))
+    assert again == {"batchItemFailures": []}
+    view = read(api, job_id)
+    assert view["status"] == "succeeded" and view["code"].startswith("def add(a, b):")
+    assert view["usage"]["output_tokens"] == 34 and view["stop_reason"] == "end_turn"
+    assert stored_keys(s3) == [f"code-output/jobs/{job_id}.py"]
+
+
+def test_an_abandoned_job_whose_code_was_stored_reads_as_succeeded(api, store, s3, clock):
+    job_id = body_of(submit(api))["job_id"]
+    store.take(job_id, attempt="a1", lease_s=60, receive_count=MAX_RECEIVES)
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=f"code-output/jobs/{job_id}.py",
+        Body=b"def add(a, b):\n    return a + b\n",
+        Metadata={"model-id": "m", "stop-reason": "end_turn", "output-tokens": "9"},
+    )  # then its worker died before it could write the record
+    clock.now += 61
+    view = read(api, job_id)
+    assert view["status"] == "succeeded" and view["code"].startswith("def add")
+    assert view["usage"]["output_tokens"] == 9
+
+
+def test_a_jobs_code_that_could_not_be_stored_is_kept_in_its_record(
+    api, worker, stubber, s3, monkeypatch
+):
+    job_id = body_of(submit(api))["job_id"]
+    stubber.add_response("converse", converse_reply(CODE))
+
+    def refuse(**_arguments):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObject")
+
+    monkeypatch.setattr(worker.producer.s3, "put_object", refuse)
+    worker.handle({"Records": [sqs_record(job_id)]}, FakeContext("w-1", 120_000))
+    view = read(api, job_id)
+    assert view["status"] == "succeeded" and view["stored"] is False
+    assert view["code"].startswith("def add") and "could not be stored" in view["storage_error"]
