@@ -453,9 +453,7 @@ def record_of(job_id: str) -> dict:
     return json.loads(item["result"]["S"]) if "result" in item else {}
 
 
-def test_a_jobs_object_key_is_its_own_and_its_record_points_to_the_code(
-    api, worker, stubber, s3
-):
+def test_a_jobs_object_key_is_its_own_and_its_record_points_to_the_code(api, worker, stubber, s3):
     job_id = body_of(submit(api))["job_id"]
     stubber.add_response("converse", converse_reply(CODE))
     worker.handle({"Records": [sqs_record(job_id)]}, FakeContext("w-1", 120_000))
