@@ -1,7 +1,18 @@
 # The code-generation service for one stage: storage, the API function, the HTTP API, and
 # asynchronous jobs (queue, dead-letter queue, table, worker function).
 
-data "aws_caller_identity" "current" {}
+data "aws_caller_identity" "current" {
+  lifecycle {
+    precondition {
+      condition     = local.max_tokens_limit <= local.answerable_tokens
+      error_message = "max_tokens_limit (${local.max_tokens_limit}) is more than the model writes in a synchronous request's time: ${local.answerable_tokens} tokens at model_tokens_per_second (${var.model_tokens_per_second}) in timeout - ${local.sync_overhead_seconds} s. A request near the limit would time out, and be paid for. Lower it (larger answers are jobs), or set model_tokens_per_second to your model's measured speed."
+    }
+    precondition {
+      condition     = var.default_max_tokens <= local.max_tokens_limit
+      error_message = "default_max_tokens (${var.default_max_tokens}) must not exceed the synchronous max_tokens limit (${local.max_tokens_limit})."
+    }
+  }
+}
 
 locals {
   name = "${var.project}-${var.stage}"
@@ -19,8 +30,14 @@ locals {
   # Where both functions store code; a job's object is under jobs/ (codegen/storage.py's
   # JOBS_FOLDER), which both read back: the worker to adopt what a cut-off delivery stored,
   # the API to answer a finished job's code.
-  output_prefix          = "code-output/"
-  stored_jobs_code_arn   = "${module.storage.bucket_arn}/${local.output_prefix}jobs/*"
+  output_prefix        = "code-output/"
+  stored_jobs_code_arn = "${module.storage.bucket_arn}/${local.output_prefix}jobs/*"
+  # What a synchronous request's time leaves the model: the function's timeout less the
+  # store's budget (3.5 s), a connection (3 s), the answer (0.5 s) and a first token (1 s),
+  # as codegen/generation.py and codegen/settings.py spend them.
+  sync_overhead_seconds  = 8
+  answerable_tokens      = floor(var.model_tokens_per_second * (var.timeout - local.sync_overhead_seconds))
+  max_tokens_limit       = coalesce(var.max_tokens_limit, local.answerable_tokens)
   job_visibility_timeout = coalesce(var.job_visibility_timeout, 6 * var.worker_timeout)
   # The worst case for a job to end: every allowed delivery, each hidden for the visibility
   # timeout, and one more of waiting (a backlog, throttling). A job not finished by then is
@@ -36,7 +53,7 @@ locals {
     { for name, value in local.optional_settings : name => value == null ? "" : tostring(value) },
     {
       DEFAULT_MAX_TOKENS     = tostring(var.default_max_tokens)
-      MAX_TOKENS_LIMIT       = tostring(var.max_tokens_limit)
+      MAX_TOKENS_LIMIT       = tostring(local.max_tokens_limit)
       ASYNC_MAX_TOKENS_LIMIT = tostring(var.async_max_tokens_limit)
       LOG_PROMPTS            = tostring(var.log_prompts)
       JOBS_TABLE             = module.jobs.table_name

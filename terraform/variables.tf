@@ -163,8 +163,19 @@ variable "default_max_tokens" {
 }
 
 variable "max_tokens_limit" {
-  description = "The largest max_tokens a request may ask for."
+  description = "The largest max_tokens a synchronous request may ask for; null: what the model writes at model_tokens_per_second in the time a request has (timeout - 8 s), so that a request at the limit is answered, not timed out. Larger answers are jobs."
   type        = number
+  nullable    = true
+}
+
+variable "model_tokens_per_second" {
+  description = "How many output tokens a second the stage's model can be counted on to write, even when busy: sets the synchronous max_tokens limit. 40 for Bedrock (the low end of its models' speeds); measure yours before raising it."
+  type        = number
+
+  validation {
+    condition     = var.model_tokens_per_second > 0 && var.model_tokens_per_second <= 10000
+    error_message = "model_tokens_per_second must be a positive number of tokens per second (at most 10000)."
+  }
 }
 
 variable "async_max_tokens_limit" {

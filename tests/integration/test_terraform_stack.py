@@ -139,8 +139,14 @@ def test_the_job_roles_may_do_only_their_part(stack, aws):
         "StoreGeneratedCode",
         "InvokeConfiguredModel",
         "RunJobs",
+        "ReadJobsCode",
         "ConsumeOwnQueue",
     }
+    # Both read back only jobs' code (the worker to adopt it, the API to answer it).
+    jobs_code = "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/jobs/*"
+    for role in (api, worker):
+        assert _list(role["ReadJobsCode"]["Action"]) == ["s3:GetObject"]
+        assert _list(role["ReadJobsCode"]["Resource"]) == [jobs_code]
     assert sorted(_list(worker["RunJobs"]["Action"])) == [
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",

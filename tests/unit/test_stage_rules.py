@@ -70,3 +70,33 @@ def test_terraform_and_the_tooling_see_the_same_value_of_every_variable(name):
     for variable in declared:
         terraform_sees = own[variable] if variable in own else defaults[variable]
         assert stage.variables[variable] == terraform_sees, variable
+
+
+def test_terraforms_time_for_the_model_is_what_the_function_leaves_it():
+    """terraform/main.tf's sync_overhead_seconds holds what the function spends on other
+    things than the model (codegen.generation: the store's budget, a connection, the answer)
+    plus a first token's second; the unit tests' copy (sync_token_limit) is the same."""
+    import sys
+
+    sys.path.insert(0, str(TERRAFORM_DIR.parent / "lambda"))
+    from codegen.generation import ANSWER_MARGIN_S
+    from codegen.settings import Settings
+    from tests.unit.function.conftest import SYNC_OVERHEAD_S
+
+    main = (TERRAFORM_DIR / "main.tf").read_text()
+    overhead = int(re.search(r"sync_overhead_seconds\s*=\s*(\d+)", main).group(1))
+    spent = Settings.storage_budget + Settings.connect_timeout + ANSWER_MARGIN_S
+    assert overhead == SYNC_OVERHEAD_S == spent + 1
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_each_stages_synchronous_token_limit_is_answerable_and_published(name):
+    from tests.unit.function.conftest import sync_token_limit
+
+    values = load_stage(name).variables
+    limit = values["max_tokens_limit"] or sync_token_limit(values)
+    assert limit <= sync_token_limit(values)
+    assert values["default_max_tokens"] <= limit
+    spec = (TERRAFORM_DIR.parent / "lambda" / "openapi.yaml").read_text()
+    rate = f"{values['model_tokens_per_second']} tokens/s"
+    assert f"{limit} ({rate})" in " ".join(spec.split()), "openapi.yaml states each limit"

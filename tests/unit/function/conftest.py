@@ -1,4 +1,5 @@
 import json
+import math
 
 import boto3
 import pytest
@@ -18,6 +19,15 @@ from tests.unit.function.helpers import (
 )
 
 
+# What a synchronous request's time leaves the model, as terraform/main.tf counts it.
+SYNC_OVERHEAD_S = 8
+
+
+def sync_token_limit(values: dict) -> int:
+    """terraform/main.tf's synchronous max_tokens limit for a stage's resolved values."""
+    return math.floor(values["model_tokens_per_second"] * (values["timeout"] - SYNC_OVERHEAD_S))
+
+
 def stage_environment() -> dict[str, str]:
     """What Terraform sets for a stage that takes every default (terraform/main.tf and the
     function module map terraform/defaults.tfvars.json to these; null becomes "")."""
@@ -27,6 +37,7 @@ def stage_environment() -> dict[str, str]:
         return "" if defaults[name] is None else str(defaults[name])
 
     visibility = defaults["job_visibility_timeout"] or 6 * defaults["worker_timeout"]
+    answerable = sync_token_limit(defaults)
     deadline = (defaults["job_max_receive_count"] + 1) * visibility  # terraform/main.tf
 
     return {
@@ -34,7 +45,7 @@ def stage_environment() -> dict[str, str]:
         "DEFAULT_TOP_P": text("default_top_p"),
         "DEFAULT_TOP_K": text("default_top_k"),
         "DEFAULT_MAX_TOKENS": text("default_max_tokens"),
-        "MAX_TOKENS_LIMIT": text("max_tokens_limit"),
+        "MAX_TOKENS_LIMIT": str(defaults["max_tokens_limit"] or answerable),
         "ASYNC_MAX_TOKENS_LIMIT": text("async_max_tokens_limit"),
         "JOB_TTL_DAYS": text("job_ttl_days"),
         "JOB_MAX_RECEIVE_COUNT": text("job_max_receive_count"),

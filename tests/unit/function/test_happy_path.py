@@ -81,7 +81,7 @@ def test_sends_system_prompt_message_and_default_sampling(service, stubber):
         "modelId": MODEL,
         "system": [{"text": system_prompt(find_language("python"))}],
         "messages": [{"role": "user", "content": [{"text": "add two numbers"}]}],
-        "inferenceConfig": {"maxTokens": 2048, "temperature": 0.1},
+        "inferenceConfig": {"maxTokens": 512, "temperature": 0.1},
         "additionalModelRequestFields": {"top_k": 250},
     }
     stubber.add_response("converse", converse_reply(f"```python\n{PY_CODE}```"), expected)
@@ -95,14 +95,14 @@ def test_sends_system_prompt_message_and_default_sampling(service, stubber):
 @pytest.mark.parametrize(
     ("settings", "inference", "extra"),
     [
-        ({"temperature": 0.7}, {"maxTokens": 2048, "temperature": 0.7}, {"top_k": 250}),
-        ({"top_p": 0.9}, {"maxTokens": 2048, "topP": 0.9}, {"top_k": 250}),
+        ({"temperature": 0.7}, {"maxTokens": 512, "temperature": 0.7}, {"top_k": 250}),
+        ({"top_p": 0.9}, {"maxTokens": 512, "topP": 0.9}, {"top_k": 250}),
         (
             {"temperature": 0.2, "top_p": 0.5, "top_k": 10, "max_tokens": 100},
             {"maxTokens": 100, "temperature": 0.2, "topP": 0.5},
             {"top_k": 10},
         ),
-        ({"max_tokens": 4096, "top_k": 0}, {"maxTokens": 4096, "temperature": 0.1}, {"top_k": 0}),
+        ({"max_tokens": 800, "top_k": 0}, {"maxTokens": 800, "temperature": 0.1}, {"top_k": 0}),
     ],
 )
 def test_sends_only_the_sampling_settings_that_are_set(
