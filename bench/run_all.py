@@ -26,6 +26,7 @@ SCRIPTS = [
     "local_gateway.py",
     "local_model.py",
     "async_jobs.py",
+    "idempotency.py",
 ]
 
 

@@ -35,7 +35,7 @@ pytestmark = [
 ]
 
 SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 64}
-ROOT = "arn:aws:iam::123456789012:root"
+ROOT = "123456789012:123456789012"  # the owner the root caller is: ACCOUNT:ITS-ID (the account)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from tests.unit.function.helpers import (
     create_jobs_backend,
 )
 
-
 # What a synchronous request's time leaves the model, as terraform/main.tf counts it.
 SYNC_OVERHEAD_S = 8
 
