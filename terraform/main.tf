@@ -35,8 +35,9 @@ locals {
   # What a synchronous request's time leaves the model: the function's timeout less the
   # store's budget (3.5 s), a connection (3 s), the answer (0.5 s) and a first token (1 s),
   # as codegen/generation.py and codegen/settings.py spend them.
-  sync_overhead_seconds  = 8
-  answerable_tokens      = floor(var.model_tokens_per_second * (var.timeout - local.sync_overhead_seconds))
+  sync_overhead_seconds = 8
+  # At least 1: a function too short for any model call (a stub's) still plans.
+  answerable_tokens      = max(1, floor(var.model_tokens_per_second * (var.timeout - local.sync_overhead_seconds)))
   max_tokens_limit       = coalesce(var.max_tokens_limit, local.answerable_tokens)
   job_visibility_timeout = coalesce(var.job_visibility_timeout, 6 * var.worker_timeout)
   # The worst case for a job to end: every allowed delivery, each hidden for the visibility

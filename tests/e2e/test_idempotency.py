@@ -25,6 +25,8 @@ pytestmark = [
 
 REQUEST = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 48}
 BODY = json.dumps(REQUEST).encode()
+# 15 s leave the model 7 s, 210 tokens at the local model's 30 a second: the default follows.
+VARIANT = {"timeout": 15, "integration_timeout_ms": 1000, "default_max_tokens": 200}
 MODEL_DELAY_S = 4.0  # every model call: past the integration timeout, within the model budget
 
 
@@ -33,7 +35,7 @@ def stage(local_stage):
     """The real function with a 1 s integration timeout (the gateway answers 503 after it
     while the function runs on), every model call slowed past it, and calls counted. Its
     15 s timeout leaves the model call 8 s (codegen.generation's budget)."""
-    outputs = local_stage.deploy(LAMBDA_DIR, timeout=15, integration_timeout_ms=1000).outputs
+    outputs = local_stage.deploy(LAMBDA_DIR, **VARIANT).outputs
     model = local_stage.state.model_url
     set_faults(model, "POST", {"path": "/model/*/converse", "delay_s": MODEL_DELAY_S})
     yield local_stage, outputs

@@ -66,6 +66,9 @@ def lambda_handler(event, context):
 
 
 TIMEOUT_S = 3  # the stub function's timeout
+# A timeout too short for any model call leaves a synchronous request 1 token at most
+# (terraform/main.tf): the stage's default must not ask for more.
+STUB_VARIABLES = {"timeout": TIMEOUT_S, "default_max_tokens": 1}
 
 
 def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, str]:
@@ -78,7 +81,7 @@ def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, 
 @pytest.fixture
 def deployed(local_stage):
     source = local_stage.function_source("stub-v1", TEST_HANDLER, _files("v1"))
-    local_stage.deploy(source, timeout=TIMEOUT_S)
+    local_stage.deploy(source, **STUB_VARIABLES)
     return source
 
 
@@ -250,14 +253,14 @@ def test_a_hanging_handler_is_ended_by_the_function_timeout(local_stage, deploye
 
 def test_a_redeploy_is_served_without_restart(local_stage):
     source = local_stage.function_source("stub-v2", TEST_HANDLER, _files("v2", delay=0.5))
-    assert local_stage.deploy(source, timeout=TIMEOUT_S).changed
+    assert local_stage.deploy(source, **STUB_VARIABLES).changed
     reply = echo(local_stage)
     assert reply["version"] == "v2"
 
 
 def test_past_the_integration_timeout_the_gateway_answers_503(local_stage, deployed):
     # The handler sleeps past the integration's 1 s but well within its own 10 s timeout.
-    local_stage.deploy(deployed, timeout=10, integration_timeout_ms=1000)
+    local_stage.deploy(deployed, timeout=10, integration_timeout_ms=1000, default_max_tokens=1)
     start = time.monotonic()
     status, _, data = send(local_stage.url() + "?mode=sleep&s=5")
     assert (status, json.loads(data)) == (503, {"message": "Service Unavailable"})
@@ -267,7 +270,7 @@ def test_past_the_integration_timeout_the_gateway_answers_503(local_stage, deplo
 @pytest.mark.runtime_client
 def test_a_module_that_fails_to_import_gives_500_each_time(local_stage):
     source = local_stage.function_source("stub-broken", TEST_HANDLER, _files("v3", broken=True))
-    local_stage.deploy(source, timeout=TIMEOUT_S)
+    local_stage.deploy(source, **STUB_VARIABLES)
     for _ in range(2):
         status, _, _ = send(local_stage.url() + "?mode=echo")
         assert status == 500

@@ -100,3 +100,19 @@ def test_each_stages_synchronous_token_limit_is_answerable_and_published(name):
     spec = (TERRAFORM_DIR.parent / "lambda" / "openapi.yaml").read_text()
     rate = f"{values['model_tokens_per_second']} tokens/s"
     assert f"{limit} ({rate})" in " ".join(spec.split()), "openapi.yaml states each limit"
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_no_jobs_message_can_expire_before_its_job_is_settled(name):
+    """A message whose retention runs out is deleted, never dead-lettered: its job would
+    wait for its deadline with nothing to run it. terraform/modules/jobs keeps messages
+    14 days and refuses a stage whose jobs' deadline is not shorter."""
+    values = load_stage(name).variables
+    visibility = values["job_visibility_timeout"] or 6 * values["worker_timeout"]
+    deadline = (values["job_max_receive_count"] + 1) * visibility  # terraform/main.tf
+    jobs_module = (TERRAFORM_DIR / "modules" / "jobs" / "variables.tf").read_text()
+    retention = re.search(
+        r'variable "message_retention_seconds" \{.*?default\s*=\s*(\d+)', jobs_module, re.S
+    )
+    assert deadline < int(retention.group(1)) == 14 * 86400
+    assert visibility >= values["worker_timeout"] + 10

@@ -24,7 +24,8 @@ SYNC_OVERHEAD_S = 8
 
 def sync_token_limit(values: dict) -> int:
     """terraform/main.tf's synchronous max_tokens limit for a stage's resolved values."""
-    return math.floor(values["model_tokens_per_second"] * (values["timeout"] - SYNC_OVERHEAD_S))
+    rate, timeout = values["model_tokens_per_second"], values["timeout"]
+    return max(1, math.floor(rate * (timeout - SYNC_OVERHEAD_S)))
 
 
 def stage_environment() -> dict[str, str]:
