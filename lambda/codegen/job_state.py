@@ -95,7 +95,9 @@ class Job:
         return self.status.finished
 
     def overdue(self, now: float) -> bool:
-        return not self.finished and now >= self.ends_by
+        """Past its deadline, and no worker holds it now (one that does may still finish)."""
+        held = self.status is JobStatus.RUNNING and (self.lease_until or 0) > now
+        return not self.finished and not held and now >= self.ends_by
 
     def expired(self, now: float) -> bool:
         """Past its record's TTL: gone for its owner, whenever DynamoDB removes it."""

@@ -157,12 +157,13 @@ class JobStore:
         )
 
     def fail_overdue(self, job_id: str, error: JobError) -> bool:
-        """Fail a job that is not finished by its deadline, whoever holds it: no delivery
-        that could still finish it is left (or it never had one)."""
+        """Fail a job that is not finished by its deadline and that no worker holds now
+        (queued, or its lease ran out): a worker running it may still finish it."""
         return self._update(
             job_id,
             _FAIL,
-            "(#status = :queued OR #status = :running) AND ends_by <= :now",
+            "ends_by <= :now AND (#status = :queued OR "
+            "(#status = :running AND (attribute_not_exists(lease_until) OR lease_until <= :now)))",
             {
                 **_failure(error),
                 ":queued": {"S": JobStatus.QUEUED},

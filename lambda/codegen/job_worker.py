@@ -90,8 +90,9 @@ class JobWorker:
             # No delivery is left after this one: if the holder never finishes, the job is
             # failed once its lease has run out (JobApi), and by its deadline at the latest.
             self.store.note_last_delivery(job_id, receives)
-        if take is Take.STARTED and job is not None and job.overdue(self.store.clock()):
-            self.store.fail_overdue(job_id, JobError.overdue(self.settings.jobs.deadline_seconds))
+        if take is Take.STARTED and job is not None and self.store.clock() >= job.ends_by:
+            # Taken past its deadline: this delivery holds it, and fails it unrun.
+            self.store.fail(job_id, attempt, JobError.overdue(self.settings.jobs.deadline_seconds))
             self._log(log, started, outcome="overdue")
             return Delivery.DONE
         if take is not Take.STARTED or job is None:

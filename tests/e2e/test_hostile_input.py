@@ -40,7 +40,9 @@ def gateway_access(local_stage) -> list[dict]:
 def replayed_answers(local_stage) -> list[int]:
     """The statuses of the function's answers that were replays of an earlier answer (an
     Idempotency-Key reused with the same request): they create no job and store nothing."""
-    statuses = []
+    statuses: list[int] = []
+    if not (local_stage.state_dir / "logs" / "codegen-local.log").exists():
+        return statuses  # the function has not run yet on this stack
     for line in local_stage.function_log().splitlines():
         text = line.split("\t", 2)[-1]
         if text.startswith('{"event": "code-generation"'):

@@ -15,9 +15,19 @@ MODULE = "local_stage.server"  # what the stage server's command line names
 
 
 def spawn(code: str, *arguments: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *arguments], start_new_session=True
-    )
+    """The process, once it runs its own command line: just after the fork it still shows
+    its parent's (pytest's), which a busy machine can leave visible for a while."""
+    command = [sys.executable, "-c", textwrap.dedent(code), *arguments]
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(process.pid).cmdline()[1:2] == ["-c"]:
+                break
+        except psutil.Error:
+            pass
+        time.sleep(0.01)
+    return process
 
 
 @pytest.fixture

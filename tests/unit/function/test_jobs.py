@@ -520,3 +520,13 @@ def test_a_jobs_code_that_could_not_be_stored_is_kept_in_its_record(
     view = read(api, job_id)
     assert view["status"] == "succeeded" and view["stored"] is False
     assert view["code"].startswith("def add") and "could not be stored" in view["storage_error"]
+
+
+def test_a_job_still_running_at_its_deadline_is_left_to_its_worker(api, store, clock):
+    job_id = body_of(submit(api))["job_id"]
+    clock.now += DEADLINE_S - 10
+    store.take(job_id, attempt="a2", lease_s=60, receive_count=2)  # a late, live delivery
+    clock.now += 20  # past the deadline, within the lease
+    assert read(api, job_id)["status"] == "running"
+    clock.now += 60  # the lease ran out unfinished
+    assert read(api, job_id)["error"]["code"] == "JobOverdue"
