@@ -67,3 +67,20 @@ def bench_stage(root: Path) -> Iterator[Any]:
         yield state
     finally:
         supervisor.down(state_dir=root / "state")
+
+
+def deploy_open_function(root: Path, state: Any) -> str:
+    """The real function deployed to a bench stage through the real Terraform, its routes
+    open and its throttling out of the way; the URL of PUT /code-generation."""
+    from deploy.paths import LAMBDA_DIR
+    from deploy.scratch import scratch_deployer
+
+    scratch_deployer(
+        root,
+        state.emulator_url,
+        LAMBDA_DIR,
+        route_authorization="NONE",
+        throttling_rate_limit=100000,
+        throttling_burst_limit=100000,
+    ).deploy()
+    return f"{state.gateway_url}/local/code-generation"

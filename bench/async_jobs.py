@@ -18,10 +18,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from _common import bench_stage, print_table, record
-
-from deploy.paths import LAMBDA_DIR
-from deploy.scratch import scratch_deployer
+from _common import bench_stage, deploy_open_function, print_table, record
 
 ROUNDS = 7
 POLL_S = 0.05
@@ -78,15 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
-            scratch_deployer(
-                root,
-                state.emulator_url,
-                LAMBDA_DIR,
-                route_authorization="NONE",
-                throttling_rate_limit=100000,
-                throttling_burst_limit=100000,
-            ).deploy()
-            url = f"{state.gateway_url}/local/code-generation"
+            url = deploy_open_function(root, state)
             synchronous(url)  # warm: both functions started, the model loaded
             as_job(url, state.gateway_url)
             sync_s, job_rows, tokens = [], [], set()
