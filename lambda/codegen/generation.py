@@ -68,6 +68,16 @@ def answer_fields(
     }
 
 
+def stored_job_answer(
+    s3: Any, settings: Settings, request: GenerationRequest, job_id: str
+) -> dict[str, Any] | None:
+    """A job's answer fields (but its code) from its object, if a delivery stored it already
+    (its record may not say so: that delivery was cut off, or its record write failed)."""
+    key = job_object_key(settings.prefix, job_id, request.language)
+    found = find_stored(s3, settings.bucket, key)
+    return None if found is None else answer_fields(request, *found)
+
+
 @dataclass(frozen=True)
 class Produced:
     code: str
@@ -144,13 +154,6 @@ class Producer:
             key=stored.key if stored else None,
         )
         return Produced(code, generated, stored, storage_error)
-
-    def stored_answer(
-        self, request: GenerationRequest, job_id: str
-    ) -> tuple[StoredObject, Generated] | None:
-        """The job's object, if a delivery stored it already (its record may not say so)."""
-        key = job_object_key(self.settings.prefix, job_id, request.language)
-        return find_stored(self.s3, self.settings.bucket, key)
 
     def _model_seconds(self, budget: Budget) -> float:
         """How long the model call may wait: its own limit, or what is left once the store's

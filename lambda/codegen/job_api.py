@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from codegen.errors import HttpError
 from codegen.events import HttpRequest
-from codegen.generation import answer_fields
+from codegen.generation import stored_job_answer
 from codegen.job_state import Job, JobError, JobStatus, new_job_id
 from codegen.job_store import JobStore
 from codegen.job_view import job_view
@@ -19,7 +19,7 @@ from codegen.request import GenerationRequest, request_from_record, request_reco
 from codegen.responses import json_result
 from codegen.routes import READ_JOB
 from codegen.settings import Settings
-from codegen.storage import StoredObject, find_stored, job_object_key, read_code
+from codegen.storage import StoredObject, read_code
 
 logger = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -151,14 +151,10 @@ class JobApi:
             request = request_from_record(job.request)
         except ValueError:
             return None
-        key = job_object_key(self.settings.prefix, job.job_id, request.language)
-        found = find_stored(self.s3, self.settings.bucket, key)
-        if found is None:
+        result = stored_job_answer(self.s3, self.settings, request, job.job_id)
+        if result is None or not self.store.adopt(job.job_id, result):
             return None
-        stored, generated = found
-        if not self.store.adopt(job.job_id, answer_fields(request, stored, generated)):
-            return None
-        logger.warning("job %s: its stored code adopted at %s", job.job_id, stored.uri)
+        logger.warning("job %s: its stored code adopted at %s", job.job_id, result["location"])
         return self.store.get(job.job_id)
 
     def _settle_abandoned(self, job: Job) -> Job:

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from codegen.access_log import log_request
 from codegen.clients import QUICK_ATTEMPT_S
 from codegen.errors import HttpError
-from codegen.generation import Budget, Produced, Producer, answer_fields
+from codegen.generation import Budget, Produced, Producer, answer_fields, stored_job_answer
 from codegen.job_state import JobError, Take
 from codegen.job_store import JobStore
 from codegen.request import GenerationRequest, request_from_record
@@ -132,13 +132,11 @@ class JobWorker:
         self, request: GenerationRequest, job_id: str, log: dict[str, Any]
     ) -> dict[str, Any] | None:
         """The job's result from its object, when an earlier delivery stored it but did not
-        finish the record (it was cut off, or the write failed): no second generation."""
-        found = self.producer.stored_answer(request, job_id)
-        if found is None:
-            return None
-        stored, generated = found
-        log.update(adopted=True, key=stored.key)
-        return answer_fields(request, stored, generated)
+        finish the record: no second generation."""
+        result = stored_job_answer(self.producer.s3, self.settings, request, job_id)
+        if result is not None:
+            log.update(adopted=True, key=result["key"])
+        return result
 
     @staticmethod
     def _result(request: GenerationRequest, produced: Produced) -> dict[str, Any]:

@@ -28,7 +28,9 @@ class StoredObject:
 
 
 _ATTEMPTS = 2  # a clash or a passing failure gets one more try, time permitting
-JOBS_FOLDER = "jobs/"  # under the prefix; terraform/main.tf grants reading it (stored_code_read)
+JOBS_FOLDER = (
+    "jobs/"  # under the prefix; terraform/main.tf grants reading it (stored_jobs_code_arn)
+)
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,17 @@ class StorageError(Exception):
 
 
 def object_key(prefix: str, now: datetime, request_id: str, language: Language) -> str:
-    safe_id = "".join(c for c in request_id if c.isalnum() or c == "-")[:64] or uuid.uuid4().hex
+    safe_id = _key_part(request_id) or uuid.uuid4().hex
     return f"{prefix}{now:%Y/%m/%d}/{safe_id}{language.extension}"
 
 
 def job_object_key(prefix: str, job_id: str, language: Language) -> str:
-    safe_id = "".join(c for c in job_id if c.isalnum() or c == "-")[:64]
-    return f"{prefix}{JOBS_FOLDER}{safe_id}{language.extension}"
+    return f"{prefix}{JOBS_FOLDER}{_key_part(job_id)}{language.extension}"
+
+
+def _key_part(identifier: str) -> str:
+    """An id as a key may hold it: letters, digits and hyphens, 64 at most."""
+    return "".join(c for c in identifier if c.isalnum() or c == "-")[:64]
 
 
 def store_code(
