@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from deploy.paths import LAMBDA_DIR
+from deploy.terraform import TerraformError
 from local_stage.contract import running_model
 from tests.e2e.helpers import emulator_client, send, set_faults, wait_for
 
@@ -110,6 +111,21 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
     assert elapsed < 28  # answered within the function's timeout, not cut off by it
     # A failing rule answers itself, so no attempt (even one still hanging) reaches the bucket.
     assert s3.list_objects_v2(Bucket=deployed["bucket_name"]).get("KeyCount", 0) == before
+
+
+def test_a_synchronous_limit_the_model_cannot_meet_is_refused_before_anything_changes(
+    local_stage, deployed
+):
+    # local counts on 30 tokens/s: 28 s less 8 leave 600 tokens, not 601.
+    with pytest.raises(TerraformError) as refused:
+        local_stage.deploy(LAMBDA_DIR, max_tokens_limit=601)
+    message = " ".join(str(refused.value).split())
+    assert "max_tokens_limit (601) is more than the model writes" in message
+    assert "600 tokens" in message
+    status, _, data = send(
+        local_stage.url(), json.dumps({**PALINDROME, "max_tokens": 601}).encode()
+    )
+    assert status == 400 and "a job (header Prefer: respond-async)" in json.loads(data)["message"]
 
 
 def model_faults(local_stage, method: str, rule: dict | None = None) -> dict:
