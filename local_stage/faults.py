@@ -7,6 +7,7 @@ e.g. `/my-bucket/code-output/*` for S3's path-style object keys on the emulator,
 nothing is half-written. `times` limits how many requests a rule hits (0: every one).
 
     POST   /_local/faults  {"method": "PUT", "path": "/bucket/*", "delay_s": 3, "status": 503}
+    GET    /_local/faults  (the rules, each with how many requests it has hit)
     DELETE /_local/faults  (clears every rule)
 
 Only the local stage's servers (the emulator, the model server) serve this path; the rules
@@ -116,6 +117,8 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any], table:
     status, answer = "200 OK", {"status": "ok"}
     if method == "DELETE":
         table.clear()
+    elif method == "GET":
+        answer = {"status": "ok", "rules": table.describe()}
     elif method == "POST":
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -123,7 +126,7 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any], table:
         except (ValueError, TypeError) as exc:
             status, answer = "400 Bad Request", {"error": str(exc)}
     else:
-        status, answer = "405 Method Not Allowed", {"error": "POST a rule, or DELETE all"}
+        status, answer = "405 Method Not Allowed", {"error": "POST a rule, GET them, or DELETE all"}
     body = json.dumps(answer).encode()
     start_response(
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]

@@ -119,13 +119,15 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
     )
     try:
         job_url = submit(local_stage)
-        wait_for(lambda: job(job_url)[1]["status"] == "running", 30, "the job to start", 0.2)
+        # Killed only once its model call is in the model server's hands (the rule hit).
+        wait_for(lambda: model_call_held(local_stage), 60, "the job's model call", 0.1)
+        assert job(job_url)[1]["status"] == "running"
         killed = kill_workers(local_stage, "codegen.worker.lambda_handler")
         assert killed >= 1
         done = finished(job_url, limit_s=JOB_VISIBILITY_S + 60)
     finally:
         set_faults(local_stage.state.model_url, "DELETE")
-    assert done["status"] == "succeeded" and "def " in done["code"]
+    assert done["status"] == "succeeded" and "def " in done["code"], done
     item = record(aws, deployed, done["job_id"])
     assert item["receive_count"]["N"] == "2"  # the second delivery ran it
     keys = aws("s3").list_objects_v2(Bucket=done["bucket"]).get("Contents", [])
@@ -215,6 +217,12 @@ def test_a_refused_job_request_creates_nothing(local_stage, deployed, aws):
         assert status == 400, data
     after = aws("dynamodb").scan(TableName=deployed["jobs_table"], Select="COUNT")["Count"]
     assert after == before
+
+
+def model_call_held(local_stage) -> bool:
+    """Whether the model server's one fault rule has held a request."""
+    rules = set_faults(local_stage.state.model_url, "GET")["rules"]
+    return bool(rules) and rules[0]["hits"] >= 1
 
 
 def kill_workers(local_stage, handler: str) -> int:

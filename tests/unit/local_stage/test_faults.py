@@ -1,8 +1,12 @@
-"""The local emulator's fault rules: which requests they hit, and what they refuse."""
+"""The local emulator's fault rules: which requests they hit, what they refuse, and the
+control path that sets and lists them."""
+
+import io
+import json
 
 import pytest
 
-from local_stage.faults import FaultRule, FaultTable
+from local_stage.faults import PATH, FaultRule, FaultTable, injecting
 
 
 def test_a_rule_hits_its_method_and_path_glob_only():
@@ -36,3 +40,28 @@ def test_a_rule_with_times_stops_hitting_after_that_many_requests():
 def test_malformed_rules_are_refused(data):
     with pytest.raises((ValueError, TypeError)):
         FaultRule.parse(data)
+
+
+def test_the_control_path_lists_the_rules_with_their_hits():
+    table = FaultTable()
+    app = injecting(lambda environ, start_response: [b"backend"], table)
+
+    def call(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+        seen: list[str] = []
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+        answer = b"".join(app(environ, lambda status, headers: seen.append(status)))
+        return (seen[0] if seen else "200 OK"), answer
+
+    assert call("POST", PATH, json.dumps({"path": "/m/*", "times": 1}).encode())[0] == "200 OK"
+    assert call("POST", "/m/converse") == ("200 OK", b"backend")
+    status, answer = call("GET", PATH)
+    assert status == "200 OK"
+    assert [(r["path"], r["times"], r["hits"]) for r in json.loads(answer)["rules"]] == [
+        ("/m/*", 1, 1)
+    ]
+    assert call("PUT", PATH)[0].startswith("405")
