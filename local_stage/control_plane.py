@@ -62,6 +62,9 @@ class Stage:
     burst_limit: int | None
     route_limits: dict[str, tuple[float | None, int | None]]
     variables: dict[str, str]
+    # Where and how the stage writes its access log (AccessLogSettings), when it does.
+    access_log_destination: str | None = None
+    access_log_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class ControlPlane:
             stages = {}
             for stage in self._apigw.get_stages(ApiId=api_id).get("Items", []):
                 defaults = stage.get("DefaultRouteSettings", {})
+                access = stage.get("AccessLogSettings") or {}
                 per_route = {
                     key: (value.get("ThrottlingRateLimit"), value.get("ThrottlingBurstLimit"))
                     for key, value in (stage.get("RouteSettings") or {}).items()
@@ -237,6 +241,8 @@ class ControlPlane:
                     defaults.get("ThrottlingBurstLimit"),
                     per_route,
                     dict(stage.get("StageVariables") or {}),
+                    access.get("DestinationArn") or None,
+                    access.get("Format") or None,
                 )
             apis[api_id] = Api(api_id, item.get("Name", ""), routes, stages)
         return apis

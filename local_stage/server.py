@@ -30,6 +30,7 @@ from local_stage.emulator.server import Emulator
 from local_stage.event_sources.sqs import EventSourcePollers
 from local_stage.gateway.app import Gateway
 from local_stage.gateway.principals import Principals
+from local_stage.log_shipper import LogShipper
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
 
 logger = logging.getLogger("local_stage")
@@ -51,6 +52,8 @@ async def serve(
     endpoints = {"AWS_ENDPOINT_URL": emulator.url}
     if model_url:
         endpoints["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = model_url
+    shipper = LogShipper(emulator.url, region)
+    shipper.start()
     runtime = RuntimeService(
         RuntimeSettings(
             root=state_dir,
@@ -60,14 +63,15 @@ async def serve(
             endpoints=endpoints,
             credentials=(ACCESS_KEY, SECRET_KEY),
             max_concurrency=max_concurrency,
-        )
+        ),
+        shipper,
     )
     await runtime.start()
     control = ControlPlane(emulator.url, region, emulator.changes)
     pollers = EventSourcePollers(control, runtime, max_concurrency)
     await pollers.start()
     principals = Principals({ACCESS_KEY: SECRET_KEY})
-    gateway = Gateway(control, runtime, principals, state_dir / "logs" / "access.log")
+    gateway = Gateway(control, runtime, principals, state_dir / "logs" / "access.log", shipper)
     runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -86,6 +90,7 @@ async def serve(
         await pollers.stop()
         await runtime.stop()
         await runner.cleanup()
+        shipper.stop()
         emulator.stop()
         stack_file.unlink(missing_ok=True)
 

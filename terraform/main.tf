@@ -31,6 +31,7 @@ locals {
   # JOBS_FOLDER), which both read back: the worker to adopt what a cut-off delivery stored,
   # the API to answer a finished job's code.
   output_prefix        = "code-output/"
+  metrics_namespace    = "CodeGen"
   stored_jobs_code_arn = "${module.storage.bucket_arn}/${local.output_prefix}jobs/*"
   # What a synchronous request's time leaves the model: the function's timeout less the
   # store's budget (3.5 s), a connection (3 s), the answer (0.5 s) and a first token (1 s),
@@ -65,6 +66,10 @@ locals {
       # Read by the API function only; one environment keeps both functions' settings equal.
       IDEMPOTENCY_TABLE          = module.idempotency.table_name
       IDEMPOTENCY_WINDOW_SECONDS = tostring(var.idempotency_window_seconds)
+      # Its metrics' namespace and Stage dimension (codegen/metrics.py); the monitoring
+      # module's alarms and dashboard read the same.
+      STAGE             = var.stage
+      METRICS_NAMESPACE = local.metrics_namespace
     },
   )
 }

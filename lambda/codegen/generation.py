@@ -133,6 +133,7 @@ class Producer:
             input_tokens=generation.input_tokens,
             output_tokens=generation.output_tokens,
             stop_reason=generation.stop_reason,
+            model_latency_ms=generation.latency_ms,
         )
         code = extract_code(generation.text, request.language)
         if self.settings.log_prompts:

@@ -24,6 +24,7 @@ from codegen.errors import HttpError
 from codegen.generation import Budget, Produced, Producer, answer_fields, stored_job_answer
 from codegen.job_state import JobError, Take
 from codegen.job_store import JobStore
+from codegen.metrics import JOB_ROUTE, metrics_target
 from codegen.request import GenerationRequest, request_from_record
 from codegen.settings import Settings
 
@@ -58,6 +59,7 @@ class JobWorker:
         self.settings = settings
         self.producer = producer
         self.store = store
+        self.metrics = metrics_target(settings)
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         records = event.get("Records", []) if isinstance(event, dict) else []
@@ -72,7 +74,11 @@ class JobWorker:
         started = time.perf_counter()
         receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
         last = receives >= self.settings.jobs.max_receives
-        log: dict[str, Any] = {"message_id": record.get("messageId"), "receive_count": receives}
+        log: dict[str, Any] = {
+            "request_id": getattr(context, "aws_request_id", None),  # this delivery's invocation
+            "message_id": record.get("messageId"),
+            "receive_count": receives,
+        }
         job_id = _job_id(record.get("body"))
         if job_id is None:
             logger.error("message %s names no job: %.200r", record.get("messageId"), record)
@@ -167,10 +173,9 @@ class JobWorker:
         self.store.fail(job_id, attempt, error)
         return Delivery.DEAD_LETTER if last else Delivery.DONE
 
-    @staticmethod
-    def _log(log: dict[str, Any], started: float, **fields: Any) -> None:
+    def _log(self, log: dict[str, Any], started: float, **fields: Any) -> None:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        log_request(kind="job", latency_ms=latency_ms, **log, **fields)
+        log_request(self.metrics, JOB_ROUTE, kind="job", latency_ms=latency_ms, **log, **fields)
 
 
 def _outcome(stopped: Delivery) -> str:

@@ -12,6 +12,7 @@ from codegen.events import HttpRequest, parse_event, prefers_async, prefers_text
 from codegen.generation import Budget, Producer
 from codegen.idempotency import REPLAYED_HEADER, IdempotentAnswers, idempotency_key
 from codegen.job_api import JobApi
+from codegen.metrics import OTHER_ROUTE, metrics_target
 from codegen.request import GenerationRequest, parse_body, request_record
 from codegen.responses import (
     TEXT_TYPE,
@@ -40,6 +41,7 @@ class CodeGenerationService:
         self.producer = producer
         self.jobs = jobs
         self.idempotent = idempotent
+        self.metrics = metrics_target(settings)
         self._handlers: dict[Route, Handler] = {
             GENERATE: self._generate,
             READ_JOB: lambda http, request_id, log, _context: jobs.read(http, request_id, log),
@@ -48,11 +50,14 @@ class CodeGenerationService:
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         request_id = getattr(context, "aws_request_id", "") or "unknown"
-        log: dict[str, Any] = {"request_id": request_id}
+        # Lambda's id and API Gateway's (its access log's): `invoke logs` joins them.
+        log: dict[str, Any] = {"request_id": request_id, "api_request_id": _api_request_id(event)}
+        route_key = OTHER_ROUTE
         try:
             http = parse_event(event)
-            handler = self._handlers[route_of(http)]
-            result = handler(http, request_id, log, context)
+            route = route_of(http)
+            route_key = route.key
+            result = self._handlers[route](http, request_id, log, context)
         except HttpError as error:
             log.update(error=error.code)
             result = error_result(error, request_id)
@@ -61,6 +66,8 @@ class CodeGenerationService:
             log.update(error="InternalError")
             result = internal_error_result(request_id)
         log_request(
+            self.metrics,
+            route_key,
             status=result["statusCode"],
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             **log,
@@ -127,3 +134,9 @@ class CodeGenerationService:
             return proxy_result(200, produced.code, TEXT_TYPE, headers)
         payload = {**produced.fields(request), "request_id": request_id}
         return json_result(200, payload, headers)
+
+
+def _api_request_id(event: Any) -> str | None:
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    found = context.get("requestId") if isinstance(context, dict) else None
+    return found if isinstance(found, str) else None

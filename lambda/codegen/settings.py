@@ -56,6 +56,8 @@ class Settings:
     read_timeout: float  # the most a model call may wait; less when time is short
     jobs: JobSettings
     idempotency: IdempotencySettings
+    stage: str  # the stage's name: a dimension of its metrics
+    metrics_namespace: str  # where its metrics go (codegen.metrics)
     # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
@@ -105,6 +107,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             table=_required(env, "IDEMPOTENCY_TABLE"),
             window_seconds=_positive(env, "IDEMPOTENCY_WINDOW_SECONDS"),
         ),
+        stage=_required(env, "STAGE"),
+        metrics_namespace=_required(env, "METRICS_NAMESPACE"),
         max_body_bytes=_own(env, "MAX_BODY_BYTES", "max_body_bytes", _int),
         max_message_chars=_own(env, "MAX_MESSAGE_CHARS", "max_message_chars", _int),
         connect_timeout=_own(env, "BEDROCK_CONNECT_TIMEOUT", "connect_timeout", _float),

@@ -17,7 +17,12 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stage.contract import HEALTH_PATH
-from local_stage.emulator import fidelity_lambda, fidelity_s3, fidelity_sqs
+from local_stage.emulator import (
+    fidelity_cloudwatch,
+    fidelity_lambda,
+    fidelity_s3,
+    fidelity_sqs,
+)
 from local_stage.emulator.changes import ChangeCounter
 from local_stage.faults import FaultTable, injecting
 
@@ -61,6 +66,7 @@ class Emulator:
         fidelity_s3.install()
         fidelity_sqs.install()
         fidelity_lambda.install()
+        fidelity_cloudwatch.install()
         self.changes = ChangeCounter()
         self.faults = FaultTable()
         # Which emulator this is: the deploy side drops Terraform state kept for another.

@@ -3,6 +3,7 @@ runtime worker -> result mapped back, as API Gateway HTTP APIs do."""
 
 import json
 import logging
+import secrets
 import time
 import uuid
 from pathlib import Path
@@ -12,11 +13,13 @@ from aiohttp import web
 from local_stage.contract import ACCOUNT_ID, HEALTH_PATH
 from local_stage.control_plane import Api, ControlPlane, Route
 from local_stage.gateway import results
+from local_stage.gateway.access_log import AccessRecord, render
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
 from local_stage.gateway.principals import Principals
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route
 from local_stage.gateway.throttle import Throttle
+from local_stage.log_shipper import LogShipper, group_of
 from local_stage.runtime.service import RuntimeService
 from local_stage.sigv4 import verify
 
@@ -46,11 +49,14 @@ class Gateway:
         runtime: RuntimeService,
         principals: Principals,
         access_log: Path,
+        shipper: LogShipper | None = None,
     ) -> None:
         self.control = control
         self.runtime = runtime
         self.principals = principals
         self.throttle = Throttle()
+        self.shipper = shipper
+        self._access_stream = secrets.token_hex(16)  # this gateway's stream in the group
         access_log.parent.mkdir(parents=True, exist_ok=True)
         self._access = access_log.open("a", encoding="utf-8", buffering=1)
         self.app = web.Application()  # the body limit is _body_within_limit's
@@ -61,40 +67,48 @@ class Gateway:
         return web.json_response({"status": "ok"})
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        record = AccessRecord(
+            str(uuid.uuid4()),
+            request.method,
+            request.path,
+            f"HTTP/{request.version.major}.{request.version.minor}",
+            request.remote or "127.0.0.1",
+        )
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
-        route_key, status = "-", 0
         try:
-            response, route_key = await self._serve(request, request_id)
+            response = await self._serve(request, record)
         except Exception:
             logger.exception("gateway failure")
             response = results.INTERNAL
-        status = response.status
-        self._log_access(request, request_id, route_key, status, started)
+        record.status, record.response_length = response.status, len(response.body)
+        if record.status >= 400 and record.error_message is None:
+            record.error_message = _message_of(response)
+        self._log_access(record, started)
         out = web.Response(status=response.status, body=response.body)
         for name, value in response.headers:
             out.headers.add(name, value)
-        out.headers["apigw-requestid"] = request_id
+        out.headers["apigw-requestid"] = record.request_id
         return out
 
-    async def _serve(self, request: web.Request, request_id: str) -> tuple[HttpResponse, str]:
+    async def _serve(self, request: web.Request, record: AccessRecord) -> HttpResponse:
         body = await _body_within_limit(request)
         if body is None:
-            return results.TOO_LARGE, "-"
+            return results.TOO_LARGE
         api = self._select_api(request)
         if api is None:
-            return results.NOT_FOUND, "-"
+            return results.NOT_FOUND
         stage_name, path = self._split_stage(api, request.path)
         stage = api.stages.get(stage_name) if stage_name else None
         if stage is None:
-            return results.NOT_FOUND, "-"
+            return results.NOT_FOUND
         matched = match_route(api.routes, request.method, path)
         if matched is None:
-            return results.NOT_FOUND, "-"
+            return results.NOT_FOUND
         route, params = matched
+        record.route_key, record.stage = route.route_key, stage
         rate, burst = stage.route_limits.get(route.route_key, (stage.rate_limit, stage.burst_limit))
         if not self.throttle.allow((api.api_id, stage.name, route.route_key), rate, burst):
-            return results.TOO_MANY, route.route_key
+            return results.TOO_MANY
         headers = list(request.headers.items())
         iam = None
         if route.authorization_type == "AWS_IAM":
@@ -103,40 +117,47 @@ class Gateway:
                 request.method, url, headers, body, self.principals, self.control.region
             )
             if not verdict.ok:
-                return results.gateway_error(403, verdict.message), route.route_key
+                return results.gateway_error(403, verdict.message)
             iam = self.principals.identity(
                 verdict.access_key, request.headers.get("X-Amz-Security-Token")
             )
+            record.iam = iam
             if iam is None:
                 message = "The security token included in the request is invalid."
-                return results.gateway_error(403, message), route.route_key
+                return results.gateway_error(403, message)
         elif route.authorization_type not in ("NONE", ""):
             logger.error("authorization %s is not supported locally", route.authorization_type)
-            return results.INTERNAL, route.route_key
+            return results.INTERNAL
         incoming = IncomingRequest(
             request.method,
             request.path,
             request.query_string,
             headers,
             body,
-            request.remote or "127.0.0.1",
-            f"HTTP/{request.version.major}.{request.version.minor}",
+            record.source_ip,
+            record.protocol,
         )
         context = RequestContext(
             ACCOUNT_ID,
             api.api_id,
             stage.name,
             route.route_key,
-            request_id,
+            record.request_id,
             request.host.split(":", 1)[0],
             params,
             stage.variables,
             iam,
         )
-        return await self._integrate(api, stage.name, route, incoming, context), route.route_key
+        return await self._integrate(api, stage.name, route, incoming, context, record)
 
     async def _integrate(
-        self, api: Api, stage: str, route: Route, incoming: IncomingRequest, context: RequestContext
+        self,
+        api: Api,
+        stage: str,
+        route: Route,
+        incoming: IncomingRequest,
+        context: RequestContext,
+        record: AccessRecord,
     ) -> HttpResponse:
         integration = route.integration
         if integration is None or integration.integration_type != "AWS_PROXY":
@@ -158,10 +179,17 @@ class Gateway:
         version = integration.payload_format_version
         event = payload_v2(incoming, context) if version == "2.0" else payload_v1(incoming, context)
         wait_s = min(integration.timeout_ms / 1000, MAX_INTEGRATION_S)
+        invoked = time.perf_counter()
         result = await self.runtime.invoke(function, json.dumps(event).encode(), wait_s)
+        record.integration_latency_ms = int((time.perf_counter() - invoked) * 1000)
         if result is None:
+            record.integration_error = "Network error communicating with endpoint"
             return results.UNAVAILABLE
+        record.integration_status = 200
         if not result.ok:
+            record.integration_error = "The Lambda function returned the following error: " + (
+                result.error_type or "Unhandled"
+            )
             if result.error_type == "Local.SetupError":
                 detail = json.loads(result.payload).get("errorMessage", "")
                 return HttpResponse(
@@ -190,17 +218,36 @@ class Gateway:
             return "$default", path
         return None, path
 
-    def _log_access(
-        self, request: web.Request, request_id: str, route_key: str, status: int, started: float
-    ) -> None:
-        record = {
-            "requestId": request_id,
-            "ip": request.remote,
-            "routeKey": route_key,
-            "method": request.method,
-            "path": request.path,
-            "status": status,
+    def _log_access(self, record: AccessRecord, started: float) -> None:
+        """The request's line in `.local/logs/access.log`, and its event in the stage's
+        access-log group in the stage's format (as API Gateway writes it)."""
+        line = {
+            "requestId": record.request_id,
+            "ip": record.source_ip,
+            "routeKey": record.route_key,
+            "method": record.method,
+            "path": record.path,
+            "status": record.status,
             "latencyMs": round((time.perf_counter() - started) * 1000, 2),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
         }
-        self._access.write(json.dumps(record) + "\n")
+        self._access.write(json.dumps(line) + "\n")
+        stage = record.stage
+        if self.shipper is None or stage is None or not stage.access_log_destination:
+            return
+        template = stage.access_log_format or '{"requestId": "$context.requestId"}'
+        self.shipper.put(
+            group_of(stage.access_log_destination),
+            self._access_stream,
+            render(template, record.context()),
+            int(record.started_s * 1000),
+        )
+
+
+def _message_of(response: HttpResponse) -> str | None:
+    """The `message` of an error the gateway answered itself (`{"message": ...}`)."""
+    try:
+        found = json.loads(response.body).get("message")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from local_stage.control_plane import Function
+from local_stage.log_shipper import LogShipper
 from local_stage.runtime.code_store import CodeStore
 from local_stage.runtime.deployment import unpack_function
 from local_stage.runtime.environment import worker_environment
@@ -37,8 +38,9 @@ class RuntimeSettings:
 
 
 class RuntimeService:
-    def __init__(self, settings: RuntimeSettings) -> None:
+    def __init__(self, settings: RuntimeSettings, shipper: LogShipper | None = None) -> None:
         self.settings = settings
+        self.shipper = shipper  # where the workers' logs go beside their files
         self.code = CodeStore(settings.root / "code", settings.build_dir)
         self._pools: dict[str, WorkerPool] = {}
         self._by_port: dict[int, Worker] = {}
@@ -108,7 +110,7 @@ class RuntimeService:
         log = self._logs.get(function.name)
         if log is None:
             log = self._logs[function.name] = FunctionLog(
-                self.settings.root / "logs", function.name
+                self.settings.root / "logs", function.name, self.shipper
             )
         worker = Worker(
             self._next_id,
@@ -196,7 +198,7 @@ class RuntimeService:
                     "errorType": "Function.ResponseSizeTooLarge",
                 }
             ).encode()
-            worker.log.write(request_id, json.loads(error)["errorMessage"])
+            worker.log.write(request_id, json.loads(error)["errorMessage"], worker.stream)
             worker.complete(request_id, False, error, "Function.ResponseSizeTooLarge")
             raise web.HTTPRequestEntityTooLarge(MAX_RESPONSE_BYTES, size)
         body = await request.read()

@@ -12,6 +12,7 @@ from typing import Any
 
 import psutil
 
+from local_stage.log_shipper import lambda_stream_name
 from local_stage.runtime.invocation import Invocation, InvokeResult
 from local_stage.runtime.logs import FunctionLog
 
@@ -49,6 +50,7 @@ class Worker:
         self.process: asyncio.subprocess.Process | None = None
         self.current: Invocation | None = None
         self.spawned_at = time.monotonic()
+        self.stream = lambda_stream_name()  # its log stream: one per execution environment
         self.init_ms: float | None = None  # set when the first /next arrives
         self.init_error: bytes | None = None
         self._peak_mb = 0
@@ -90,7 +92,9 @@ class Worker:
         self.current = invocation
         invocation.started = now
         self.log.write(
-            invocation.request_id, f"START RequestId: {invocation.request_id} Version: $LATEST"
+            invocation.request_id,
+            f"START RequestId: {invocation.request_id} Version: $LATEST",
+            self.stream,
         )
         self._timer = asyncio.get_running_loop().call_later(
             self.timeout, self._timed_out, invocation
@@ -109,7 +113,9 @@ class Worker:
             self._timer = None
         self.current = None
         duration = (time.monotonic() - (invocation.started or invocation.created)) * 1000
-        self.log.write(invocation.request_id, f"END RequestId: {invocation.request_id}")
+        self.log.write(
+            invocation.request_id, f"END RequestId: {invocation.request_id}", self.stream
+        )
         report = (
             f"REPORT RequestId: {invocation.request_id}\tDuration: {duration:.2f} ms\t"
             f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {self.memory_mb} MB\t"
@@ -117,7 +123,7 @@ class Worker:
         )
         if invocation.init_ms is not None:
             report += f"\tInit Duration: {invocation.init_ms:.2f} ms"
-        self.log.write(invocation.request_id, report)
+        self.log.write(invocation.request_id, report, self.stream)
         invocation.finish(
             InvokeResult(
                 ok, payload, error_type, tuple(invocation.logs), duration, invocation.init_ms
@@ -127,7 +133,9 @@ class Worker:
     def _timed_out(self, invocation: Invocation) -> None:
         if self.current is invocation:
             self.log.write(
-                invocation.request_id, f"Task timed out after {self.timeout:.2f} seconds"
+                invocation.request_id,
+                f"Task timed out after {self.timeout:.2f} seconds",
+                self.stream,
             )
             self._finish(invocation, False, timeout_error(self.timeout), "Sandbox.Timedout")
             self.kill()
@@ -148,7 +156,7 @@ class Worker:
                 invocation.logs.append(text)
             elif invocation is None and len(self.spawned_for.logs) < _MAX_LOG_LINES:
                 self.spawned_for.logs.append(text)  # init output belongs to the cold start
-            self.log.write(request_id, text)
+            self.log.write(request_id, text, self.stream)
         await self.process.wait()
         if self.current is not None:
             error = {

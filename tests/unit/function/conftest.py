@@ -53,6 +53,8 @@ def stage_environment() -> dict[str, str]:
         "IDEMPOTENCY_WINDOW_SECONDS": text("idempotency_window_seconds"),
         "BEDROCK_READ_TIMEOUT": str(max(defaults["timeout"] - 3, 1)),
         "OUTPUT_PREFIX": "code-output/",
+        "STAGE": "test",
+        "METRICS_NAMESPACE": "CodeGen",
     }
 
 
