@@ -10,6 +10,7 @@ import sys
 
 from invoke import Collection, Exit, task
 
+from deploy.logs import DEFAULT_SINCE, FUNCTIONS
 from deploy.stages import DEFAULT_STAGE, stage_names
 from layer_builder.errors import UserError
 
@@ -195,6 +196,76 @@ def call(
 
 
 @task(
+    help={
+        "stage": _STAGE,
+        "since": f"from when: 10m, 2h, 30s, 1d ago, or an ISO time (default {DEFAULT_SINCE})",
+        "follow": "keep printing lines as they arrive (Ctrl-C to stop)",
+        "filter": "only lines holding this text",
+        "request_id": "one request's lines, from its access-log line to its function's END "
+        "(API Gateway's or Lambda's request id)",
+        "job_id": "one job's lines: its submission, its deliveries, its reads",
+        "function": f"{', '.join(FUNCTIONS)} (default all): api is the function and its access log",
+        "json": "one JSON object per line (time, source, stream, event_id, message)",
+    },
+)
+@_user_errors
+def logs(
+    c,
+    stage=DEFAULT_STAGE,
+    since=DEFAULT_SINCE,
+    follow=False,
+    filter_=None,
+    request_id=None,
+    job_id=None,
+    function="all",
+    json_=False,
+):
+    """Print the stage's logs, the API function's, the worker's and the access log's, merged
+    in time order and tagged with where each line came from."""
+    from deploy.logs import LogReader, LogsError, parse_since, render, sources
+
+    if request_id and job_id:
+        raise LogsError("give --request-id or --job-id, not both")
+    deployer = _deployer(stage)
+    reader = LogReader(deployer.target.client("logs"), sources(deployer.outputs(), function))
+    start = parse_since(since)
+    wanted = request_id or job_id
+    if wanted and follow:
+        raise LogsError("--follow shows every new line: use --filter with it, not an id")
+    if wanted:
+        lines = reader.related(start, None, wanted)
+    elif follow:
+        lines = reader.follow(start, filter_)
+    else:
+        lines = reader.read(start, None, filter_)
+    try:
+        for text in render(lines, json_):
+            print(text, flush=True)
+    except KeyboardInterrupt:
+        return
+
+
+@task(help={"stage": _STAGE})
+@_user_errors
+def status(c, stage=DEFAULT_STAGE):
+    """One screen on a deployed stage: endpoint, code, alarms, the last hour's requests,
+    latency, tokens and cost, jobs. Exits 1 while an alarm is firing (for scripts)."""
+    from deploy.status import read_status, render
+
+    deployer = _deployer(stage)
+    values = deployer.outputs()
+    current = read_status(
+        deployer.target.client,
+        values,
+        deployer.target.invoke_url(values),
+        alarms_evaluated=deployer.target.evaluates_alarms,
+    )
+    print(render(current))
+    if current.firing:
+        raise Exit(code=1)
+
+
+@task(
     name="up",
     help={
         "model": "a GGUF file for the local model server (default: SmolLM2-135M-Instruct)",
@@ -272,4 +343,6 @@ def bench(c, only=None):
 
 
 local = Collection("local", up=local_up, down=local_down, status=local_status)
-namespace = Collection(build_layer, package, plan, deploy, destroy, outputs, call, bench, local)
+namespace = Collection(
+    build_layer, package, plan, deploy, destroy, outputs, call, logs, status, bench, local
+)

@@ -72,10 +72,15 @@ def bench_stage(root: Path) -> Iterator[Any]:
 def deploy_open_function(root: Path, state: Any) -> str:
     """The real function deployed to a bench stage through the real Terraform, its routes
     open and its throttling out of the way; the URL of PUT /code-generation."""
+    return deploy_open_stage(root, state)[0]
+
+
+def deploy_open_stage(root: Path, state: Any) -> tuple[str, dict[str, Any]]:
+    """As deploy_open_function; with the stage's Terraform outputs."""
     from deploy.paths import LAMBDA_DIR
     from deploy.scratch import scratch_deployer
 
-    scratch_deployer(
+    report = scratch_deployer(
         root,
         state.emulator_url,
         LAMBDA_DIR,
@@ -83,4 +88,4 @@ def deploy_open_function(root: Path, state: Any) -> str:
         throttling_rate_limit=100000,
         throttling_burst_limit=100000,
     ).deploy()
-    return f"{state.gateway_url}/local/code-generation"
+    return f"{state.gateway_url}/local/code-generation", report.outputs

@@ -27,6 +27,7 @@ SCRIPTS = [
     "local_model.py",
     "async_jobs.py",
     "idempotency.py",
+    "operate.py",
 ]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy.account import AccountError, caller_identity, require_stage_account
@@ -19,6 +20,7 @@ from layer_builder.progress import Reporter
 
 class AwsTarget:
     asks_before_destroy = True
+    evaluates_alarms = True
 
     def __init__(self, stage: Stage, report: Reporter) -> None:
         self.stage = stage
@@ -80,3 +82,8 @@ class AwsTarget:
 
     def answered_by(self) -> str | None:
         return None
+
+    def client(self, service: str) -> Any:
+        """The caller's own credentials, on AWS's own endpoints (never a configured one)."""
+        config = Config(ignore_configured_endpoint_urls=True, retries={"mode": "standard"})
+        return boto3.Session(region_name=self.stage.region).client(service, config=config)

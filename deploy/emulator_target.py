@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import boto3
 from botocore.credentials import Credentials
 
 from deploy.environment import terraform_environment
@@ -45,6 +46,7 @@ def emulator_environment(url: str, region: str) -> dict[str, str]:
 
 class EmulatorTarget:
     asks_before_destroy = False
+    evaluates_alarms = False
 
     def __init__(
         self, stage: Stage, url: str | None, report: Reporter, state_dir: Path = contract.STATE_DIR
@@ -121,6 +123,13 @@ class EmulatorTarget:
     def answered_by(self) -> str | None:
         model = contract.running_model(self.state_dir)
         return model.model if model is not None else None
+
+    def client(self, service: str) -> Any:
+        return boto3.Session(
+            aws_access_key_id=contract.ACCESS_KEY,
+            aws_secret_access_key=contract.SECRET_KEY,
+            region_name=self.stage.region,
+        ).client(service, endpoint_url=self.url)
 
     def _instance(self) -> str | None:
         """The running emulator's instance id (None: an emulator that does not say)."""

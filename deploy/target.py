@@ -19,6 +19,9 @@ from layer_builder.progress import Reporter
 class StageTarget(Protocol):
     # Destroying asks first (a real account's resources, not an emulator's memory).
     asks_before_destroy: bool
+    # Whether the stage's alarms are evaluated where it runs (the local emulator keeps them
+    # but never evaluates them).
+    evaluates_alarms: bool
 
     def environment(self, base: Mapping[str, str], work_root: Path) -> dict[str, str]:
         """What Terraform and boto3 run with for this stage."""
@@ -46,6 +49,10 @@ class StageTarget(Protocol):
 
     def answered_by(self) -> str | None:
         """The model that really answers, when it is not the stage's own Bedrock model."""
+        ...
+
+    def client(self, service: str) -> Any:
+        """A boto3 client that reads the stage's resources (logs, metrics, alarms, queues)."""
         ...
 
 

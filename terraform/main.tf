@@ -224,3 +224,28 @@ module "http_api" {
   log_retention_days     = var.log_retention_days
   tags                   = local.tags
 }
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name              = local.name
+  stage             = var.stage
+  metrics_namespace = local.metrics_namespace
+  api_id            = module.http_api.api_id
+  api_stage_name    = module.http_api.stage_name
+  functions = {
+    api    = { name = module.function.function_name, timeout_seconds = var.timeout }
+    worker = { name = module.worker.function_name, timeout_seconds = var.worker_timeout }
+  }
+  jobs_queue_name        = module.jobs.queue_name
+  dead_letter_queue_name = module.jobs.dead_letter_queue_name
+  model_id               = var.model_id
+  alarm_emails           = var.alarm_emails
+  # A message older than one visibility timeout was not finished by its first delivery
+  # (SQS reports the age each minute: a minute at least).
+  queue_oldest_message_age_threshold = max(60, local.job_visibility_timeout)
+  output_tokens_per_hour_budget      = var.output_tokens_per_hour_budget
+  price_per_1000_input_tokens        = var.price_per_1000_input_tokens
+  price_per_1000_output_tokens       = var.price_per_1000_output_tokens
+  tags                               = local.tags
+}

@@ -53,6 +53,11 @@ output "function_log_group" {
   value       = module.function.log_group_name
 }
 
+output "worker_log_group" {
+  description = "Log group of the job worker function."
+  value       = module.worker.log_group_name
+}
+
 output "access_log_group" {
   description = "Log group of the API's access logs."
   value       = module.http_api.access_log_group_name
@@ -81,4 +86,37 @@ output "jobs_dead_letter_queue_url" {
 output "worker_function_name" {
   description = "Name of the job worker function."
   value       = module.worker.function_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the stage's alarms notify."
+  value       = module.monitoring.topic_arn
+}
+
+output "alarm_names" {
+  description = "Names of the stage's alarms."
+  value       = module.monitoring.alarm_names
+}
+
+output "dashboard_name" {
+  description = "Name of the stage's CloudWatch dashboard."
+  value       = module.monitoring.dashboard_name
+}
+
+output "metrics_namespace" {
+  description = "Namespace of the stage's own metrics (Stage dimension: the stage's name)."
+  value       = local.metrics_namespace
+}
+
+output "model_prices" {
+  description = "The model's price per 1,000 input and output tokens (USD), for estimates."
+  value = {
+    input_per_1000  = var.price_per_1000_input_tokens
+    output_per_1000 = var.price_per_1000_output_tokens
+  }
+}
+
+output "jobs_dead_letter_queue_name" {
+  description = "Name of the jobs' dead-letter queue."
+  value       = module.jobs.dead_letter_queue_name
 }

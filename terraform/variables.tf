@@ -269,3 +269,38 @@ variable "layer_zip_base64_sha256" {
   description = "Base64 sha256 of the layer zip."
   type        = string
 }
+
+variable "alarm_emails" {
+  description = "E-mail addresses the stage's alarms notify (through its SNS topic); each must confirm the link AWS sends."
+  type        = list(string)
+}
+
+variable "output_tokens_per_hour_budget" {
+  description = "The stage's model budget: an alarm fires when its functions write more output tokens than this in an hour."
+  type        = number
+
+  validation {
+    condition     = var.output_tokens_per_hour_budget >= 1
+    error_message = "output_tokens_per_hour_budget must be at least 1."
+  }
+}
+
+variable "price_per_1000_input_tokens" {
+  description = "The stage's model's price per 1,000 input tokens (USD): the dashboard's and `invoke status`'s estimated cost."
+  type        = number
+
+  validation {
+    condition     = var.price_per_1000_input_tokens >= 0
+    error_message = "price_per_1000_input_tokens must not be negative."
+  }
+}
+
+variable "price_per_1000_output_tokens" {
+  description = "The stage's model's price per 1,000 output tokens (USD): the dashboard's and `invoke status`'s estimated cost."
+  type        = number
+
+  validation {
+    condition     = var.price_per_1000_output_tokens >= 0
+    error_message = "price_per_1000_output_tokens must not be negative."
+  }
+}

@@ -215,6 +215,69 @@ def test_keyed_answers_have_a_table_of_their_own_with_a_ttl(stack, aws):
     assert variables["IDEMPOTENCY_WINDOW_SECONDS"] == "86400"
 
 
+def test_alarms_watch_the_stages_own_resources_and_notify_its_encrypted_topic(stack, aws):
+    _, report, _ = stack
+    outputs = report.outputs
+    topic = outputs["alarm_topic_arn"]
+    attributes = aws("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    key = aws("kms").describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]
+    assert key["KeyManager"] == "CUSTOMER"
+    policy = json.loads(
+        aws("kms").get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
+    )
+    (publishes,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchPublishes"]
+    assert publishes["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert sorted(publishes["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+    answer = aws("cloudwatch").describe_alarms(AlarmNames=outputs["alarm_names"])
+    alarms = {alarm["AlarmName"]: alarm for alarm in answer["MetricAlarms"]}
+    assert set(alarms) == set(outputs["alarm_names"]) and len(alarms) == 11
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic]
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+    def dimensions(metric: dict) -> dict:
+        return {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+
+    five_xx = alarms["codegen-local-api-5xx"]
+    metrics = {q["Id"]: q for q in five_xx["Metrics"]}
+    assert metrics["ratio"]["Expression"] == "IF(requests > 0, errors / requests, 0)"
+    for query_id, name in (("errors", "5xx"), ("requests", "Count")):
+        metric = metrics[query_id]["MetricStat"]["Metric"]
+        assert (metric["Namespace"], metric["MetricName"]) == ("AWS/ApiGateway", name)
+        assert dimensions(metric) == {"ApiId": outputs["api_id"], "Stage": "local"}
+    duration = alarms["codegen-local-worker-duration-p99"]
+    assert duration["ExtendedStatistic"] == "p99"
+    assert duration["Threshold"] == 60 * 1000 * 0.8  # 80% of the local worker's 60 s
+    assert dimensions(duration) == {"FunctionName": outputs["worker_function_name"]}
+    dead = alarms["codegen-local-jobs-dead-letters"]
+    assert dimensions(dead) == {"QueueName": outputs["jobs_dead_letter_queue_name"]}
+    assert dead["Threshold"] == 0 and dead["ComparisonOperator"] == "GreaterThanThreshold"
+    model = alarms["codegen-local-model-throttles"]
+    assert (model["Namespace"], model["MetricName"]) == ("AWS/Bedrock", "InvocationThrottles")
+    tokens = alarms["codegen-local-output-tokens-per-hour"]
+    assert (tokens["Namespace"], tokens["MetricName"]) == ("CodeGen", "OutputTokens")
+    assert dimensions(tokens) == {"Stage": "local"} and tokens["Period"] == 3600
+    assert tokens["Threshold"] == 200000
+
+    body = json.loads(
+        aws("cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])["DashboardBody"]
+    )
+    named = set()
+    for widget in body["widgets"]:
+        if widget["type"] == "alarm":
+            assert set(widget["properties"]["alarms"]) == {a["AlarmArn"] for a in alarms.values()}
+            continue
+        for row in widget["properties"]["metrics"]:
+            if isinstance(row[0], str):
+                named |= {str(value) for value in row[2:] if isinstance(value, str)}
+    queues = {
+        url.rsplit("/", 1)[-1]
+        for url in (outputs["jobs_queue_url"], outputs["jobs_dead_letter_queue_url"])
+    }
+    assert named == {"Stage", "local", "QueueName"} | queues
+
+
 def test_log_groups_have_retention(stack, aws):
     groups = aws("logs").describe_log_groups()["logGroups"]
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}

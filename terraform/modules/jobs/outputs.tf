@@ -27,3 +27,13 @@ output "table_arn" {
   description = "ARN of the jobs table."
   value       = aws_dynamodb_table.jobs.arn
 }
+
+output "queue_name" {
+  description = "Name of the jobs queue."
+  value       = aws_sqs_queue.jobs.name
+}
+
+output "dead_letter_queue_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.name
+}
