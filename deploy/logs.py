@@ -28,6 +28,7 @@ from layer_builder.errors import UserError
 
 DEFAULT_SINCE = "10m"
 FOLLOW_EVERY_S = 1.0
+MAX_PATTERN_CHARS = 1024  # CloudWatch Logs' limit on a filter pattern
 FOLLOW_OVERLAP_MS = 5_000  # lines may arrive a little late: look back this far on each poll
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
 _MAX_BACKOFF_S = 8.0
@@ -151,9 +152,9 @@ class LogReader:
             ids |= line.ids()
         if ids == {wanted}:
             return seeds
-        pattern = " ".join(f"?{_quoted(one)}" for one in sorted(ids))
         lines = {
             line
+            for pattern in any_of(sorted(ids))
             for source in self.sources
             for line in self._filter(source, start_ms, end_ms, pattern)
             if line.ids() & ids or any(one in line.message for one in ids)
@@ -311,6 +312,20 @@ class _Shown:
 def render(lines: Iterable[LogLine], as_json: bool) -> Iterator[str]:
     for line in lines:
         yield json.dumps(line.as_json()) if as_json else line.as_text()
+
+
+def any_of(terms: list[str]) -> list[str]:
+    """Filter patterns (`?"a" ?"b" ...`) that together match a line holding any of `terms`,
+    each within CloudWatch Logs' 1,024 characters (a job polled for long has many ids)."""
+    patterns: list[str] = []
+    current = ""
+    for term in terms:
+        part = f"?{_quoted(term)}"
+        if current and len(current) + 1 + len(part) > MAX_PATTERN_CHARS:
+            patterns.append(current)
+            current = ""
+        current = f"{current} {part}" if current else part
+    return [*patterns, current] if current else patterns
 
 
 def _quoted(text: str) -> str:

@@ -34,7 +34,7 @@ DOCUMENTED = {200, 202, 400, 403, 404, 405, 409, 413, 422, 429}
 
 def gateway_access(local_stage) -> list[dict]:
     log = local_stage.state_dir / "logs" / "access.log"
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in log.read_text().split("\n") if line.strip()]
 
 
 def replayed_answers(local_stage) -> list[int]:
@@ -43,7 +43,8 @@ def replayed_answers(local_stage) -> list[int]:
     statuses: list[int] = []
     if not (local_stage.state_dir / "logs" / "codegen-local.log").exists():
         return statuses  # the function has not run yet on this stack
-    for line in local_stage.function_log().splitlines():
+    # Split at newlines only: a record may hold U+2028 or U+0085 (splitlines() breaks there).
+    for line in local_stage.function_log().split("\n"):
         text = line.split("\t", 2)[-1]
         if text.startswith('{"event": "code-generation"'):
             record = json.loads(text)

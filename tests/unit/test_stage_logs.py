@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from deploy.logs import LogReader, LogsError, LogSource, parse_since, sources
+from deploy.logs import LogReader, LogsError, LogSource, any_of, parse_since, sources
 
 OUTPUTS = {
     "function_log_group": "/aws/lambda/codegen-dev",
@@ -175,3 +175,11 @@ def test_a_follow_takes_a_live_tail_sessions_lines_then_polls(logs):
     assert sessions and sessions[0]["logGroupIdentifiers"][0].endswith(f"log-group:{group}")
     # Each once: the first read, the session (which on moto holds both again), the poll.
     assert messages == ["before", "pushed"] and polls
+
+
+def test_many_ids_are_asked_for_in_patterns_within_cloudwatchs_limit():
+    ids = [f"{index:08d}-0000-0000-0000-000000000000" for index in range(100)]
+    patterns = any_of(ids)
+    assert len(patterns) > 1 and all(len(pattern) <= 1024 for pattern in patterns)
+    assert " ".join(patterns).split() == [f'?"{one}"' for one in ids]
+    assert any_of([]) == []
