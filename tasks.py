@@ -243,6 +243,10 @@ def logs(
             print(text, flush=True)
     except KeyboardInterrupt:
         return
+    except BrokenPipeError:  # `| head` has read enough: stop quietly, as other tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @task(help={"stage": _STAGE})
