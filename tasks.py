@@ -123,7 +123,11 @@ def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
 @_user_errors
 def destroy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     """Destroy everything Terraform created for a stage (shows the plan and asks first on a
-    real stage)."""
+    real stage). A protected stage is refused: turn protected_stage off and deploy first."""
+    from deploy.deployer import require_destroyable
+    from deploy.stages import load_stage
+
+    require_destroyable(load_stage(stage))  # before credentials, AWS or Terraform
     destroyed = _deployer(stage, yes, allow_local_state).destroy()
     print(f"stage {stage} destroyed" if destroyed else f"stage {stage}: nothing to destroy")
 

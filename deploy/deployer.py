@@ -22,6 +22,18 @@ from deploy.workdir import WORK_ROOT, Workdir, prepare_workdir, write_artifact_v
 from layer_builder.progress import Reporter, stderr_reporter
 
 
+def require_destroyable(stage: Stage) -> None:
+    """Refuse to destroy a protected stage, whatever the flags, as deletion protection works:
+    turn it off first. Reads only the stage's file: nothing else is touched before it."""
+    if stage.protected:
+        raise DeployError(
+            f"stage {stage.name} is protected (protected_stage: true in {stage.var_file}): "
+            "it is never destroyed, --yes or not. To destroy it, set protected_stage to false "
+            f"there, run `invoke deploy --stage {stage.name}` (which lifts the table's and the "
+            f"bucket's deletion protection), then `invoke destroy --stage {stage.name}`"
+        )
+
+
 @dataclass
 class DeployReport:
     changed: bool
@@ -69,7 +81,8 @@ class StageDeployer:
 
     def destroy(self) -> bool:
         """Plan the destruction, show it, ask (real stages), then carry out that very plan;
-        False when there was nothing to destroy."""
+        False when there was nothing to destroy. Never for a protected stage."""
+        require_destroyable(self.stage)
         with self.workdir.exclusive():
             return self._destroy()
 

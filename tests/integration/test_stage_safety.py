@@ -150,3 +150,13 @@ def test_a_real_stage_never_inherits_emulator_endpoints_and_says_so(tmp_path):
     assert not any(name.startswith("AWS_ENDPOINT_URL") for name in made.env)
     assert any("ignoring AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3" in line for line in made.reports)  # type: ignore[attr-defined]
     scripted(made, FakeRunner()).deploy()  # STS was asked at AWS's address, not the leftover
+
+
+@mock_aws
+def test_a_protected_stage_is_never_destroyed_even_when_confirmed(tmp_path):
+    stage = real_stage(tmp_path, aws_account_id=MOTO_ACCOUNT, protected_stage=True)
+    runner = FakeRunner()
+    made = deployer(tmp_path, stage, confirm=lambda q: True, allow_local_state=True)
+    with pytest.raises(DeployError, match=r"is protected .* set protected_stage to false"):
+        scripted(made, runner).destroy()
+    assert runner.calls == []  # nothing planned, nothing applied
