@@ -10,7 +10,12 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy.account import AccountError, caller_identity, require_stage_account
-from deploy.environment import endpoint_overrides, terraform_environment
+from deploy.environment import (
+    IGNORE_ENDPOINTS_VARIABLE,
+    configured_endpoints,
+    endpoint_overrides,
+    terraform_environment,
+)
 from deploy.errors import DeployError, EndpointError
 from deploy.stages import Stage
 from deploy.terraform import TerraformRunner
@@ -33,8 +38,17 @@ class AwsTarget:
                 f"stage {self.stage.name} is a real AWS stage: ignoring {', '.join(ignored)} "
                 "from your environment"
             )
+        configured = configured_endpoints(base)
+        if configured:
+            self.report(
+                f"stage {self.stage.name} is a real AWS stage: ignoring {configured} from "
+                "your AWS config file"
+            )
         env = terraform_environment(base, work_root)
         env.setdefault("AWS_REGION", self.stage.region)
+        # The SDKs' switch (Terraform's provider and boto3 alike): no endpoint from the shared
+        # config file's profile (`endpoint_url`, a `services` section) either.
+        env[IGNORE_ENDPOINTS_VARIABLE] = "true"
         return env
 
     def before_changes(

@@ -8,6 +8,7 @@ from pathlib import Path
 from layer_builder.errors import UserError
 
 MIRROR_VARIABLE = "CODEGEN_TF_PROVIDER_MIRROR"
+IGNORE_ENDPOINTS_VARIABLE = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 
 
 class StageEnvironmentError(UserError):
@@ -18,6 +19,26 @@ def endpoint_overrides(env: Mapping[str, str]) -> list[str]:
     """The AWS_ENDPOINT_URL* variables set in `env`: they would send a stage's calls to
     whatever they name (an emulator left over in the shell, say)."""
     return sorted(name for name in env if name.startswith("AWS_ENDPOINT_URL") and env[name])
+
+
+def configured_endpoints(env: Mapping[str, str]) -> str | None:
+    """What the shared config file's profile (AWS_PROFILE's, or the default) sets as
+    endpoints, e.g. "endpoint_url of profile dev"; None when it sets none."""
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    session = botocore.session.Session()
+    for setting, variable in (("config_file", "AWS_CONFIG_FILE"), ("profile", "AWS_PROFILE")):
+        if env.get(variable):
+            session.set_config_variable(setting, env[variable])
+    try:
+        profile = session.get_scoped_config()
+    except ProfileNotFound:  # the credentials check says so, with what to do
+        return None
+    found = [key for key in ("endpoint_url", "services") if profile.get(key)]
+    if not found:
+        return None
+    return f"{' and '.join(found)} of profile {session.get_config_variable('profile') or 'default'}"
 
 
 def terraform_environment(base: Mapping[str, str], work_root: Path) -> dict[str, str]:

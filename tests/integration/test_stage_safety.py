@@ -160,3 +160,25 @@ def test_a_protected_stage_is_never_destroyed_even_when_confirmed(tmp_path):
     with pytest.raises(DeployError, match=r"is protected .* set protected_stage to false"):
         scripted(made, runner).destroy()
     assert runner.calls == []  # nothing planned, nothing applied
+
+
+@mock_aws
+def test_a_real_stage_ignores_a_profiles_endpoint_url_for_its_calls_and_terraforms(tmp_path):
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile leftover]\nendpoint_url = http://127.0.0.1:9\n"
+        "[default]\nendpoint_url = http://127.0.0.1:9\n"
+    )
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "leftover"}
+    made = deployer(tmp_path, real_stage(tmp_path, aws_account_id=MOTO_ACCOUNT), env)
+    assert made.env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] == "true"  # for Terraform too
+    assert any(
+        "ignoring endpoint_url of profile leftover" in line
+        for line in made.reports  # type: ignore[attr-defined]
+    )
+    scripted(made, FakeRunner()).deploy()  # STS at AWS's address, not the profile's
+    # The tool's own readers (invoke logs, status) go to AWS, not to 127.0.0.1:9.
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        assert made.target.client("lambda").list_functions()["Functions"] == []
