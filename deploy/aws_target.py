@@ -59,7 +59,18 @@ class AwsTarget:
             require_stage_account(self.stage, caller_identity(self.stage.region, env))
         except AccountError as exc:
             raise DeployError(str(exc)) from exc
-        if not self.stage.protected or workdir.backend_config is not None:
+        if workdir.backend_config is not None:
+            return
+        if not self.stage.protected:
+            self.report(
+                f"warning: stage {self.stage.name} is a real stage whose Terraform state lives "
+                f"only in {workdir.state_file} (git-ignored: `git clean -fdx` or a lost laptop "
+                "orphans everything it deployed). Move it to S3: copy "
+                f"terraform/stages/dev.backend.json.example to terraform/stages/"
+                f"{self.stage.name}.backend.json, fill it in, and copy the state there once with "
+                f"`terraform -chdir=.stages/{self.stage.name} init -migrate-state "
+                "-backend-config=backend.s3.tfbackend`"
+            )
             return
         if not allow_local_state:
             raise DeployError(

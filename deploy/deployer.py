@@ -65,7 +65,7 @@ class StageDeployer:
         self.env = self.target.environment(self.base_env, self.work_root)
         self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)
         self.runner = TerraformRunner(self.workdir.path, self.env, sink=self.sink)
-        check_version(self.runner)
+        check_version(self.runner, self.workdir.backend_needs)
 
     # -- tasks ---------------------------------------------------------------------------
     def plan(self) -> bool:

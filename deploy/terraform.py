@@ -289,12 +289,22 @@ def find_terraform() -> str:
     return found
 
 
-def check_version(runner: TerraformRunner) -> tuple[int, int, int]:
+def check_version(
+    runner: TerraformRunner, needs: tuple[tuple[int, int, int], str] | None = None
+) -> tuple[int, int, int]:
+    """Terraform's version; TerraformError when it is older than the tool's minimum, or
+    than what `needs` says the stage's backend takes (a version and why)."""
     version = runner.version()
+    have = ".".join(map(str, version))
     if version < MIN_VERSION:
         wanted = ".".join(map(str, MIN_VERSION))
+        raise TerraformError(f"Terraform {have} is too old: install {wanted} or newer")
+    if needs is not None and version < needs[0]:
+        wanted = ".".join(map(str, needs[0]))
         raise TerraformError(
-            f"Terraform {'.'.join(map(str, version))} is too old: install {wanted} or newer"
+            f"Terraform {have} is too old for this stage's state backend: {needs[1]}, which "
+            f"needs Terraform {wanted} or newer. Install it, or drop use_lockfile (and lock "
+            "the state another way)"
         )
     return version
 

@@ -38,6 +38,8 @@ class Workdir:
     path: Path
     stage: Stage
     backend_config: Path | None  # -backend-config file for a remote backend
+    # The Terraform the backend needs, and why (S3-native locking: 1.10); None: any.
+    backend_needs: tuple[tuple[int, int, int], str] | None = None
 
     @property
     def plan_file(self) -> Path:
@@ -123,8 +125,8 @@ def prepare_workdir(stage: Stage, root: Path = WORK_ROOT, source: Path = TERRAFO
     for stale in path.glob("*.tf"):
         if stale.is_symlink() and not stale.exists():
             stale.unlink()
-    backend_config = _write_backend(stage, path)
-    return Workdir(path, stage, backend_config)
+    backend_config, needs = _write_backend(stage, path)
+    return Workdir(path, stage, backend_config, needs)
 
 
 def write_artifact_vars(workdir: Workdir, layer: BuildResult, function: BuildResult) -> Path:
@@ -148,14 +150,16 @@ def _link(link: Path, target: Path) -> None:
     link.symlink_to(target.resolve())
 
 
-def _write_backend(stage: Stage, path: Path) -> Path | None:
+def _write_backend(
+    stage: Stage, path: Path
+) -> tuple[Path | None, tuple[tuple[int, int, int], str] | None]:
     """Local state in the stage's directory, unless terraform/stages/<stage>.backend.json
-    configures a remote S3 backend (with S3-native locking)."""
+    configures a remote S3 backend (with S3-native locking); and the Terraform it needs."""
     settings_file = stage.var_file.with_name(f"{stage.name}.backend.json")
     backend_tf = path / _BACKEND_FILE
     if not settings_file.is_file():
         _write_if_changed(backend_tf, 'terraform {\n  backend "local" {}\n}\n')
-        return None
+        return None, None
     try:
         settings = json.loads(settings_file.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -170,7 +174,10 @@ def _write_backend(stage: Stage, path: Path) -> Path | None:
     config = path / "backend.s3.tfbackend"
     lines = [f"{key} = {json.dumps(value)}" for key, value in sorted(settings.items())]
     _write_if_changed(config, "\n".join(lines) + "\n")
-    return config
+    needs = None
+    if settings.get("use_lockfile"):
+        needs = ((1, 10, 0), f"{settings_file.name} sets use_lockfile (S3-native state locking)")
+    return config, needs
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -182,3 +182,12 @@ def test_a_real_stage_ignores_a_profiles_endpoint_url_for_its_calls_and_terrafor
         for name, value in env.items():
             patch.setenv(name, value)
         assert made.target.client("lambda").list_functions()["Functions"] == []
+
+
+@mock_aws
+def test_a_real_stage_with_its_state_on_this_machine_says_so_on_every_deploy(tmp_path):
+    made = deployer(tmp_path, real_stage(tmp_path, aws_account_id=MOTO_ACCOUNT))
+    for _ in range(2):
+        scripted(made, FakeRunner()).deploy()
+    warnings = [line for line in made.reports if "state lives only in" in line]  # type: ignore[attr-defined]
+    assert len(warnings) == 2 and "-migrate-state" in warnings[0]

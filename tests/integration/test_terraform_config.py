@@ -6,7 +6,7 @@ from python_terraform import IsFlagged
 from deploy.paths import TERRAFORM_DIR
 from deploy.stages import load_stage, stage_names
 from deploy.target import target_for
-from deploy.terraform import TerraformError, TerraformRunner, find_terraform
+from deploy.terraform import TerraformError, TerraformRunner, check_version, find_terraform
 from deploy.workdir import prepare_workdir
 
 pytestmark = pytest.mark.terraform
@@ -80,7 +80,26 @@ def test_remote_backend_is_configuration(tmp_path, monkeypatch):
     assert workdir.backend_config is not None
     config = workdir.backend_config.read_text()
     assert 'bucket = "state"' in config and "use_lockfile = true" in config
+    assert workdir.backend_needs is not None and workdir.backend_needs[0] == (1, 10, 0)
     (stages / "dev.backend.json").unlink()
     workdir = prepare_workdir(load_stage("dev"), tmp_path / "work")
     assert 'backend "local"' in (workdir.path / "backend.tf").read_text()
-    assert workdir.backend_config is None
+    assert workdir.backend_config is None and workdir.backend_needs is None
+
+
+class VersionOnly:
+    def __init__(self, version: tuple[int, int, int]) -> None:
+        self._version = version
+
+    def version(self) -> tuple[int, int, int]:
+        return self._version
+
+
+def test_a_backend_with_s3_locking_needs_terraform_1_10_and_says_so():
+    needs = ((1, 10, 0), "dev.backend.json sets use_lockfile (S3-native state locking)")
+    with pytest.raises(TerraformError, match=r"1\.9\.5 is too old for this stage's state "):
+        check_version(VersionOnly((1, 9, 5)), needs)  # type: ignore[arg-type]
+    assert check_version(VersionOnly((1, 10, 0)), needs) == (1, 10, 0)  # type: ignore[arg-type]
+    assert check_version(VersionOnly((1, 9, 5))) == (1, 9, 5)  # type: ignore[arg-type]
+    with pytest.raises(TerraformError, match=r"1\.4\.0 is too old: install 1\.5\.0"):
+        check_version(VersionOnly((1, 4, 0)))  # type: ignore[arg-type]
