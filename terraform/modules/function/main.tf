@@ -15,11 +15,18 @@ locals {
   is_inference_profile = length(local.model_id_parts) > 2 && contains(local.profile_prefixes, local.model_id_parts[0])
   foundation_model_id  = local.is_inference_profile ? join(".", slice(local.model_id_parts, 1, length(local.model_id_parts))) : var.model_id
 
-  # A profile routes requests to the foundation model in several regions: allow them all.
-  model_arns = local.is_inference_profile ? [
-    "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${var.model_id}",
-    "arn:${local.partition}:bedrock:*::foundation-model/${local.foundation_model_id}",
-    ] : [
+  # A profile routes each request to the foundation model in one of its geography's Regions:
+  # the function may invoke the profile, and the model there only through that profile.
+  profile_arn = "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${var.model_id}"
+  profile_region_patterns = {
+    us       = "us-*"
+    "us-gov" = "us-gov-*"
+    eu       = "eu-*"
+    apac     = "ap-*"
+    global   = "*"
+  }
+  profile_model_arn = local.is_inference_profile ? "arn:${local.partition}:bedrock:${local.profile_region_patterns[local.model_id_parts[0]]}::foundation-model/${local.foundation_model_id}" : null
+  model_arns = local.is_inference_profile ? [local.profile_arn, local.profile_model_arn] : [
     "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.model_id}",
   ]
 
@@ -63,9 +70,10 @@ resource "aws_iam_role" "this" {
 
 data "aws_iam_policy_document" "permissions" {
   statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    sid     = "WriteOwnLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    # Built from its name (not the group's attribute), so the plan shows the whole policy.
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}:*"]
   }
 
   statement {
@@ -74,10 +82,27 @@ data "aws_iam_policy_document" "permissions" {
     resources = ["${var.output_bucket_arn}/${local.prefix}/*"]
   }
 
+  # The stage's model: a plain model id in the stage's Region, or an inference profile.
   statement {
     sid       = "InvokeConfiguredModel"
     actions   = ["bedrock:InvokeModel"]
-    resources = local.model_arns
+    resources = [local.model_arns[0]]
+  }
+
+  # With a profile, its foundation model in the profile's Regions, only when the call comes
+  # through that very profile: never directly, never in another geography.
+  dynamic "statement" {
+    for_each = local.is_inference_profile ? [local.profile_model_arn] : []
+    content {
+      sid       = "InvokeModelThroughProfile"
+      actions   = ["bedrock:InvokeModel"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "bedrock:InferenceProfileArn"
+        values   = [local.profile_arn]
+      }
+    }
   }
 }
 
