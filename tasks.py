@@ -228,14 +228,15 @@ def logs(
     in time order and tagged with where each line came from."""
     from deploy.logs import LogReader, LogsError, parse_since, render, sources
 
+    # The options are checked before the stage is looked at (Terraform, credentials).
     if request_id and job_id:
         raise LogsError("give --request-id or --job-id, not both")
-    deployer = _deployer(stage)
-    reader = LogReader(deployer.target.client("logs"), sources(deployer.outputs(), function))
-    start = parse_since(since)
     wanted = request_id or job_id
     if wanted and follow:
         raise LogsError("--follow shows every new line: use --filter with it, not an id")
+    start = parse_since(since)
+    deployer = _deployer(stage)
+    reader = LogReader(deployer.target.client("logs"), sources(deployer.outputs(), function))
     if wanted:
         lines = reader.related(start, None, wanted)
     elif follow:

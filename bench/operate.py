@@ -66,22 +66,16 @@ def emf_cost() -> tuple[float, float]:
 
 def log_delay() -> tuple[float, float]:
     """Median seconds from a PUT's answer to its access-log line read back, and of the PUT."""
-    import boto3
-
+    from deploy.emulator_target import EmulatorTarget
     from deploy.logs import LogReader, sources
-    from local_stage.contract import ACCESS_KEY, SECRET_KEY
+    from deploy.stages import load_stage
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
             url, outputs = deploy_open_stage(root, state)
-            logs = boto3.client(
-                "logs",
-                endpoint_url=state.emulator_url,
-                region_name="us-east-1",
-                aws_access_key_id=ACCESS_KEY,
-                aws_secret_access_key=SECRET_KEY,
-            )
+            target = EmulatorTarget(load_stage("local"), state.emulator_url, lambda line: None)
+            logs = target.client("logs")  # as `invoke logs` reads the local stage
             reader = LogReader(logs, sources(outputs, "api"))
             put(url)  # warm: the function started, the model loaded
             delays, requests = [], []

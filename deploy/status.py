@@ -107,28 +107,20 @@ def _last_hour(
         "Namespace": outputs["metrics_namespace"],
         "Dimensions": [{"Name": "Stage", "Value": str(outputs["stage_name"])}],
     }
-    queries = [
-        {
-            "Id": f"c{index}",
-            "MetricStat": {"Metric": {**metric, "MetricName": name}, "Period": WINDOW_S},
-            "Label": name,
-        }
-        for index, name in enumerate(_COUNTS)
-    ]
-    for query in queries:
-        query["MetricStat"]["Stat"] = "Sum"
-    queries += [
-        {
-            "Id": f"l{index}",
+
+    def query(query_id: str, name: str, stat: str) -> dict[str, Any]:
+        return {
+            "Id": query_id,
             "MetricStat": {
-                "Metric": {**metric, "MetricName": "Latency"},
+                "Metric": {**metric, "MetricName": name},
                 "Period": WINDOW_S,
-                "Stat": percentile,
+                "Stat": stat,
             },
-            "Label": percentile,
+            "Label": stat if name == "Latency" else name,
         }
-        for index, percentile in enumerate(_PERCENTILES)
-    ]
+
+    queries = [query(f"c{index}", name, "Sum") for index, name in enumerate(_COUNTS)]
+    queries += [query(f"l{index}", "Latency", p) for index, p in enumerate(_PERCENTILES)]
     answer = cloudwatch.get_metric_data(
         MetricDataQueries=queries,
         StartTime=datetime.fromtimestamp(start, tz=UTC),
