@@ -45,6 +45,8 @@ locals {
   # timeout, and one more of waiting (a backlog, throttling). A job not finished by then is
   # recorded failed (codegen.job_api / codegen.job_worker); messages are kept longer.
   job_deadline_seconds = (var.job_max_receive_count + 1) * local.job_visibility_timeout
+  # The stage's own key (kms_key): created here, named, or none (AWS-managed keys).
+  kms_key_arn = var.kms_key == "create" ? module.stage_key[0].key_arn : var.kms_key
   optional_settings = {
     DEFAULT_TEMPERATURE = var.default_temperature
     DEFAULT_TOP_P       = var.default_top_p
@@ -74,6 +76,20 @@ locals {
   )
 }
 
+module "stage_key" {
+  source = "./modules/stage_key"
+  count  = var.kms_key == "create" ? 1 : 0
+
+  name = local.name
+  # Known before the groups exist: the key comes first, the groups are created with it.
+  log_group_names = [
+    "/aws/lambda/${local.name}",
+    "/aws/lambda/${local.name}-worker",
+    "/aws/apigateway/${local.name}/${var.stage}",
+  ]
+  tags = local.tags
+}
+
 module "storage" {
   source = "./modules/storage"
 
@@ -82,6 +98,7 @@ module "storage" {
   enable_lifecycle                   = var.enable_bucket_lifecycle
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   code_expiration_days               = var.code_expiration_days
+  kms_key_arn                        = local.kms_key_arn
   tags                               = local.tags
 }
 
@@ -107,6 +124,7 @@ module "function" {
   environment                = local.function_environment
   attach_additional_policy   = true
   additional_policy_json     = data.aws_iam_policy_document.submit_jobs.json
+  kms_key_arn                = local.kms_key_arn
   tags                       = local.tags
 }
 
@@ -119,6 +137,7 @@ module "jobs" {
   consumer_timeout_seconds   = var.worker_timeout
   max_receive_count          = var.job_max_receive_count
   deletion_protection        = var.protected_stage
+  kms_key_arn                = local.kms_key_arn
   tags                       = local.tags
 }
 
@@ -127,6 +146,7 @@ module "idempotency" {
 
   name                = local.name
   deletion_protection = var.protected_stage
+  kms_key_arn         = local.kms_key_arn
   tags                = local.tags
 }
 
@@ -199,6 +219,7 @@ module "worker" {
   environment              = local.function_environment
   attach_additional_policy = true
   additional_policy_json   = data.aws_iam_policy_document.run_jobs.json
+  kms_key_arn              = local.kms_key_arn
   tags                     = local.tags
 
   sqs_event_source = {
@@ -222,6 +243,7 @@ module "http_api" {
   throttling_burst_limit = var.throttling_burst_limit
   integration_timeout_ms = var.integration_timeout_ms
   log_retention_days     = var.log_retention_days
+  kms_key_arn            = local.kms_key_arn
   tags                   = local.tags
 }
 
@@ -247,5 +269,8 @@ module "monitoring" {
   output_tokens_per_hour_budget      = var.output_tokens_per_hour_budget
   price_per_1000_input_tokens        = var.price_per_1000_input_tokens
   price_per_1000_output_tokens       = var.price_per_1000_output_tokens
-  tags                               = local.tags
+  # The stage's key when it has one; else the topic's own (alarms cannot use aws/sns).
+  create_kms_key = var.kms_key == null
+  kms_key_arn    = local.kms_key_arn
+  tags           = local.tags
 }

@@ -120,3 +120,8 @@ output "jobs_dead_letter_queue_name" {
   description = "Name of the jobs' dead-letter queue."
   value       = module.jobs.dead_letter_queue_name
 }
+
+output "kms_key_arn" {
+  description = "ARN of the stage's customer-managed key (kms_key), or null when it uses AWS-managed keys."
+  value       = local.kms_key_arn
+}

@@ -304,3 +304,14 @@ variable "price_per_1000_output_tokens" {
     error_message = "price_per_1000_output_tokens must not be negative."
   }
 }
+
+variable "kms_key" {
+  description = "The stage's customer-managed KMS key for its bucket, queues, tables, log groups and alarm topic: \"create\" makes one (modules/stage_key), a key ARN uses yours (its policy must let CloudWatch Logs and CloudWatch alarms use it: see modules/stage_key), null keeps the AWS-managed keys."
+  type        = string
+  nullable    = true
+
+  validation {
+    condition     = var.kms_key == null ? true : (var.kms_key == "create" || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-zA-Z-]+$", var.kms_key)))
+    error_message = "kms_key must be null, \"create\", or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID; not an alias)."
+  }
+}

@@ -1,5 +1,7 @@
 """The real Terraform applied to moto's server: every resource, idempotence, a code-only
-update, destroy. One deployed stack is shared by the tests of this module, in order."""
+update, destroy. One deployed stack is shared by the tests of this module, in order: the
+local stage with a key of its own (kms_key "create", prod's choice), so that every resource
+is seen encrypted with it; the shared local stack of the end-to-end tests has none."""
 
 import json
 import shutil
@@ -27,7 +29,7 @@ def stack(moto_url, terraform_env, tmp_path_factory):
     root = tmp_path_factory.mktemp("stack")
     source = root / "lambda"
     shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
-    deployer = scratch_deployer(root, moto_url, source, base_env=terraform_env)
+    deployer = scratch_deployer(root, moto_url, source, base_env=terraform_env, kms_key="create")
     report = deployer.deploy()
     return deployer, report, source
 
@@ -52,7 +54,11 @@ def test_apply_creates_a_private_encrypted_versioned_tls_only_bucket(stack, aws)
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
     rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
-    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": report.outputs["kms_key_arn"],
+    }
+    assert rule["BucketKeyEnabled"] is True
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     (statement,) = policy["Statement"]
@@ -91,7 +97,12 @@ def test_role_is_least_privilege(stack, aws):
     )
     document = policy["PolicyDocument"]
     statements = {s["Sid"]: s for s in document["Statement"]}
-    assert set(statements) == {"WriteOwnLogs", "StoreGeneratedCode", "InvokeConfiguredModel"}
+    assert set(statements) == {
+        "WriteOwnLogs",
+        "StoreGeneratedCode",
+        "InvokeConfiguredModel",
+        "UseStageKeyThroughItsServices",
+    }
     assert _list(statements["StoreGeneratedCode"]["Action"]) == ["s3:PutObject"]
     assert _list(statements["StoreGeneratedCode"]["Resource"]) == [
         "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/*"
@@ -141,6 +152,7 @@ def test_the_job_roles_may_do_only_their_part(stack, aws):
         "RunJobs",
         "ReadJobsCode",
         "ConsumeOwnQueue",
+        "UseStageKeyThroughItsServices",
     }
     # Both read back only jobs' code (the worker to adopt it, the API to answer it).
     jobs_code = "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/jobs/*"
@@ -175,7 +187,7 @@ def test_jobs_have_a_queue_a_dead_letter_queue_a_table_and_a_bounded_worker(stac
         "maxReceiveCount": 5,  # AWS's advice for SQS event sources: at least 5
     }
     # 6 x the worker's 60 s (AWS's advice); messages kept longer than a job's deadline.
-    assert queue["VisibilityTimeout"] == "360" and queue["SqsManagedSseEnabled"] == "true"
+    assert queue["VisibilityTimeout"] == "360"
     assert int(queue["MessageRetentionPeriod"]) == 14 * 86400
     assert json.loads(dead["RedriveAllowPolicy"])["sourceQueueArns"] == [queue["QueueArn"]]
     dynamodb = aws("dynamodb")
@@ -225,7 +237,8 @@ def test_alarms_watch_the_stages_own_resources_and_notify_its_encrypted_topic(st
     policy = json.loads(
         aws("kms").get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
     )
-    (publishes,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchPublishes"]
+    assert key["Arn"] == outputs["kms_key_arn"]  # the stage's key, not one of its own
+    (publishes,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchAlarmsPublish"]
     assert publishes["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert sorted(publishes["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
 
@@ -276,6 +289,49 @@ def test_alarms_watch_the_stages_own_resources_and_notify_its_encrypted_topic(st
         for url in (outputs["jobs_queue_url"], outputs["jobs_dead_letter_queue_url"])
     }
     assert named == {"Stage", "local", "QueueName"} | queues
+
+
+def test_the_stages_own_key_encrypts_its_data_logs_and_alarms(stack, aws):
+    """kms_key "create": one rotated key for the bucket (above), queues, tables, log groups
+    and topic (above); CloudWatch Logs may use it for the stage's groups only, the functions
+    only through S3, SQS and DynamoDB."""
+    _, report, _ = stack
+    key_arn = report.outputs["kms_key_arn"]
+    kms = aws("kms")
+    key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert key["KeyManager"] == "CUSTOMER" and key["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    logs = statements["CloudWatchLogsEncryptsTheStagesLogs"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    groups = sorted(_list(logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]))
+    prefix = "arn:aws:logs:us-east-1:123456789012:log-group:"
+    assert groups == [
+        f"{prefix}/aws/apigateway/codegen-local/local",
+        f"{prefix}/aws/lambda/codegen-local",
+        f"{prefix}/aws/lambda/codegen-local-worker",
+    ]
+    sqs = aws("sqs")
+    for url in (report.outputs["jobs_queue_url"], report.outputs["jobs_dead_letter_queue_url"]):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["KmsMasterKeyId"] == key_arn, url
+    dynamodb = aws("dynamodb")
+    for table in (report.outputs["jobs_table"], "codegen-local-idempotency"):
+        sse = dynamodb.describe_table(TableName=table)["Table"]["SSEDescription"]
+        assert sse["SSEType"] == "KMS" and sse["KMSMasterKeyArn"] == key_arn, table
+    for group in aws("logs").describe_log_groups()["logGroups"]:
+        assert group.get("kmsKeyId") == key_arn, group["logGroupName"]
+    iam = aws("iam")
+    for role in ("codegen-local-role", "codegen-local-worker-role"):
+        use = role_statements(iam, role)["UseStageKeyThroughItsServices"]
+        assert sorted(_list(use["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert _list(use["Resource"]) == [key_arn]
+        assert sorted(_list(use["Condition"]["StringEquals"]["kms:ViaService"])) == [
+            "dynamodb.us-east-1.amazonaws.com",
+            "s3.us-east-1.amazonaws.com",
+            "sqs.us-east-1.amazonaws.com",
+        ]
 
 
 def test_log_groups_have_retention(stack, aws):

@@ -39,6 +39,27 @@ def test_every_scanner_finding_skipped_in_terraform_says_why():
         assert reason and len(reason.strip()) > 15, f"{check} is skipped without a reason"
 
 
+# The checks a stage's own key (kms_key) answers: their skips claim which stages have one.
+KEY_CHECKS = {"CKV_AWS_119", "CKV_AWS_145", "CKV_AWS_158"}
+
+
+def test_the_key_checks_are_skipped_only_with_a_reason_true_of_every_stage():
+    """Each skip of a check a customer-managed key answers says which stages have a key and
+    which choose AWS's: the stage files must agree, and no stage may go unnamed."""
+    claim = "where the stage's kms_key sets one (prod creates one); dev and local choose"
+    skipped = set()
+    for path in TERRAFORM_DIR.rglob("*.tf"):
+        for check, reason in re.findall(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)", path.read_text()):
+            if check in KEY_CHECKS:
+                skipped.add(check)
+                assert claim in reason, f"{path}: {check}'s reason names no stages"
+    assert skipped == KEY_CHECKS
+    assert load_stage("prod").variables["kms_key"] == "create"
+    assert load_stage("dev").variables["kms_key"] is None
+    assert load_stage("local").variables["kms_key"] is None
+    assert set(stage_names()) == {"dev", "local", "prod"}, "a new stage: name it in the reasons"
+
+
 ARTIFACT_VARIABLES = {
     "function_zip_path",
     "function_zip_base64_sha256",

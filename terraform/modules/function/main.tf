@@ -38,10 +38,11 @@ locals {
 # Lambda writes to /aws/lambda/<function name> by default: creating that group here gives it a
 # retention period and makes Terraform remove it with the function.
 resource "aws_cloudwatch_log_group" "this" {
-  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts every log group at rest; a customer-managed KMS key adds cost and key policy for logs that hold no prompts
+  #checkov:skip=CKV_AWS_158:the stage's customer-managed key encrypts the group where the stage's kms_key sets one (prod creates one); dev and local choose CloudWatch Logs' own encryption (their logs hold prompts when log_prompts is on)
   #checkov:skip=CKV_AWS_338:retention is a stage setting (log_retention_days): 14 days in dev, 90 in prod, chosen per stage
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
   tags              = var.tags
 }
 
@@ -101,6 +102,23 @@ data "aws_iam_policy_document" "permissions" {
         test     = "StringEquals"
         variable = "bedrock:InferenceProfileArn"
         values   = [local.profile_arn]
+      }
+    }
+  }
+
+  # The stage's own key, when its data is encrypted with one: through S3 (code), SQS (jobs)
+  # and DynamoDB (records, answers) only. (A dynamic block, not a policy with a count: the
+  # key's ARN is not known before the key exists.)
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseStageKeyThroughItsServices"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [for service in ["s3", "sqs", "dynamodb"] : "${service}.${local.region}.amazonaws.com"]
       }
     }
   }
@@ -242,5 +260,5 @@ resource "aws_lambda_event_source_mapping" "sqs" {
     maximum_concurrency = var.sqs_event_source.maximum_concurrency
   }
 
-  depends_on = [aws_iam_role_policy.consume_queue]
+  depends_on = [aws_iam_role_policy.consume_queue, aws_iam_role_policy.this]
 }

@@ -27,10 +27,11 @@ resource "aws_apigatewayv2_route" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
-  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts every log group at rest; a customer-managed KMS key adds cost and key policy for logs that hold no prompts
+  #checkov:skip=CKV_AWS_158:the stage's customer-managed key encrypts the group where the stage's kms_key sets one (prod creates one); dev and local choose CloudWatch Logs' own encryption (their logs hold prompts when log_prompts is on)
   #checkov:skip=CKV_AWS_338:retention is a stage setting (log_retention_days): 14 days in dev, 90 in prod, chosen per stage
   name              = "/aws/apigateway/${var.name}/${var.stage_name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
   tags              = var.tags
 }
 

@@ -17,7 +17,8 @@ locals {
 resource "aws_sqs_queue" "dead_letter" {
   name                      = local.dead_letter_queue_name
   message_retention_seconds = var.dead_letter_retention_seconds
-  sqs_managed_sse_enabled   = true
+  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
+  kms_master_key_id         = var.kms_key_arn
   # Only the jobs queue may move messages here.
   redrive_allow_policy = jsonencode({
     redrivePermission = "byQueue"
@@ -29,7 +30,8 @@ resource "aws_sqs_queue" "dead_letter" {
 resource "aws_sqs_queue" "jobs" {
   name                      = local.queue_name
   message_retention_seconds = var.message_retention_seconds
-  sqs_managed_sse_enabled   = true
+  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
+  kms_master_key_id         = var.kms_key_arn
   # A message stays hidden while a worker runs its job: longer than the worker may run, so
   # that it is delivered again only once that worker is surely gone.
   visibility_timeout_seconds = var.visibility_timeout_seconds
@@ -52,7 +54,7 @@ resource "aws_sqs_queue" "jobs" {
 }
 
 resource "aws_dynamodb_table" "jobs" {
-  #checkov:skip=CKV_AWS_119:AWS-owned keys encrypt the table at rest; a customer-managed KMS key adds cost and key policy for short-lived job records
+  #checkov:skip=CKV_AWS_119:the stage's customer-managed key encrypts the table where the stage's kms_key sets one (prod creates one); dev and local choose the AWS-managed aws/dynamodb key for records that hold prompts and code for job_ttl_days
   #checkov:skip=CKV2_AWS_16:on-demand capacity: there is nothing to auto-scale
   #checkov:skip=CKV_AWS_28:job records live job_ttl_days and their code is in the versioned bucket; point-in-time recovery is a variable (point_in_time_recovery), off by default for records this short-lived
   name         = "${var.name}-jobs"
@@ -74,7 +76,8 @@ resource "aws_dynamodb_table" "jobs" {
   }
 
   server_side_encryption {
-    enabled = true
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
   }
 
   deletion_protection_enabled = var.deletion_protection

@@ -62,8 +62,14 @@ variable "alarm_emails" {
   }
 }
 
+variable "create_kms_key" {
+  description = "Create the alarm topic's own key (with a policy that lets CloudWatch publish); false uses kms_key_arn. A bool of its own: a key made in the same plan has no ARN yet to test."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
-  description = "A customer-managed KMS key for the alarm topic; null creates one whose policy lets CloudWatch publish (the AWS-managed aws/sns key cannot be used by alarms)."
+  description = "The customer-managed KMS key that encrypts the alarm topic when create_kms_key is false (its policy must let cloudwatch.amazonaws.com use it: the AWS-managed aws/sns key cannot be used by alarms)."
   type        = string
   default     = null
   nullable    = true

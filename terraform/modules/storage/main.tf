@@ -2,9 +2,9 @@
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV2_AWS_62:nothing consumes events from this bucket
-  #checkov:skip=CKV_AWS_18:every write is recorded in the function's log (request id, key); server access logs would need a second bucket
+  #checkov:skip=CKV_AWS_18:all stages: no server access logging (it needs a second bucket); the function's log records each write (request id, key) but not reads or deletes: enable CloudTrail S3 data events in the account for those
   #checkov:skip=CKV_AWS_144:generated code is reproducible on demand and expires; replication would double storage for no recovery need
-  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts every object; SSE-KMS would add a KMS call and cost per object for no gain here
+  #checkov:skip=CKV_AWS_145:SSE-KMS with the stage's customer-managed key where the stage's kms_key sets one (prod creates one); dev and local choose SSE-S3 (AES256)
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
@@ -32,8 +32,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
+      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
+      kms_master_key_id = var.kms_key_arn
     }
+    # One data key per bucket for a while instead of a KMS call per object.
+    bucket_key_enabled = var.kms_key_arn != null
   }
 }
 
