@@ -116,7 +116,7 @@ def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
     print(f"stage {stage} {'deployed' if report.changed else 'unchanged'} ({timings})")
     print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
-    print(f"jobs:     GET {url}/jobs/{{id}}  (after PUT with Prefer: respond-async)")
+    print(f"jobs:     POST {url}/jobs, then GET {url}/jobs/{{id}}")
 
 
 @task(help={"stage": _STAGE, "yes": _YES, "allow_local_state": _LOCAL_STATE})
@@ -224,8 +224,8 @@ def logs(
     function="all",
     json_=False,
 ):
-    """Print the stage's logs, the API function's, the worker's and the access log's, merged
-    in time order and tagged with where each line came from."""
+    """Print the stage's logs, the API function's, the job routes', the worker's and the
+    access log's, merged in time order and tagged with where each line came from."""
     from deploy.logs import LogReader, LogsError, parse_since, render, sources
 
     # The options are checked before the stage is looked at (Terraform, credentials).

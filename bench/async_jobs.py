@@ -54,7 +54,7 @@ def as_job(url: str, base: str) -> tuple[float, float, float, int]:
     """(seconds to the 202, seconds from submit to running by the job's own clock, seconds
     from submit until a poll saw it succeeded, output tokens)."""
     started = time.perf_counter()
-    status, headers, answer = http("PUT", url, REQUEST, {"Prefer": "respond-async"})
+    status, headers, answer = http("POST", f"{url}/jobs", REQUEST)  # the job route
     accepted = time.perf_counter() - started
     assert status == 202, answer
     job_url = base + headers["Location"]

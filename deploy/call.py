@@ -160,14 +160,15 @@ def submit_job(
     credentials: Credentials | None,
     headers: dict[str, str] | None = None,
 ) -> tuple[CallResult, str | None]:
-    """PUT the request as a job (Prefer: respond-async): the answer, and the job's URL when
-    it was accepted (202)."""
+    """POST the request to `url`'s job route (<url>/jobs: the job routes' own function and
+    capacity): the answer, and the job's URL when it was accepted (202)."""
     result = call(
-        url,
+        f"{url.rstrip('/')}/jobs",
         body,
         region=region,
         credentials=credentials,
-        headers={"Prefer": "respond-async", **(headers or {})},
+        method="POST",
+        headers=headers,
     )
     location = result.header("Location") if result.status == 202 else None
     return result, urljoin(url, location) if location else None

@@ -35,7 +35,7 @@ _MAX_BACKOFF_S = 8.0
 _LAMBDA_LINE = re.compile(r"^(?:START|END|REPORT) RequestId: ([0-9a-fA-F-]{8,})")
 _RUNTIME_LINE = re.compile(r"^\[[A-Z]+\]\t\S+\t([0-9a-fA-F-]{8,})\t")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-FUNCTIONS = ("api", "worker", "all")
+FUNCTIONS = ("api", "jobs", "worker", "all")
 
 
 class LogsError(UserError):
@@ -84,14 +84,16 @@ class LogLine:
 
 
 def sources(outputs: Mapping[str, Any], function: str) -> list[LogSource]:
-    """The log groups `--function` names: the API's (its function and access log), the
-    worker's, or all three."""
+    """The log groups `--function` names: the API's (its function and access log), the job
+    routes' function's, the worker's, or all of them."""
     if function not in FUNCTIONS:
         raise LogsError(f"--function must be one of {', '.join(FUNCTIONS)}, not {function!r}")
     chosen = []
     if function in ("api", "all"):
         chosen += [LogSource("api", outputs["function_log_group"])]
         chosen += [LogSource("access", outputs["access_log_group"])]
+    if function in ("jobs", "all") and outputs.get("jobs_function_log_group"):
+        chosen += [LogSource("jobs", outputs["jobs_function_log_group"])]
     if function in ("worker", "all") and outputs.get("worker_log_group"):
         chosen += [LogSource("worker", outputs["worker_log_group"])]
     return chosen

@@ -59,8 +59,10 @@ def read_status(
     now = time.time() if now is None else now
     lam, cloudwatch, sqs = client("lambda"), client("cloudwatch"), client("sqs")
     code = {}
-    for key in ("function_name", "worker_function_name"):
-        name = outputs[key]
+    for key in ("function_name", "jobs_function_name", "worker_function_name"):
+        name = outputs.get(key)
+        if not name:  # a stack deployed before the job routes had a function of their own
+            continue
         code[name] = lam.get_function_configuration(FunctionName=name)["CodeSha256"]
     names = list(outputs.get("alarm_names") or [])
     alarms = []

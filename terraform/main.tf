@@ -24,9 +24,13 @@ locals {
   # The API's routes: the function's route table (lambda/codegen/routes.py) and the contract
   # (lambda/openapi.yaml) know the same ones; tests/unit/function/test_routes.py holds them equal.
   routes = {
-    generate = "PUT /code-generation"
-    read_job = "GET /code-generation/jobs/{id}"
+    generate   = "PUT /code-generation"
+    submit_job = "POST /code-generation/jobs"
+    read_job   = "GET /code-generation/jobs/{id}"
   }
+  # Submitting and reading jobs is quick (a count, a record, a message; a record and an
+  # object): the job routes' function has seconds, not the generator's half minute.
+  jobs_api_timeout = 10
   # Where both functions store code; a job's object is under jobs/ (codegen/storage.py's
   # JOBS_FOLDER), which both read back: the worker to adopt what a cut-off delivery stored,
   # the API to answer a finished job's code.
@@ -65,6 +69,9 @@ locals {
       JOB_TTL_DAYS           = tostring(var.job_ttl_days)
       JOB_MAX_RECEIVE_COUNT  = tostring(var.job_max_receive_count)
       JOB_DEADLINE_SECONDS   = tostring(local.job_deadline_seconds)
+      JOBS_OWNER_INDEX       = module.jobs.owner_index_name
+      # Read where jobs are submitted: more unfinished jobs of one caller are refused (429).
+      MAX_UNFINISHED_JOBS_PER_CALLER = tostring(var.max_unfinished_jobs_per_caller)
       # Read by the API function only; one environment keeps both functions' settings equal.
       IDEMPOTENCY_TABLE          = module.idempotency.table_name
       IDEMPOTENCY_WINDOW_SECONDS = tostring(var.idempotency_window_seconds)
@@ -84,6 +91,7 @@ module "stage_key" {
   # Known before the groups exist: the key comes first, the groups are created with it.
   log_group_names = [
     "/aws/lambda/${local.name}",
+    "/aws/lambda/${local.name}-jobs",
     "/aws/lambda/${local.name}-worker",
     "/aws/apigateway/${local.name}/${var.stage}",
   ]
@@ -165,6 +173,13 @@ data "aws_iam_policy_document" "submit_jobs" {
     resources = [module.jobs.table_arn]
   }
 
+  # How many unfinished jobs the caller has (its limit).
+  statement {
+    sid       = "CountCallersJobs"
+    actions   = ["dynamodb:Query"]
+    resources = [module.jobs.owner_index_arn]
+  }
+
   statement {
     sid       = "ReadJobsCode"
     actions   = ["s3:GetObject"]
@@ -197,8 +212,10 @@ data "aws_iam_policy_document" "run_jobs" {
 module "worker" {
   source = "./modules/function"
 
-  function_name              = "${local.name}-worker"
-  handler                    = "codegen.worker.lambda_handler"
+  function_name = "${local.name}-worker"
+  handler       = "codegen.worker.lambda_handler"
+  # The worker streams its answers (codegen.job_worker): long ones, and their progress.
+  streams_model              = true
   runtime                    = "python${var.python_version}"
   architecture               = var.architecture
   function_zip_path          = var.function_zip_path
@@ -230,14 +247,54 @@ module "worker" {
   }
 }
 
+# The job routes' own function (the same code, by route): synchronous generations, which may
+# hold the generator's every reserved instance for half a minute each, cannot take the
+# capacity that job submissions and polls need. Its role submits and reads jobs, and calls
+# no model.
+module "jobs_api" {
+  source = "./modules/function"
+
+  function_name              = "${local.name}-jobs"
+  runtime                    = "python${var.python_version}"
+  architecture               = var.architecture
+  function_zip_path          = var.function_zip_path
+  function_zip_base64_sha256 = var.function_zip_base64_sha256
+  create_layer               = false
+  layer_arn                  = module.function.layer_arn
+  memory_size                = var.memory_size
+  timeout                    = local.jobs_api_timeout
+  reserved_concurrency       = var.jobs_api_reserved_concurrency
+  tracing_enabled            = var.tracing_enabled
+  log_retention_days         = var.log_retention_days
+  output_bucket_name         = module.storage.bucket_name
+  output_bucket_arn          = module.storage.bucket_arn
+  output_prefix              = local.output_prefix
+  model_id                   = var.model_id
+  generates_code             = false
+  environment                = local.function_environment
+  attach_additional_policy   = true
+  additional_policy_json     = data.aws_iam_policy_document.submit_jobs.json
+  kms_key_arn                = local.kms_key_arn
+  tags                       = local.tags
+}
+
 module "http_api" {
   source = "./modules/http_api"
 
-  name                   = local.name
-  stage_name             = var.stage
-  function_name          = module.function.function_name
-  function_invoke_arn    = module.function.invoke_arn
-  route_keys             = values(local.routes)
+  name       = local.name
+  stage_name = var.stage
+  functions = {
+    api = {
+      name       = module.function.function_name
+      invoke_arn = module.function.invoke_arn
+      route_keys = [local.routes.generate]
+    }
+    jobs = {
+      name       = module.jobs_api.function_name
+      invoke_arn = module.jobs_api.invoke_arn
+      route_keys = [local.routes.submit_job, local.routes.read_job]
+    }
+  }
   authorization_type     = var.route_authorization
   throttling_rate_limit  = var.throttling_rate_limit
   throttling_burst_limit = var.throttling_burst_limit
@@ -257,6 +314,7 @@ module "monitoring" {
   api_stage_name    = module.http_api.stage_name
   functions = {
     api    = { name = module.function.function_name, timeout_seconds = var.timeout }
+    jobs   = { name = module.jobs_api.function_name, timeout_seconds = local.jobs_api_timeout }
     worker = { name = module.worker.function_name, timeout_seconds = var.worker_timeout }
   }
   jobs_queue_name        = module.jobs.queue_name

@@ -125,3 +125,13 @@ output "kms_key_arn" {
   description = "ARN of the stage's customer-managed key (kms_key), or null when it uses AWS-managed keys."
   value       = local.kms_key_arn
 }
+
+output "jobs_function_name" {
+  description = "Name of the job routes' function (POST /code-generation/jobs, GET /code-generation/jobs/{id})."
+  value       = module.jobs_api.function_name
+}
+
+output "jobs_function_log_group" {
+  description = "CloudWatch log group of the job routes' function."
+  value       = module.jobs_api.log_group_name
+}

@@ -315,3 +315,23 @@ variable "kms_key" {
     error_message = "kms_key must be null, \"create\", or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID; not an alias)."
   }
 }
+
+variable "jobs_api_reserved_concurrency" {
+  description = "Instances reserved for the job routes' own function (submitting and reading jobs), so that synchronous generations cannot starve them; -1 reserves none (the local stage)."
+  type        = number
+
+  validation {
+    condition     = var.jobs_api_reserved_concurrency == -1 || var.jobs_api_reserved_concurrency >= 1
+    error_message = "jobs_api_reserved_concurrency must be -1 (none reserved) or at least 1."
+  }
+}
+
+variable "max_unfinished_jobs_per_caller" {
+  description = "The most jobs one caller may have queued or running at once; another submission is refused with 429 TooManyJobs, saying how many wait."
+  type        = number
+
+  validation {
+    condition     = var.max_unfinished_jobs_per_caller >= 1 && floor(var.max_unfinished_jobs_per_caller) == var.max_unfinished_jobs_per_caller
+    error_message = "max_unfinished_jobs_per_caller must be a whole number, at least 1."
+  }
+}

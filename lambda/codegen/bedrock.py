@@ -1,6 +1,8 @@
-"""Ask Bedrock (Converse API) for the code, and map its failures to honest HTTP statuses."""
+"""Ask Bedrock for the code (Converse, or ConverseStream with progress as it is written), and
+map its failures to honest HTTP statuses."""
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -14,6 +16,8 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from urllib3.exceptions import ProtocolError as StreamCut
+from urllib3.exceptions import ReadTimeoutError as StreamReadTimeout
 
 from codegen.errors import HttpError
 from codegen.prompt import system_prompt
@@ -30,6 +34,8 @@ _RETRYABLE = {
 }
 _BACKOFF_S = 0.25  # full-jitter exponential backoff base
 _MARGIN_S = 1.0  # beyond the read timeout: connecting, answering the caller
+# Told how many output tokens a streamed answer has so far (an estimate: see `estimate`).
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ def generate(
     *,
     read_timeout: float | None = None,
     reserved_s: float = 0.0,
+    progress: Progress | None = None,
 ) -> Generation:
     """Call Converse; retry a throttled or briefly unavailable model only while a whole new
     attempt (up to `read_timeout`, the client's) still fits in the function's remaining time
@@ -75,13 +82,21 @@ def generate(
 
     botocore's own retries cannot see that deadline: a retried read timeout would outlive the
     function, and the caller would get the gateway's bare 500 instead of our 504.
+
+    With `progress`, the answer is streamed (ConverseStream): the read timeout then bounds
+    each wait for the next piece, not the whole answer, so a long answer is never cut while
+    the model is still writing; the function's time bounds the whole (504 when it runs out),
+    and `progress` hears the tokens so far after each piece.
     """
     arguments = converse_arguments(request, settings.model_id)
     for attempt in range(1, settings.bedrock_max_attempts + 1):
         try:
-            response = client.converse(**arguments)
+            if progress is None:
+                return _generation(client.converse(**arguments))
+            response = client.converse_stream(**arguments)
+            return _streamed(response["stream"], progress, remaining_ms, reserved_s)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = _error_code(exc)
             delay = random.uniform(0, _BACKOFF_S * 2**attempt)
             wait_s = (settings.read_timeout if read_timeout is None else read_timeout) + reserved_s
             if (
@@ -93,18 +108,79 @@ def generate(
                 time.sleep(delay)
                 continue
             raise _map_client_error(exc, settings, request) from exc
-        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+        except (ReadTimeoutError, ConnectTimeoutError, StreamReadTimeout) as exc:
             raise HttpError(
                 504, "ModelTimeout", "the model did not answer in time; try again"
             ) from exc
+        except StreamCut as exc:  # the connection ended inside a streamed answer
+            logger.error("Bedrock's stream was cut: %s", exc)
+            raise HttpError(502, "ModelError", "the model service failed; try again") from exc
         except EndpointConnectionError as exc:
             logger.error("cannot reach Bedrock: %s", exc)
             raise HttpError(502, "ModelUnreachable", "the model service cannot be reached") from exc
         except BotoCoreError as exc:
             logger.exception("Bedrock call failed")
             raise HttpError(502, "ModelError", "the model service failed; try again") from exc
-        return _generation(response)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _error_code(exc: ClientError) -> str:
+    """Bedrock's error code; an error inside an event stream spells it with a lower-case
+    first letter (`throttlingException`)."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code[:1].upper() + code[1:]
+
+
+def estimate(chunks: int, characters: int) -> int:
+    """Output tokens so far, before the model's own count at the end: the larger of the
+    pieces received (a token each from some models, a few from others) and characters / 4
+    (the usual rule of thumb)."""
+    return max(chunks, math.ceil(characters / 4))
+
+
+def _streamed(
+    stream: Any,
+    progress: Progress,
+    remaining_ms: Callable[[], float] | None,
+    reserved_s: float,
+) -> Generation:
+    """Read a ConverseStream answer to its end; 504 when the function's time (less
+    `reserved_s` for what follows) runs out first."""
+    pieces: list[str] = []
+    characters = 0
+    stop_reason = ""
+    usage: dict[str, Any] = {}
+    latency_ms = None
+    for event in stream:
+        delta = event.get("contentBlockDelta", {}).get("delta", {})
+        if "text" in delta:
+            pieces.append(delta["text"])
+            characters += len(delta["text"])
+            progress(estimate(len(pieces), characters))
+        if "messageStop" in event:
+            stop_reason = event["messageStop"].get("stopReason", "")
+        if "metadata" in event:
+            usage = event["metadata"].get("usage", {})
+            latency_ms = event["metadata"].get("metrics", {}).get("latencyMs")
+        if remaining_ms is not None and remaining_ms() < (reserved_s + _MARGIN_S) * 1000:
+            _close(stream)
+            raise HttpError(
+                504, "ModelTimeout", "the model did not finish in time; try a shorter request"
+            )
+    return Generation(
+        text="".join(pieces),
+        stop_reason=stop_reason,
+        input_tokens=int(usage.get("inputTokens", 0)),
+        output_tokens=int(usage.get("outputTokens", 0)),
+        latency_ms=latency_ms,
+    )
+
+
+def _close(stream: Any) -> None:
+    """Stop reading the model's answer (botocore's EventStream closes its connection)."""
+    close = getattr(stream, "close", None)
+    if callable(close):
+        close()
 
 
 def _time_for_another(
@@ -144,7 +220,7 @@ _NEEDS_PROFILE = ("inference profile", "on-demand throughput")
 def _map_client_error(
     exc: ClientError, settings: Settings, request: GenerationRequest
 ) -> HttpError:
-    code = exc.response.get("Error", {}).get("Code", "")
+    code = _error_code(exc)
     detail = exc.response.get("Error", {}).get("Message", "")
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     where = f"model {settings.model_id} in {settings.region}"

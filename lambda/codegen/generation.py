@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from codegen.bedrock import generate
+from codegen.bedrock import Progress, generate
 from codegen.errors import HttpError
 from codegen.prompt import extract_code
 from codegen.request import GenerationRequest
@@ -116,10 +116,12 @@ class Producer:
         log: dict[str, Any],
         *,
         job: bool = False,
+        progress: Progress | None = None,
     ) -> Produced:
         """Generate the code and store it under a key named by `key_id`: a request's, or a
-        `job`'s (its one key, where an object already stored by another delivery is kept).
-        Raises HttpError when no code came back; a failed store still returns the code."""
+        `job`'s (its one key, where an object already stored by another delivery is kept);
+        with `progress`, streamed (codegen.bedrock.generate). Raises HttpError when no code
+        came back; a failed store still returns the code."""
         model_seconds = self._model_seconds(budget)
         generation = generate(
             self.bedrock(model_seconds),
@@ -128,6 +130,7 @@ class Producer:
             budget.remaining_ms,
             read_timeout=model_seconds,
             reserved_s=self.settings.storage_budget,
+            progress=progress,
         )
         log.update(
             input_tokens=generation.input_tokens,

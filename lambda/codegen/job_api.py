@@ -45,11 +45,29 @@ class JobApi:
     ) -> dict[str, Any]:
         """Record the job, then queue its id: a job that could not be queued is removed
         again, so the caller's 503 leaves nothing behind."""
+        jobs = self.settings.jobs
+        try:
+            waiting = self.store.unfinished(
+                http.caller, jobs.owner_index, jobs.max_unfinished_per_caller
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("cannot count the caller's jobs: %s", exc)
+            raise self._unavailable() from exc
+        if waiting >= jobs.max_unfinished_per_caller:
+            log.update(unfinished_jobs=waiting)
+            raise HttpError(
+                429,
+                "TooManyJobs",
+                f"you have {waiting} unfinished jobs, the most one caller may have waiting "
+                f"on this stage ({jobs.max_unfinished_per_caller}); wait for one to finish "
+                "(GET its url), then submit again",
+                {"unfinished": waiting, "limit": jobs.max_unfinished_per_caller},
+                headers={"Retry-After": str(self.settings.retry_after_seconds)},
+            )
         job_id = new_job_id()
         log.update(job_id=job_id)
         record = request_record(request)
         try:
-            jobs = self.settings.jobs
             job = self.store.create(
                 job_id, http.caller, record, request_id, jobs.ttl_days, jobs.deadline_seconds
             )

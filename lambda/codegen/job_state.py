@@ -89,6 +89,9 @@ class Job:
     finished_at: float | None = None
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None  # a JobError's record
+    # How far the running attempt's answer has come (codegen.job_progress): an estimate.
+    progress_tokens: int | None = None
+    progress_at: float | None = None
 
     @property
     def finished(self) -> bool:

@@ -61,6 +61,37 @@ class JobStore:
             if not _condition_failed(exc):
                 raise
 
+    def unfinished(self, owner: str, index: str, enough: int) -> int:
+        """How many of `owner`'s jobs are queued or running and not past their deadline or
+        expiry, counted up to `enough`. Read from the owner index, which DynamoDB updates
+        shortly after each write (eventually consistent): a burst of submissions may
+        briefly count a few short."""
+        now = _number(self.clock())
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": "#owner = :owner",
+            "FilterExpression": (
+                "#status IN (:queued, :running) AND ends_by > :now AND expires_at > :now"
+            ),
+            "ExpressionAttributeNames": {"#owner": "owner", "#status": "status"},
+            "ExpressionAttributeValues": {
+                ":owner": {"S": owner},
+                ":queued": {"S": JobStatus.QUEUED},
+                ":running": {"S": JobStatus.RUNNING},
+                ":now": now,
+            },
+            "Select": "COUNT",
+        }
+        count = 0
+        while count < enough:
+            answer = self.client.query(**arguments)
+            count += int(answer.get("Count", 0))
+            if "LastEvaluatedKey" not in answer:
+                break
+            arguments["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return count
+
     def get(self, job_id: str) -> Job | None:
         answer = self.client.get_item(
             TableName=self.table, Key={"job_id": {"S": job_id}}, ConsistentRead=True
@@ -81,7 +112,8 @@ class JobStore:
                 UpdateExpression=(
                     "SET #status = :running, attempt = :attempt, lease_until = :lease, "
                     "receive_count = :receives, updated_at = :now, "
-                    "started_at = if_not_exists(started_at, :now)"
+                    "started_at = if_not_exists(started_at, :now) "
+                    "REMOVE progress_tokens, progress_at"  # a new attempt starts from nothing
                 ),
                 ConditionExpression=(
                     "attribute_exists(job_id) AND (#status = :queued OR "
@@ -111,6 +143,15 @@ class JobStore:
         """Give up this attempt's lease so that the next delivery may take the job at once;
         the job stays running (never backwards)."""
         return self._update_held(job_id, attempt, "SET lease_until = :now, updated_at = :now", {})
+
+    def progress(self, job_id: str, attempt: str, output_tokens: int) -> bool:
+        """Record how far this attempt's answer has come, if it still holds the job."""
+        return self._update_held(
+            job_id,
+            attempt,
+            "SET progress_tokens = :tokens, progress_at = :now",
+            {":tokens": _number(output_tokens)},
+        )
 
     def succeed(self, job_id: str, attempt: str, result: dict[str, Any]) -> bool:
         """Finish the job with its result, if this attempt still holds it."""
@@ -285,6 +326,10 @@ def _job(item: dict[str, Any]) -> Job:
         finished_at=number("finished_at"),
         result=blob("result"),
         error=blob("error"),
+        progress_tokens=None
+        if number("progress_tokens") is None
+        else int(item["progress_tokens"]["N"]),
+        progress_at=number("progress_at"),
     )
 
 

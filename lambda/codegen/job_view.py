@@ -18,6 +18,13 @@ def job_view(job: Job, location: str) -> dict[str, Any]:
     }
     if job.finished and job.result is not None:
         view.update(job.result)
+    if not job.finished and job.progress_tokens is not None:
+        # Estimated while the model writes (codegen.bedrock.estimate); `usage` has its count.
+        view["progress"] = {
+            "output_tokens": job.progress_tokens,
+            "estimated": True,
+            "updated_at": iso(job.progress_at),
+        }
     if job.error is not None:
         view["error"] = job.error
     return view

@@ -8,11 +8,16 @@ A job ends once: `succeeded` with the code, or `failed` with the same error the 
 path would have answered. A failure worth another try (throttling, a timeout, the model
 unavailable) leaves the job running for the next delivery, until the last allowed one
 (JOB_MAX_RECEIVE_COUNT) records it failed; the message then goes on to the dead-letter queue.
+
+The model's answer is streamed (ConverseStream): a long answer is not cut by a read timeout
+while the model still writes, and the job's record shows the tokens so far as it goes
+(codegen.job_progress).
 """
 
 import json
 import logging
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from enum import Enum
 from typing import Any
 
@@ -22,6 +27,7 @@ from codegen.access_log import log_request
 from codegen.clients import QUICK_ATTEMPT_S
 from codegen.errors import HttpError
 from codegen.generation import Budget, Produced, Producer, answer_fields, stored_job_answer
+from codegen.job_progress import ProgressRecorder
 from codegen.job_state import JobError, Take
 from codegen.job_store import JobStore
 from codegen.metrics import JOB_ROUTE, metrics_target
@@ -55,11 +61,19 @@ class Delivery(Enum):
 
 
 class JobWorker:
-    def __init__(self, settings: Settings, producer: Producer, store: JobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        producer: Producer,
+        store: JobStore,
+        progress_writer: Executor | None = None,
+    ) -> None:
         self.settings = settings
         self.producer = producer
         self.store = store
         self.metrics = metrics_target(settings)
+        # Writes a job's progress beside its stream (codegen.job_progress): one at a time.
+        self.progress_writer = progress_writer or ThreadPoolExecutor(1, "job-progress")
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         records = event.get("Records", []) if isinstance(event, dict) else []
@@ -111,7 +125,12 @@ class JobWorker:
             log.update(language=request.language.name, model=self.settings.model_id)
             result = self._adopted(request, job_id, log)
             if result is None:
-                produced = self.producer.produce(request, job_id, budget, log, job=True)
+                # Streamed: no read timeout cuts a long answer, and its owner sees it grow.
+                progress = ProgressRecorder(self.store, job_id, attempt, self.progress_writer)
+                produced = self.producer.produce(
+                    request, job_id, budget, log, job=True, progress=progress
+                )
+                log.update(progress_writes=progress.writes)
                 result = self._result(request, produced)
         except HttpError as error:
             passing = error.status in _RETRYABLE_STATUSES or error.code in _RETRYABLE_502S

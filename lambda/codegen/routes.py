@@ -30,8 +30,11 @@ class Route:
 
 
 GENERATE = Route("PUT", "/code-generation")
+# The job routes: served by a function of their own on AWS (terraform/main.tf), so that
+# synchronous generations cannot take the capacity they need.
+SUBMIT_JOB = Route("POST", "/code-generation/jobs")
 READ_JOB = Route("GET", "/code-generation/jobs/{id}")
-ROUTES = (GENERATE, READ_JOB)
+ROUTES = (GENERATE, SUBMIT_JOB, READ_JOB)
 
 
 def route_of(http: HttpRequest) -> Route:

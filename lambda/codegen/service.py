@@ -21,7 +21,7 @@ from codegen.responses import (
     json_result,
     proxy_result,
 )
-from codegen.routes import GENERATE, READ_JOB, Route, route_of
+from codegen.routes import GENERATE, READ_JOB, SUBMIT_JOB, Route, route_of
 from codegen.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class CodeGenerationService:
         self.metrics = metrics_target(settings)
         self._handlers: dict[Route, Handler] = {
             GENERATE: self._generate,
+            SUBMIT_JOB: self._submit_job,
             READ_JOB: lambda http, request_id, log, _context: jobs.read(http, request_id, log),
         }
 
@@ -74,12 +75,25 @@ class CodeGenerationService:
         )
         return result
 
-    def _generate(
+    def _submit_job(
         self, http: HttpRequest, request_id: str, log: dict[str, Any], context: Any
+    ) -> dict[str, Any]:
+        """POST /code-generation/jobs: the same request, always answered later (a job)."""
+        return self._generate(http, request_id, log, context, job=True)
+
+    def _generate(
+        self,
+        http: HttpRequest,
+        request_id: str,
+        log: dict[str, Any],
+        context: Any,
+        *,
+        job: bool = False,
     ) -> dict[str, Any]:
         """PUT /code-generation: validate, then answer now, or later as a job; with an
         Idempotency-Key, a retry of the same request gets the first answer again."""
-        request = parse_body(http.body, self.settings, async_preferred=prefers_async(http.headers))
+        asynchronous = job or prefers_async(http.headers)
+        request = parse_body(http.body, self.settings, async_preferred=asynchronous)
         log.update(language=request.language.name, model=self.settings.model_id)
         key = idempotency_key(http.headers)
         if key is None:

@@ -34,6 +34,8 @@ class JobSettings:
     ttl_days: int  # a job's record expires this long after it was submitted
     max_receives: int  # deliveries of a job's message before it goes to the dead-letter queue
     deadline_seconds: int  # a job not finished this long after its submission is failed
+    owner_index: str  # the table's index of each caller's jobs (owner, created_at)
+    max_unfinished_per_caller: int  # more queued or running jobs than this: 429
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             ttl_days=_positive(env, "JOB_TTL_DAYS"),
             max_receives=_positive(env, "JOB_MAX_RECEIVE_COUNT"),
             deadline_seconds=_positive(env, "JOB_DEADLINE_SECONDS"),
+            owner_index=_required(env, "JOBS_OWNER_INDEX"),
+            max_unfinished_per_caller=_positive(env, "MAX_UNFINISHED_JOBS_PER_CALLER"),
         ),
         idempotency=IdempotencySettings(
             table=_required(env, "IDEMPOTENCY_TABLE"),

@@ -6,6 +6,7 @@ A client left out is the real one (codegen.clients), made once per container.
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
@@ -85,10 +86,12 @@ def job_worker(
     s3: Any = None,
     dynamodb: Any = None,
     job_clock: Callable[[], float] = time.time,
+    progress_writer: Executor | None = None,
 ) -> JobWorker:
     """The job worker: the same producer as the API's, on the jobs table."""
     return JobWorker(
         settings,
         producer(settings, bedrock=bedrock, s3=s3),
         job_store(settings, dynamodb=dynamodb, clock=job_clock),
+        progress_writer,
     )

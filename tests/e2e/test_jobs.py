@@ -7,6 +7,7 @@ two deliveries before the dead-letter queue (tests/e2e/conftest.py), so that red
 watched in seconds."""
 
 import json
+import threading
 import time
 import urllib.parse
 
@@ -100,7 +101,7 @@ def test_a_job_whose_generation_fails_ends_failed_with_the_error_code(local_stag
     set_faults(
         local_stage.state.model_url,
         "POST",
-        {"path": "/model/*/converse", "status": 403, "code": "AccessDeniedException"},
+        {"path": "/model/*/converse-stream", "status": 403, "code": "AccessDeniedException"},
     )
     try:
         done = finished(submit(local_stage))
@@ -115,7 +116,7 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
     set_faults(
         local_stage.state.model_url,
         "POST",
-        {"path": "/model/*/converse", "delay_s": 8, "times": 1},
+        {"path": "/model/*/converse-stream", "delay_s": 8, "times": 1},
     )
     try:
         job_url = submit(local_stage)
@@ -236,3 +237,67 @@ def kill_workers(local_stage, handler: str) -> int:
         except psutil.Error:
             continue
     return killed
+
+
+# The last two tests' stage: a worker with time for a long answer (at 25 to 300 tokens a
+# second, 1,500 tokens take 5 to 60 s), and a generator with one reserved instance.
+LONG_VARIANT = {"worker_timeout": 90, "job_visibility_timeout": 100, "reserved_concurrency": 1}
+LONG = {
+    "message": (
+        "a Python module of thirty small string utility functions, each with a docstring "
+        "and type hints, and a test for each"
+    ),
+    "key": "python",
+    "max_tokens": 1500,
+    "temperature": 0,
+}
+
+
+@pytest.mark.runtime_client
+def test_a_long_jobs_progress_grows_while_the_model_writes(local_stage):
+    """The worker streams: a job's GET shows the tokens written so far (every 5 s at most)
+    while it runs, growing, then the model's own count once it succeeds."""
+    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
+    job_url = submit(local_stage, LONG)
+    seen: list[int] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status, view = job(job_url)
+        assert status == 200, view
+        if view["status"] in ("succeeded", "failed"):
+            break
+        if "progress" in view:
+            assert view["status"] == "running" and view["progress"]["estimated"] is True
+            seen.append(view["progress"]["output_tokens"])
+        time.sleep(0.5)
+    assert view["status"] == "succeeded", view
+    assert "progress" not in view and view["usage"]["output_tokens"] > 0
+    assert len(set(seen)) >= 2 and seen == sorted(seen) and seen[0] > 0, seen
+    print(f"progress seen: {sorted(set(seen))}; final {view['usage']['output_tokens']} tokens")
+
+
+@pytest.mark.runtime_client
+def test_jobs_are_submitted_and_read_while_generations_hold_every_generator(local_stage):
+    """The job routes have a function of their own: with the generator's one reserved
+    instance held by a slow synchronous generation, a job is still submitted and read at
+    once, not queued behind it."""
+    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
+    model = local_stage.state.model_url
+    set_faults(model, "POST", {"path": "/model/*/converse", "delay_s": 8, "times": 1})
+    answers: list[int] = []
+    try:
+        generation = threading.Thread(
+            target=lambda: answers.append(send(local_stage.url(), json.dumps(SHORT).encode())[0])
+        )
+        generation.start()
+        wait_for(lambda: model_call_held(local_stage), 60, "the generation's model call", 0.1)
+        job_url = submit(local_stage)
+        status, view = job(job_url)
+        # Both answered while the generation still holds the generator's only instance.
+        assert generation.is_alive(), "the job's requests waited for the generation"
+        assert status == 200 and view["status"] in ("queued", "running", "succeeded")
+        generation.join(60)
+    finally:
+        set_faults(model, "DELETE")
+    assert answers == [200]
+    assert finished(job_url)["status"] == "succeeded"

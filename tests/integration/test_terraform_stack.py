@@ -169,6 +169,12 @@ def test_the_job_roles_may_do_only_their_part(stack, aws):
         "sqs:ReceiveMessage",
     ]
     assert _list(worker["ConsumeOwnQueue"]["Resource"]) == [queue]
+    # The worker streams (ConverseStream); the API function does not.
+    assert sorted(_list(worker["InvokeConfiguredModel"]["Action"])) == [
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+    ]
+    assert _list(api["InvokeConfiguredModel"]["Action"]) == ["bedrock:InvokeModel"]
     everything = [*api.values(), *worker.values()]
     assert not any(r == "*" for s in everything for r in _list(s["Resource"]))
 
@@ -244,7 +250,7 @@ def test_alarms_watch_the_stages_own_resources_and_notify_its_encrypted_topic(st
 
     answer = aws("cloudwatch").describe_alarms(AlarmNames=outputs["alarm_names"])
     alarms = {alarm["AlarmName"]: alarm for alarm in answer["MetricAlarms"]}
-    assert set(alarms) == set(outputs["alarm_names"]) and len(alarms) == 11
+    assert set(alarms) == set(outputs["alarm_names"]) and len(alarms) == 14
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic]
         assert alarm["TreatMissingData"] == "notBreaching"
@@ -310,6 +316,7 @@ def test_the_stages_own_key_encrypts_its_data_logs_and_alarms(stack, aws):
     assert groups == [
         f"{prefix}/aws/apigateway/codegen-local/local",
         f"{prefix}/aws/lambda/codegen-local",
+        f"{prefix}/aws/lambda/codegen-local-jobs",
         f"{prefix}/aws/lambda/codegen-local-worker",
     ]
     sqs = aws("sqs")
@@ -323,7 +330,7 @@ def test_the_stages_own_key_encrypts_its_data_logs_and_alarms(stack, aws):
     for group in aws("logs").describe_log_groups()["logGroups"]:
         assert group.get("kmsKeyId") == key_arn, group["logGroupName"]
     iam = aws("iam")
-    for role in ("codegen-local-role", "codegen-local-worker-role"):
+    for role in ("codegen-local-role", "codegen-local-jobs-role", "codegen-local-worker-role"):
         use = role_statements(iam, role)["UseStageKeyThroughItsServices"]
         assert sorted(_list(use["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
         assert _list(use["Resource"]) == [key_arn]
@@ -339,6 +346,7 @@ def test_log_groups_have_retention(stack, aws):
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
     assert retention == {
         "/aws/lambda/codegen-local": 1,
+        "/aws/lambda/codegen-local-jobs": 1,
         "/aws/lambda/codegen-local-worker": 1,
         "/aws/apigateway/codegen-local/local": 1,
     }
@@ -349,14 +357,26 @@ def test_http_api_route_integration_stage_and_permission(stack, aws):
     api = aws("apigatewayv2")
     api_id = report.outputs["api_id"]
     routes = {route["RouteKey"]: route for route in api.get_routes(ApiId=api_id)["Items"]}
-    assert set(routes) == {"PUT /code-generation", "GET /code-generation/jobs/{id}"}
-    (integration,) = api.get_integrations(ApiId=api_id)["Items"]
-    assert integration["IntegrationType"] == "AWS_PROXY"
-    assert integration["PayloadFormatVersion"] == "2.0"
-    assert integration["TimeoutInMillis"] == 30000
-    for route in routes.values():
+    assert set(routes) == {
+        "PUT /code-generation",
+        "POST /code-generation/jobs",
+        "GET /code-generation/jobs/{id}",
+    }
+    integrations = {
+        i["IntegrationUri"].split(":function:")[-1].split("/")[0]: i
+        for i in api.get_integrations(ApiId=api_id)["Items"]
+    }
+    for integration in integrations.values():
+        assert integration["IntegrationType"] == "AWS_PROXY"
+        assert integration["PayloadFormatVersion"] == "2.0"
+        assert integration["TimeoutInMillis"] == 30000
+    # The job routes have a function of their own: generations cannot take their capacity.
+    serves = {"PUT /code-generation": "codegen-local"} | {
+        key: "codegen-local-jobs" for key in routes if "/jobs" in key
+    }
+    for key, route in routes.items():
         assert route["AuthorizationType"] == "AWS_IAM"
-        assert route["Target"] == f"integrations/{integration['IntegrationId']}"
+        assert route["Target"] == f"integrations/{integrations[serves[key]]['IntegrationId']}"
     stage = api.get_stage(ApiId=api_id, StageName="local")
     assert stage["AutoDeploy"] is True
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
@@ -368,10 +388,37 @@ def test_http_api_route_integration_stage_and_permission(stack, aws):
     assert {s["Principal"]["Service"] for s in policy["Statement"]} == {"apigateway.amazonaws.com"}
     sources = {s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]}
     api_arn = f"arn:aws:execute-api:us-east-1:123456789012:{api_id}"
+    assert sources == {f"{api_arn}/local/PUT/code-generation"}
+    policy = json.loads(aws("lambda").get_policy(FunctionName="codegen-local-jobs")["Policy"])
+    sources = {s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]}
     assert sources == {
-        f"{api_arn}/local/PUT/code-generation",
+        f"{api_arn}/local/POST/code-generation/jobs",
         f"{api_arn}/local/GET/code-generation/jobs/*",
     }
+
+
+def test_the_job_routes_function_submits_and_reads_jobs_and_writes_no_code(stack, aws):
+    function = aws("lambda").get_function_configuration(FunctionName="codegen-local-jobs")
+    assert function["Handler"] == "codegen.handler.lambda_handler" and function["Timeout"] == 10
+    api = role_statements(aws("iam"), "codegen-local-role")
+    jobs = role_statements(aws("iam"), "codegen-local-jobs-role")
+    assert "InvokeConfiguredModel" not in jobs and "StoreGeneratedCode" not in jobs
+    for sid in ("QueueJobs", "RecordJobs", "CountCallersJobs", "ReadJobsCode", "KeepAnswers"):
+        assert jobs[sid] == api[sid], sid
+    assert _list(jobs["CountCallersJobs"]["Action"]) == ["dynamodb:Query"]
+    assert _list(jobs["CountCallersJobs"]["Resource"]) == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/codegen-local-jobs/index/owner-created"
+    ]
+    table = aws("dynamodb").describe_table(TableName="codegen-local-jobs")["Table"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "owner-created"
+    assert index["KeySchema"] == [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    variables = function["Environment"]["Variables"]
+    assert variables["JOBS_OWNER_INDEX"] == "owner-created"
+    assert variables["MAX_UNFINISHED_JOBS_PER_CALLER"] == "20"
 
 
 def test_a_second_deploy_changes_nothing(stack):
@@ -393,9 +440,10 @@ def test_touching_only_the_handler_reuploads_only_the_function(stack, aws):
         for c in plan["resource_changes"]
         if c["change"]["actions"] != ["no-op"]
     }
-    # The API function and the worker run the same zip: both take the new code, nothing else.
+    # The three functions run the same zip: they take the new code, nothing else does.
     assert changes == {
         "module.function.aws_lambda_function.this": ["update"],
+        "module.jobs_api.aws_lambda_function.this": ["update"],
         "module.worker.aws_lambda_function.this": ["update"],
     }
     report = deployer.deploy()

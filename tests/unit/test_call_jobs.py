@@ -86,3 +86,43 @@ def test_it_gives_up_at_the_time_limit_and_says_the_job_goes_on(script):
             clock=lambda: scripted.now,
         )
     assert 10 <= scripted.now <= 15
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_progress_line_shows_the_tokens_written_so_far_as_they_grow(terminal):
+    import io
+
+    from deploy.job_progress import JobProgress
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    stream = Stream()
+    shown = JobProgress("u", stream)
+    running = {"job_id": "j", "status": "running"}
+    for elapsed, job in enumerate(
+        [
+            {"job_id": "j", "status": "queued"},
+            running,
+            {**running, "progress": {"output_tokens": 120, "estimated": True}},
+            {**running, "progress": {"output_tokens": 120, "estimated": True}},
+            {**running, "progress": {"output_tokens": 260, "estimated": True}},
+            {"job_id": "j", "status": "succeeded"},
+        ]
+    ):
+        shown.show(job, float(elapsed))
+    shown.close()
+    text = stream.getvalue()
+    assert "running (2 s), ~120 tokens written" in text
+    assert "running (4 s), ~260 tokens written" in text
+    if terminal:  # one line per status, rewritten in place
+        assert text.count("\n") == 3 and "\r" in text
+    else:  # a line per change: the repeated 120 is not printed again
+        assert text.splitlines() == [
+            "job j: queued (0 s)",
+            "job j: running (1 s)",
+            "job j: running (2 s), ~120 tokens written",
+            "job j: running (4 s), ~260 tokens written",
+            "job j: succeeded (5 s)",
+        ]

@@ -30,6 +30,9 @@ locals {
     "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.model_id}",
   ]
 
+  # Converse needs InvokeModel; ConverseStream, InvokeModelWithResponseStream.
+  model_actions = var.streams_model ? ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"] : ["bedrock:InvokeModel"]
+
   log_group_name = "/aws/lambda/${var.function_name}"
   layer_arn      = var.create_layer ? aws_lambda_layer_version.dependencies[0].arn : var.layer_arn
   prefix         = trimsuffix(var.output_prefix, "/")
@@ -77,26 +80,33 @@ data "aws_iam_policy_document" "permissions" {
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}:*"]
   }
 
-  statement {
-    sid       = "StoreGeneratedCode"
-    actions   = ["s3:PutObject"]
-    resources = ["${var.output_bucket_arn}/${local.prefix}/*"]
+  # A function that writes code stores it, and calls the stage's model: a plain model id in
+  # the stage's Region, or an inference profile. One that does not (generates_code) neither.
+  dynamic "statement" {
+    for_each = var.generates_code ? ["${var.output_bucket_arn}/${local.prefix}/*"] : []
+    content {
+      sid       = "StoreGeneratedCode"
+      actions   = ["s3:PutObject"]
+      resources = [statement.value]
+    }
   }
 
-  # The stage's model: a plain model id in the stage's Region, or an inference profile.
-  statement {
-    sid       = "InvokeConfiguredModel"
-    actions   = ["bedrock:InvokeModel"]
-    resources = [local.model_arns[0]]
+  dynamic "statement" {
+    for_each = var.generates_code ? [local.model_arns[0]] : []
+    content {
+      sid       = "InvokeConfiguredModel"
+      actions   = local.model_actions
+      resources = [statement.value]
+    }
   }
 
   # With a profile, its foundation model in the profile's Regions, only when the call comes
   # through that very profile: never directly, never in another geography.
   dynamic "statement" {
-    for_each = local.is_inference_profile ? [local.profile_model_arn] : []
+    for_each = local.is_inference_profile && var.generates_code ? [local.profile_model_arn] : []
     content {
       sid       = "InvokeModelThroughProfile"
-      actions   = ["bedrock:InvokeModel"]
+      actions   = local.model_actions
       resources = [statement.value]
       condition {
         test     = "StringEquals"

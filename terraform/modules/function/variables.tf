@@ -178,3 +178,15 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "streams_model" {
+  description = "The function streams the model's answers (ConverseStream): its role may also bedrock:InvokeModelWithResponseStream."
+  type        = bool
+  default     = false
+}
+
+variable "generates_code" {
+  description = "The function writes code: its role may call the model and store code under output_prefix. False for one that only serves jobs (submits and reads them)."
+  type        = bool
+  default     = true
+}

@@ -1,28 +1,38 @@
-# API Gateway HTTP API: its routes, one Lambda proxy integration (payload 2.0), one throttled,
-# access-logged stage that deploys automatically.
+# API Gateway HTTP API: its routes, a Lambda proxy integration (payload 2.0) per function
+# behind them, one throttled, access-logged stage that deploys automatically.
+
+locals {
+  # Each route, and the function (its key in var.functions) that serves it.
+  route_functions = merge([
+    for function, spec in var.functions : { for key in spec.route_keys : key => function }
+  ]...)
+  route_keys = sort(keys(local.route_functions))
+}
 
 resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
-  description   = "Code generation (${join(", ", var.route_keys)})"
+  description   = "Code generation (${join(", ", local.route_keys)})"
   tags          = var.tags
 }
 
 resource "aws_apigatewayv2_integration" "lambda" {
+  for_each = var.functions
+
   api_id                 = aws_apigatewayv2_api.this.id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = var.function_invoke_arn
+  integration_uri        = each.value.invoke_arn
   payload_format_version = "2.0"
   timeout_milliseconds   = var.integration_timeout_ms
 }
 
 resource "aws_apigatewayv2_route" "this" {
-  for_each = toset(var.route_keys)
+  for_each = local.route_functions
 
   api_id             = aws_apigatewayv2_api.this.id
   route_key          = each.key
-  target             = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+  target             = "integrations/${aws_apigatewayv2_integration.lambda[each.value].id}"
   authorization_type = var.authorization_type
 }
 
@@ -70,14 +80,14 @@ resource "aws_apigatewayv2_stage" "this" {
   depends_on = [aws_apigatewayv2_route.this]
 }
 
-# Only this API's stage, and each route's method and path, may invoke the function (a path
-# parameter matches any one value).
+# Only this API's stage, and each route's method and path, may invoke the route's function (a
+# path parameter matches any one value).
 resource "aws_lambda_permission" "invoke" {
-  for_each = toset(var.route_keys)
+  for_each = local.route_functions
 
   statement_id  = "AllowHttpApi-${aws_apigatewayv2_api.this.id}-${substr(sha1(each.key), 0, 8)}"
   action        = "lambda:InvokeFunction"
-  function_name = var.function_name
+  function_name = var.functions[each.value].name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/${aws_apigatewayv2_stage.this.name}/${split(" ", each.key)[0]}${replace(split(" ", each.key)[1], "/\\{[^}/]+\\}/", "*")}"
 }
@@ -86,4 +96,10 @@ resource "aws_lambda_permission" "invoke" {
 moved {
   from = aws_apigatewayv2_route.this
   to   = aws_apigatewayv2_route.this["PUT /code-generation"]
+}
+
+# Stacks deployed when the API had one function keep its integration.
+moved {
+  from = aws_apigatewayv2_integration.lambda
+  to   = aws_apigatewayv2_integration.lambda["api"]
 }

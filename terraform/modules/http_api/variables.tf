@@ -8,24 +8,23 @@ variable "stage_name" {
   type        = string
 }
 
-variable "route_keys" {
-  description = "The routes the API serves (\"METHOD /path\", {param} for a path parameter), all by the one function."
-  type        = list(string)
+variable "functions" {
+  description = "The functions behind the routes, by short name (the first stacks' one is \"api\"): each one's name, invoke ARN and the routes it serves (\"METHOD /path\", {param} for a path parameter)."
+  type = map(object({
+    name       = string
+    invoke_arn = string
+    route_keys = list(string)
+  }))
 
   validation {
-    condition     = length(var.route_keys) > 0 && alltrue([for key in var.route_keys : can(regex("^(GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS|ANY) /[A-Za-z0-9._~{}/-]*$", key))])
-    error_message = "route_keys must name at least one route, each as \"METHOD /path\" (e.g. \"GET /code-generation/jobs/{id}\")."
+    condition     = length(var.functions) > 0 && alltrue([for f in values(var.functions) : length(f.route_keys) > 0 && alltrue([for key in f.route_keys : can(regex("^(GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS|ANY) /[A-Za-z0-9._~{}/-]*$", key))])])
+    error_message = "functions must name at least one function, each serving at least one route as \"METHOD /path\" (e.g. \"GET /code-generation/jobs/{id}\")."
   }
-}
 
-variable "function_name" {
-  description = "Name of the Lambda function the routes invoke."
-  type        = string
-}
-
-variable "function_invoke_arn" {
-  description = "Invoke ARN of that function."
-  type        = string
+  validation {
+    condition     = length(flatten([for f in values(var.functions) : f.route_keys])) == length(distinct(flatten([for f in values(var.functions) : f.route_keys])))
+    error_message = "functions must not name a route twice: each route has one function."
+  }
 }
 
 variable "authorization_type" {

@@ -7,6 +7,7 @@ data "aws_caller_identity" "current" {}
 
 locals {
   queue_name             = "${var.name}-jobs"
+  owner_index_name       = "owner-created"
   dead_letter_queue_name = "${var.name}-jobs-dlq"
   # Known before the queue exists, so the dead-letter queue can name it without waiting.
   queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.queue_name}"
@@ -64,6 +65,26 @@ resource "aws_dynamodb_table" "jobs" {
   attribute {
     name = "job_id"
     type = "S"
+  }
+
+  attribute {
+    name = "owner"
+    type = "S"
+  }
+
+  attribute {
+    name = "created_at"
+    type = "N"
+  }
+
+  # Each caller's jobs, newest last, with what tells an unfinished one: the API counts them
+  # to hold each caller to its limit (max_unfinished_jobs_per_caller).
+  global_secondary_index {
+    name               = local.owner_index_name
+    hash_key           = "owner"
+    range_key          = "created_at"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["status", "ends_by", "expires_at"]
   }
 
   ttl {

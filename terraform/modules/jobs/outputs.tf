@@ -37,3 +37,13 @@ output "dead_letter_queue_name" {
   description = "Name of the dead-letter queue."
   value       = aws_sqs_queue.dead_letter.name
 }
+
+output "owner_index_name" {
+  description = "Name of the table's index of each caller's jobs (hash owner, range created_at)."
+  value       = local.owner_index_name
+}
+
+output "owner_index_arn" {
+  description = "ARN of that index (for dynamodb:Query)."
+  value       = "${aws_dynamodb_table.jobs.arn}/index/${local.owner_index_name}"
+}

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,7 @@ FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
 BUCKET = "codegen-test-output"
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 JOBS_TABLE = "codegen-test-jobs"
+JOBS_OWNER_INDEX = "owner-created"
 JOBS_QUEUE = "codegen-test-jobs"
 IDEMPOTENCY_TABLE = "codegen-test-idempotency"
 JOBS_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{JOBS_QUEUE}"
@@ -36,9 +38,9 @@ def build_service(bedrock: Any, s3: Any, *, clock: Any = None, job_clock: Any = 
     )
 
 
-def build_worker(bedrock: Any, s3: Any, *, job_clock: Any = None):
+def build_worker(bedrock: Any, s3: Any, *, job_clock: Any = None, progress_writer: Any = None):
     """The job worker as codegen.worker builds it (codegen.wiring), on the (moto) jobs
-    table."""
+    table; its progress writes run inline unless `progress_writer` says otherwise."""
     import time
 
     import boto3
@@ -52,6 +54,7 @@ def build_worker(bedrock: Any, s3: Any, *, job_clock: Any = None):
         s3=s3,
         dynamodb=boto3.client("dynamodb", region_name="us-east-1"),
         job_clock=job_clock or time.time,
+        progress_writer=progress_writer or InlineExecutor(),
     )
 
 
@@ -63,8 +66,25 @@ def create_jobs_backend() -> None:
     dynamodb.create_table(
         TableName=JOBS_TABLE,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "job_id", "AttributeType": "S"},
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "N"},
+        ],
         KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": JOBS_OWNER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": ["status", "ends_by", "expires_at"],
+                },
+            }
+        ],
     )
     boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=JOBS_QUEUE)
     dynamodb.create_table(
@@ -180,6 +200,19 @@ def submit_event(
     return event
 
 
+def post_job_event(
+    body: Any, *, caller: Identity | None = OWNER, stage: str = "dev"
+) -> dict[str, Any]:
+    """POST /code-generation/jobs: the job route (its own function on AWS)."""
+    event = http_event(body, method="POST")
+    event.update(routeKey="POST /code-generation/jobs", rawPath="/code-generation/jobs")
+    event["requestContext"].update(stage=stage)
+    event["requestContext"]["http"]["path"] = "/code-generation/jobs"
+    if caller is not None:
+        event["requestContext"]["authorizer"] = {"iam": caller}
+    return event
+
+
 def sqs_record(job_id: str | None, receive_count: int = 1, body: str | None = None):
     """One record of the SQS event Lambda sends the worker."""
     return {
@@ -210,6 +243,51 @@ def converse_reply(text: str, stop: str = "end_turn", tokens: tuple[int, int] = 
         "usage": {"inputTokens": tokens[0], "outputTokens": tokens[1], "totalTokens": sum(tokens)},
         "metrics": {"latencyMs": 321},
     }
+
+
+def stream_events(reply: dict[str, Any], pieces: int = 1) -> list[dict[str, Any]]:
+    """A Converse reply as the ConverseStream events botocore yields for it, its text in
+    `pieces` deltas."""
+    text = "".join(block.get("text", "") for block in reply["output"]["message"]["content"])
+    size = max(1, -(-len(text) // pieces))
+    deltas = [text[i : i + size] for i in range(0, len(text), size)] or [""]
+    return [
+        {"messageStart": {"role": "assistant"}},
+        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": d}}} for d in deltas),
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": reply["stopReason"]}},
+        {"metadata": {"usage": reply["usage"], "metrics": reply["metrics"]}},
+    ]
+
+
+class StreamingClient:
+    """A Bedrock runtime client whose ConverseStream answers what the stubbed client's
+    Converse does (same arguments checked, same errors raised), as events: botocore's
+    Stubber cannot stub an event stream. `scripted` streams, if any, are answered first."""
+
+    def __init__(self, stubbed: Any) -> None:
+        self.stubbed = stubbed
+        self.calls: list[str] = []
+        self.scripted: list[Any] = []  # iterables of events, used before the stub's
+
+    def converse(self, **arguments: Any) -> dict[str, Any]:
+        self.calls.append("converse")
+        return self.stubbed.converse(**arguments)
+
+    def converse_stream(self, **arguments: Any) -> dict[str, Any]:
+        self.calls.append("converse_stream")
+        if self.scripted:
+            return {"stream": iter(self.scripted.pop(0))}
+        return {"stream": iter(stream_events(self.stubbed.converse(**arguments)))}
+
+
+class InlineExecutor(Executor):
+    """Runs what it is given at once: a job's progress writes in order, for tests."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
 
 
 def body_of(result: dict[str, Any]) -> dict[str, Any]:

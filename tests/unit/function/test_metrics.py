@@ -8,6 +8,7 @@ import pytest
 from local_stage.emf import metric_data
 from tests.unit.function.helpers import (
     FakeContext,
+    StreamingClient,
     body_of,
     build_service,
     build_worker,
@@ -80,7 +81,8 @@ def test_a_path_of_no_route_is_counted_under_other_not_its_path(service, capsys)
 
 def test_a_job_delivery_counts_its_end_and_tokens(s3, bedrock, stubber, capsys):
     api = build_service(lambda _seconds: bedrock[0], s3)
-    worker = build_worker(lambda _seconds: bedrock[0], s3)
+    model = StreamingClient(bedrock[0])
+    worker = build_worker(lambda _seconds: model, s3)
     job_id = body_of(api.handle(submit_event(GOOD), FakeContext("submit-1")))["job_id"]
     stubber.add_response("converse", converse_reply("```python\nx = 1\n```", tokens=(5, 7)))
     worker.handle({"Records": [sqs_record(job_id)]}, FakeContext("w-1", 120_000))
