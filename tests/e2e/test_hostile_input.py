@@ -38,18 +38,21 @@ def gateway_access(local_stage) -> list[dict]:
 
 
 def replayed_answers(local_stage) -> list[int]:
-    """The statuses of the function's answers that were replays of an earlier answer (an
-    Idempotency-Key reused with the same request): they create no job and store nothing."""
+    """The statuses of the functions' answers that were replays of an earlier answer (an
+    Idempotency-Key reused with the same request): they create no job and store nothing. The
+    generator's and the job routes' function both answer keyed requests."""
     statuses: list[int] = []
-    if not (local_stage.state_dir / "logs" / "codegen-local.log").exists():
-        return statuses  # the function has not run yet on this stack
-    # Split at newlines only: a record may hold U+2028 or U+0085 (splitlines() breaks there).
-    for line in local_stage.function_log().split("\n"):
-        text = line.split("\t", 2)[-1]
-        if text.startswith('{"event": "code-generation"'):
-            record = json.loads(text)
-            if record.get("replayed"):
-                statuses.append(record["status"])
+    for function in ("codegen-local", "codegen-local-jobs"):
+        if not (local_stage.state_dir / "logs" / f"{function}.log").exists():
+            continue  # the function has not run yet on this stack
+        # Split at newlines only: a record may hold U+2028 or U+0085 (splitlines() breaks
+        # there).
+        for line in local_stage.function_log(function).split("\n"):
+            text = line.split("\t", 2)[-1]
+            if text.startswith('{"event": "code-generation"'):
+                record = json.loads(text)
+                if record.get("replayed"):
+                    statuses.append(record["status"])
     return statuses
 
 

@@ -59,12 +59,15 @@ def refill() -> None:
 
 
 def workers_of(local_stage) -> list[psutil.Process]:
-    """The runtime workers of the API function (the shared stack runs the job worker's too)."""
+    """The runtime workers of the API function (the shared stack runs the job worker's and
+    the job routes' function's too: the latter has the same handler, so the function's name
+    in each worker's environment tells them apart)."""
     server = psutil.Process(local_stage.state.pid)
     return [
         process
         for process in server.children(recursive=True)
         if "codegen.handler.lambda_handler" in process.cmdline()
+        and process.environ().get("AWS_LAMBDA_FUNCTION_NAME") == "codegen-local"
     ]
 
 
