@@ -28,6 +28,7 @@ from botocore.credentials import Credentials
 from deploy.call import call
 from deploy.paths import LAMBDA_DIR
 from deploy.scratch import scratch_deployer
+from deploy.stages import load_stage
 from local_stage import supervisor
 from local_stage.model.chat import ChatRequest, Message
 from local_stage.model.engine import Job
@@ -58,6 +59,8 @@ TASKS = [
     "a function that counts the words in a text",
 ]
 
+PROMPT = load_stage("local").variables["system_prompt"]  # the stage's own template
+
 
 def bedrock(url: str):
     config = Config(retries={"total_max_attempts": 1}, read_timeout=120)
@@ -77,7 +80,7 @@ def streamed(client, task: str, max_tokens: int, temperature: float) -> tuple[fl
     first = None
     response = client.converse_stream(
         modelId=MODEL_ID,
-        system=[{"text": system_prompt(find_language("python"))}],
+        system=[{"text": system_prompt(find_language("python"), PROMPT)}],
         messages=[{"role": "user", "content": [{"text": task}]}],
         inferenceConfig={"maxTokens": max_tokens, "temperature": temperature},
     )
@@ -95,7 +98,7 @@ def model_seconds(client, task: str) -> float:
     start = time.perf_counter()
     client.converse(
         modelId=MODEL_ID,
-        system=[{"text": system_prompt(find_language("python"))}],
+        system=[{"text": system_prompt(find_language("python"), PROMPT)}],
         messages=[{"role": "user", "content": [{"text": task}]}],
         inferenceConfig={"maxTokens": 512, "temperature": 0.0},
     )

@@ -8,6 +8,10 @@ data "aws_caller_identity" "current" {
       error_message = "max_tokens_limit (${local.max_tokens_limit}) is more than the model writes in a synchronous request's time: ${local.answerable_tokens} tokens at model_tokens_per_second (${var.model_tokens_per_second}) in timeout - ${local.sync_overhead_seconds} s. A request near the limit would time out, and be paid for. Lower it (larger answers are jobs), or set model_tokens_per_second to your model's measured speed."
     }
     precondition {
+      condition     = length(jsonencode(local.function_environment)) <= 4096
+      error_message = "The functions' environment would be ${length(jsonencode(local.function_environment))} bytes, more than Lambda's 4 KB: shorten system_prompt."
+    }
+    precondition {
       condition     = var.default_max_tokens <= local.max_tokens_limit
       error_message = "default_max_tokens (${var.default_max_tokens}) must not exceed the synchronous max_tokens limit (${local.max_tokens_limit})."
     }
@@ -79,6 +83,8 @@ locals {
       # module's alarms and dashboard read the same.
       STAGE             = var.stage
       METRICS_NAMESPACE = local.metrics_namespace
+      # The stage's prompt template (codegen/prompt.py).
+      SYSTEM_PROMPT = var.system_prompt
     },
   )
 }

@@ -335,3 +335,19 @@ variable "max_unfinished_jobs_per_caller" {
     error_message = "max_unfinished_jobs_per_caller must be a whole number, at least 1."
   }
 }
+
+variable "system_prompt" {
+  description = "The stage's system prompt: a template in which {language} stands for the language's name and {tag} for its fenced block's tag. Each stored object records its SHA-256 (system-prompt-sha256)."
+  type        = string
+
+  validation {
+    condition     = strcontains(var.system_prompt, "{language}")
+    error_message = "system_prompt must name the language as {language} (and may use {tag} for the fence's tag)."
+  }
+
+  # Lambda allows 4 KB of environment in all; the prompt shares it with the other settings.
+  validation {
+    condition     = length(var.system_prompt) <= 2048
+    error_message = "system_prompt must be at most 2048 characters (Lambda's environment holds 4 KB in all)."
+  }
+}

@@ -47,7 +47,9 @@ class Generation:
     latency_ms: int | None
 
 
-def converse_arguments(request: GenerationRequest, model_id: str) -> dict[str, Any]:
+def converse_arguments(
+    request: GenerationRequest, model_id: str, prompt_template: str
+) -> dict[str, Any]:
     """The Converse call's arguments: only the sampling settings that are set are sent."""
     sampling = request.sampling
     inference: dict[str, Any] = {"maxTokens": sampling.max_tokens}
@@ -57,7 +59,7 @@ def converse_arguments(request: GenerationRequest, model_id: str) -> dict[str, A
         inference["topP"] = sampling.top_p
     arguments: dict[str, Any] = {
         "modelId": model_id,
-        "system": [{"text": system_prompt(request.language)}],
+        "system": [{"text": system_prompt(request.language, prompt_template)}],
         "messages": [{"role": "user", "content": [{"text": request.message}]}],
         "inferenceConfig": inference,
     }
@@ -88,7 +90,7 @@ def generate(
     the model is still writing; the function's time bounds the whole (504 when it runs out),
     and `progress` hears the tokens so far after each piece.
     """
-    arguments = converse_arguments(request, settings.model_id)
+    arguments = converse_arguments(request, settings.model_id, settings.system_prompt)
     for attempt in range(1, settings.bedrock_max_attempts + 1):
         try:
             if progress is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from codegen.bedrock import Progress, generate
 from codegen.errors import HttpError
-from codegen.prompt import extract_code
+from codegen.prompt import extract_code, template_sha256
 from codegen.request import GenerationRequest
 from codegen.settings import Settings
 from codegen.storage import (
@@ -21,6 +21,7 @@ from codegen.storage import (
     object_key,
     store_code,
 )
+from codegen.syntax import check_syntax
 
 logger = logging.getLogger(__name__)
 # The shortest model call worth starting; with less, answer 503 at once.
@@ -60,6 +61,7 @@ def answer_fields(
         "model": generated.model_id,
         "stop_reason": generated.stop_reason,
         "truncated": generated.stop_reason == "max_tokens",
+        "syntax": generated.syntax.as_record(),
         "usage": {
             "input_tokens": generated.input_tokens,
             "output_tokens": generated.output_tokens,
@@ -145,11 +147,16 @@ class Producer:
             prompt_chars=len(request.message),
             prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest(),
         )
+        # Whether it parses: said in the answer and the object, never an error of its own.
+        syntax = check_syntax(code, request.language)
+        log.update(syntax=syntax.status)
         generated = Generated(
             self.settings.model_id,
             generation.stop_reason,
             generation.input_tokens,
             generation.output_tokens,
+            syntax,
+            template_sha256(self.settings.system_prompt),
         )
         stored, storage_error = self._store(request, code, generated, key_id, budget, job)
         log.update(

@@ -1,5 +1,11 @@
-"""The system prompt, and taking the code out of the model's fenced answer."""
+"""The system prompt, and taking the code out of the model's fenced answer.
 
+The prompt is the stage's own (`system_prompt`, terraform/defaults.tfvars.json holds the
+default): a template in which `{language}` stands for the language's name and `{tag}` for the
+tag of its fenced block, nothing else (a brace elsewhere is kept as it is).
+"""
+
+import hashlib
 import re
 
 from codegen.languages import Language, fence_tags
@@ -10,13 +16,19 @@ _FENCE = re.compile(
 )
 
 
-def system_prompt(language: Language) -> str:
-    return (
-        f"You are an expert {language.title} programmer. Write {language.title} code that does "
-        f"what the user asks. Answer with only the code, in one fenced code block tagged "
-        f"```{language.name}; put any explanation in code comments. Do not add text before or "
-        f"after the block."
+LANGUAGE_PLACEHOLDER = "{language}"
+TAG_PLACEHOLDER = "{tag}"
+
+
+def system_prompt(language: Language, template: str) -> str:
+    return template.replace(LANGUAGE_PLACEHOLDER, language.title).replace(
+        TAG_PLACEHOLDER, language.name
     )
+
+
+def template_sha256(template: str) -> str:
+    """Which prompt made an answer: recorded in its object's metadata."""
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()
 
 
 def extract_code(text: str, language: Language) -> str:

@@ -60,6 +60,7 @@ class Settings:
     idempotency: IdempotencySettings
     stage: str  # the stage's name: a dimension of its metrics
     metrics_namespace: str  # where its metrics go (codegen.metrics)
+    system_prompt: str  # the stage's prompt template (codegen.prompt)
     # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
@@ -113,6 +114,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ),
         stage=_required(env, "STAGE"),
         metrics_namespace=_required(env, "METRICS_NAMESPACE"),
+        system_prompt=_prompt_template(env),
         max_body_bytes=_own(env, "MAX_BODY_BYTES", "max_body_bytes", _int),
         max_message_chars=_own(env, "MAX_MESSAGE_CHARS", "max_message_chars", _int),
         connect_timeout=_own(env, "BEDROCK_CONNECT_TIMEOUT", "connect_timeout", _float),
@@ -192,3 +194,14 @@ def _int(env: Mapping[str, str], name: str, default: object = _UNSET) -> int | N
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+
+
+def _prompt_template(env: Mapping[str, str]) -> str:
+    """The stage's prompt template; Terraform checks it too, so this only catches a function
+    configured by hand."""
+    from codegen.prompt import LANGUAGE_PLACEHOLDER
+
+    template = _required(env, "SYSTEM_PROMPT")
+    if LANGUAGE_PLACEHOLDER not in template:
+        raise ConfigError(f"SYSTEM_PROMPT must name the language as {LANGUAGE_PLACEHOLDER}")
+    return template

@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from codegen.languages import Language
+from codegen.syntax import UNCHECKED_VERDICT, SyntaxVerdict
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Generated:
     stop_reason: str
     input_tokens: int
     output_tokens: int
+    syntax: SyntaxVerdict = UNCHECKED_VERDICT  # whether the code parses (codegen.syntax)
+    prompt_template_sha256: str = ""  # which stage prompt made it (codegen.prompt)
 
 
 class StorageError(Exception):
@@ -94,7 +97,10 @@ def store_code(
             "stop-reason": generated.stop_reason[:64],
             "input-tokens": str(generated.input_tokens),
             "output-tokens": str(generated.output_tokens),
+            **_syntax_metadata(generated.syntax),
         }
+        if generated.prompt_template_sha256:
+            metadata["system-prompt-sha256"] = generated.prompt_template_sha256
     candidate = key
     failure, last_error = "no attempt", None
     for _ in range(_ATTEMPTS):
@@ -161,8 +167,24 @@ def find_stored(client: Any, bucket: str, key: str) -> tuple[StoredObject, Gener
         stop_reason=metadata.get("stop-reason", ""),
         input_tokens=count("input-tokens"),
         output_tokens=count("output-tokens"),
+        syntax=SyntaxVerdict(
+            metadata.get("syntax", UNCHECKED_VERDICT.status),
+            count("syntax-line") or None,
+            metadata.get("syntax-message"),
+        ),
+        prompt_template_sha256=metadata.get("system-prompt-sha256", ""),
     )
     return StoredObject(bucket, key), generated
+
+
+def _syntax_metadata(verdict: SyntaxVerdict) -> dict[str, str]:
+    """The verdict as object metadata (S3's user metadata is US-ASCII)."""
+    metadata = {"syntax": verdict.status}
+    if verdict.line is not None:
+        metadata["syntax-line"] = str(verdict.line)
+    if verdict.message is not None:
+        metadata["syntax-message"] = verdict.message.encode("ascii", "backslashreplace").decode()
+    return metadata
 
 
 def read_code(client: Any, stored: StoredObject) -> str | None:

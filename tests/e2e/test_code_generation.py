@@ -221,3 +221,27 @@ def test_with_the_model_server_down_the_caller_gets_502_at_once(local_stage, dep
     status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
     assert (status, json.loads(data)["error"]) == (502, "ModelUnreachable")
     assert time.monotonic() - started < 10
+
+
+def test_the_stages_prompt_is_its_own_checked_at_deploy_and_named_by_each_answer(local_stage, s3):
+    """system_prompt is a stage setting: a template without {language} is refused before
+    anything changes; another template is what the model is told, and each stored object
+    names the prompt that made it (its SHA-256)."""
+    import hashlib
+
+    from deploy.stages import load_stage
+
+    with pytest.raises(TerraformError) as refused:
+        local_stage.deploy(LAMBDA_DIR, system_prompt="Write good code.")
+    assert "system_prompt must name the language as {language}" in str(refused.value)
+    own = "You write {language} only. Reply with one fenced ```{tag} block and nothing else."
+    default = load_stage("local").variables["system_prompt"]
+    for template, variant in ((default, {}), (own, {"system_prompt": own})):
+        outputs = local_stage.deploy(LAMBDA_DIR, **variant).outputs
+        status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode())
+        assert status == 200, data
+        answer = json.loads(data)
+        assert answer["syntax"]["status"] in ("ok", "error")  # python: always checked
+        metadata = s3.head_object(Bucket=outputs["bucket_name"], Key=answer["key"])["Metadata"]
+        assert metadata["system-prompt-sha256"] == hashlib.sha256(template.encode()).hexdigest()
+        assert metadata["syntax"] == answer["syntax"]["status"]

@@ -58,6 +58,7 @@ def stage_environment() -> dict[str, str]:
         "OUTPUT_PREFIX": "code-output/",
         "STAGE": "test",
         "METRICS_NAMESPACE": "CodeGen",
+        "SYSTEM_PROMPT": defaults["system_prompt"],
     }
 
 

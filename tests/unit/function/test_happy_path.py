@@ -7,6 +7,7 @@ from botocore.stub import ANY
 
 from codegen.languages import find_language
 from codegen.prompt import system_prompt
+from tests.unit.function.conftest import stage_environment
 from tests.unit.function.helpers import (
     BUCKET,
     MODEL,
@@ -79,7 +80,9 @@ def test_generates_stores_and_returns_code(
 def test_sends_system_prompt_message_and_default_sampling(service, stubber):
     expected = {
         "modelId": MODEL,
-        "system": [{"text": system_prompt(find_language("python"))}],
+        "system": [
+            {"text": system_prompt(find_language("python"), stage_environment()["SYSTEM_PROMPT"])}
+        ],
         "messages": [{"role": "user", "content": [{"text": "add two numbers"}]}],
         "inferenceConfig": {"maxTokens": 512, "temperature": 0.1},
         "additionalModelRequestFields": {"top_k": 250},

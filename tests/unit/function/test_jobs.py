@@ -296,6 +296,7 @@ def test_the_worker_finishes_a_job_with_the_synchronous_answers_fields(api, work
     assert stored_keys(s3) == [view["key"]]
     body = s3.get_object(Bucket=BUCKET, Key=view["key"])["Body"].read().decode()
     assert body == view["code"] and view["usage"]["total_tokens"] == 46
+    assert view["syntax"] == {"status": "ok"}  # the same verdict as a synchronous answer
     assert "Retry-After" not in api.handle(job_event(job_id), FakeContext())["headers"]
     # Delivered again (at least once): nothing runs twice, nothing is written twice.
     again = worker.handle({"Records": [sqs_record(job_id, 2)]}, FakeContext("w-2", 120_000))
@@ -499,6 +500,7 @@ def test_a_delivery_that_finds_the_jobs_code_stored_adopts_it_without_the_model(
     assert view["status"] == "succeeded" and view["code"].startswith("def add(a, b):")
     assert view["usage"]["output_tokens"] == 34 and view["stop_reason"] == "end_turn"
     assert stored_keys(s3) == [f"code-output/jobs/{job_id}.py"]
+    assert view["syntax"] == {"status": "ok"}  # read back from the object's metadata
 
 
 def test_an_abandoned_job_whose_code_was_stored_reads_as_succeeded(api, store, s3, clock):

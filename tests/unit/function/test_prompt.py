@@ -2,6 +2,7 @@ import pytest
 
 from codegen.languages import LANGUAGES, find_language
 from codegen.prompt import extract_code, system_prompt
+from tests.unit.function.conftest import stage_environment
 
 PY = find_language("python")
 
@@ -25,8 +26,14 @@ def test_extract_code(text, expected):
 
 
 def test_system_prompt_names_the_language_and_fence():
-    prompt = system_prompt(find_language("c#"))
-    assert "C#" in prompt and "```csharp" in prompt
+    template = stage_environment()["SYSTEM_PROMPT"]
+    prompt = system_prompt(find_language("c#"), template)
+    assert "C#" in prompt and "```csharp" in prompt and "{" not in prompt
+
+
+def test_a_template_keeps_every_brace_but_its_two_placeholders():
+    prompt = system_prompt(find_language("go"), "Write {language} ({tag}); {x} and {{y}} stay.")
+    assert prompt == "Write Go (go); {x} and {{y}} stay."
 
 
 def test_languages_have_unique_names_aliases_and_extensions():
