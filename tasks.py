@@ -351,7 +351,46 @@ def bench(c, only=None):
     raise Exit(code=subprocess.run(command, cwd=here, check=False).returncode)
 
 
+@task(
+    name="eval",
+    help={
+        "stage": _STAGE,
+        "only": "some tasks of the suite, comma-separated (default: all of them)",
+        "compare": "an earlier run's report (eval-<stage>.json) to show the change against",
+        "out": "where the report and its chart go (default build/bench)",
+    },
+)
+@_user_errors
+def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None):
+    """Measure the code a stage writes: each task of the built-in suite through the stage's
+    real API (temperature 0), its answer run against the task's tests in a sandbox; prints
+    pass@1, the share that parse, latency p50/p95, tokens and cost per task. It runs
+    model-written code on this machine (see the README's "Measuring the code")."""
+    from pathlib import Path
+
+    from deploy.evaluation.stage import chosen_tasks, earlier_run, run_on_stage
+    from deploy.paths import BUILD_DIR
+
+    tasks = chosen_tasks(only)  # options first: before the stage is looked at
+    earlier = earlier_run(compare)
+    deployer = _deployer(stage)
+    record = run_on_stage(
+        deployer, tasks, Path(out) if out else BUILD_DIR / "bench", earlier, print
+    )
+    summary = record["summary"]
+    print(
+        f"\npass@1 {summary['pass_at_1']:.0%} ({summary['passed']}/{summary['tasks']}), "
+        f"parse {summary['parse_share']:.0%}, latency p50 {summary['latency_p50_s']:.1f} s "
+        f"p95 {summary['latency_p95_s']:.1f} s, {summary['output_tokens_per_task']:.0f} output "
+        f"tokens and ${summary['cost_per_task']:.5f} per task"
+    )
+    for line in record.get("comparison", []):
+        print(f"  {line}")
+    chart = record["chart_path"] or "not drawn (the plotting tool is not installed)"
+    print(f"report: {record['report_path']}\nchart:  {chart}")
+
+
 local = Collection("local", up=local_up, down=local_down, status=local_status)
 namespace = Collection(
-    build_layer, package, plan, deploy, destroy, outputs, call, logs, status, bench, local
+    build_layer, package, plan, deploy, destroy, outputs, call, logs, status, bench, eval_, local
 )

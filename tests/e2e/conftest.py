@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from deploy.deployer import DeployReport
+from deploy.deployer import DeployReport, StageDeployer
 from deploy.paths import LAMBDA_DIR
 from deploy.scratch import scratch_deployer
 from deploy.stages import load_stage
@@ -58,11 +58,19 @@ class LocalStage:
         if variant == self._deployed:
             return DeployReport(False, self._outputs)
         self._deployed = None  # a failed deploy leaves the stage in no known variant
-        report = scratch_deployer(
-            self.root / "stage", self.state.emulator_url, source, **variables
-        ).deploy()
+        report = self.deployer(source, **overrides).deploy()
         self._deployed, self._outputs = variant, report.outputs
         return report
+
+    def deployer(self, source: Path = LAMBDA_DIR, **overrides: Any) -> StageDeployer:
+        """The deployer of this stack's stage (its state), for the variant `overrides` name:
+        what a verb such as `invoke eval` is given."""
+        variables = {**BASE_VARIABLES, **overrides}
+        deployer = scratch_deployer(
+            self.root / "stage", self.state.emulator_url, source, **variables
+        )
+        deployer.target.state_dir = self.state_dir  # this stack's gateway, not `.local`'s
+        return deployer
 
     def function_source(
         self, name: str, handler_source: str, files: dict[str, str] | None = None

@@ -1,0 +1,126 @@
+"""`invoke eval` against a deployed stage: its real API (signed as `invoke call` signs), sync
+for a task whose max_tokens the stage answers synchronously, a job otherwise; the report
+written as JSON and a chart beside the bench report."""
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from deploy.call import build_body, generate
+from deploy.evaluation.runner import EvalError, compare, evaluate, run_record
+from deploy.evaluation.sandbox import network_isolation
+from deploy.evaluation.suite import TASKS, Task
+from deploy.paths import REPO_ROOT
+
+
+def chosen_tasks(only: str | None) -> list[Task]:
+    """The suite, or the tasks `only` names (comma-separated); an unknown name is refused."""
+    if not only:
+        return list(TASKS)
+    by_name = {task.name: task for task in TASKS}
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise EvalError(
+            f"no task {', '.join(unknown)} in the suite; the tasks are {', '.join(by_name)}"
+        )
+    return [by_name[name] for name in names]
+
+
+def earlier_run(path: str | None) -> dict[str, Any] | None:
+    """The report of an earlier run to compare with, checked before anything is sent."""
+    if path is None:
+        return None
+    try:
+        earlier = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise EvalError(f"--compare {path}: cannot read an eval report there ({exc})") from exc
+    if not isinstance(earlier, dict) or "summary" not in earlier or "results" not in earlier:
+        raise EvalError(f"--compare {path}: not an eval report (no summary and results)")
+    return earlier
+
+
+def run_on_stage(
+    deployer: Any,
+    tasks: list[Task],
+    out_dir: Path,
+    earlier: dict[str, Any] | None,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    outputs = deployer.outputs()
+    url = deployer.target.invoke_url(outputs)
+    credentials = deployer.target.signing_credentials(outputs)
+    deployed = _function_environment(deployer, outputs)
+    sync_limit = int(deployed["MAX_TOKENS_LIMIT"])
+
+    def ask(task: Task) -> dict[str, Any]:
+        settings = {"max_tokens": task.max_tokens, "temperature": 0}  # deterministic
+        return generate(
+            url,
+            build_body(task.prompt, task.language, settings),
+            region=deployer.stage.region,
+            credentials=credentials,
+            asynchronous=task.max_tokens > sync_limit,
+        )
+
+    report(
+        f"{len(tasks)} tasks on stage {deployer.stage.name}; the sandbox refuses the "
+        f"network by {network_isolation()}"
+    )
+    results = evaluate(tasks, ask, outputs.get("model_prices") or {}, report=report)
+    record = run_record(
+        results,
+        stage=deployer.stage.name,
+        model=deployed["MODEL_ID"],
+        answered_by=deployer.target.answered_by(),  # local: the model server's own model
+        system_prompt_sha256=hashlib.sha256(deployed["SYSTEM_PROMPT"].encode()).hexdigest(),
+        when=datetime.now(UTC).isoformat(timespec="seconds"),
+        network_isolation=network_isolation(),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"eval-{deployer.stage.name}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    record["report_path"] = str(path)
+    record["chart_path"] = _chart(path)
+    if earlier is not None:
+        record["comparison"] = compare(record, earlier)
+    return record
+
+
+def _function_environment(deployer: Any, outputs: dict[str, Any]) -> dict[str, str]:
+    """The generating function's environment as deployed: its synchronous max_tokens limit
+    (Terraform computes it), its model and its system prompt, the run's record of what made
+    the answers."""
+    lam = deployer.target.client("lambda")
+    configuration = lam.get_function_configuration(FunctionName=outputs["function_name"])
+    return dict(configuration["Environment"]["Variables"])
+
+
+def _chart(report_path: Path) -> str | None:
+    """The chart beside the report, drawn with the plotting tool (scripts/tool.sh plot)."""
+    chart = report_path.with_suffix(".png")
+    try:
+        plotting = subprocess.run(
+            ["bash", "scripts/tool.sh", "plot"],
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        subprocess.run(
+            [
+                f"{plotting}/python",
+                str(Path(__file__).with_name("chart.py")),
+                str(report_path),
+                str(chart),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None  # the figures are in the JSON report; the chart is extra
+    return str(chart)

@@ -1,0 +1,43 @@
+"""`invoke eval` on the local stage: a few of the suite's tasks through the real API and the
+local model, each answer run in the sandbox, the report written and comparable."""
+
+import json
+
+import pytest
+
+from deploy.evaluation.runner import compare
+from deploy.evaluation.stage import chosen_tasks, run_on_stage
+from deploy.paths import LAMBDA_DIR
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.model,
+]
+
+FEW = "add,digit_sum,reverse_words,is_palindrome"
+
+
+def test_an_eval_of_a_few_tasks_scores_the_local_models_answers(local_stage, tmp_path):
+    local_stage.deploy(LAMBDA_DIR)
+    lines: list[str] = []
+    record = run_on_stage(local_stage.deployer(), chosen_tasks(FEW), tmp_path, None, lines.append)
+    print("\n".join(lines))
+    summary = record["summary"]
+    assert summary["tasks"] == 4 and 0 <= summary["passed"] <= 4
+    print(f"pass@1 {summary['pass_at_1']:.0%}, parse {summary['parse_share']:.0%}")
+    results = {result["task"]: result for result in record["results"]}
+    assert set(results) == set(FEW.split(","))
+    for result in results.values():
+        assert result["reason"] != "request-failed", result
+        assert result["syntax"] in ("ok", "error") and result["output_tokens"] > 0
+        assert result["latency_s"] > 0 and result["cost"] == 0  # local prices are 0
+        assert result["passed"] == (result["reason"] == "passed")
+    # The tiny model writes `add` right: the pass rate is measured, not assumed to be zero.
+    assert results["add"]["passed"], results["add"]
+    written = json.loads((tmp_path / "eval-local.json").read_text())
+    assert written["summary"] == summary and written["stage"] == "local"
+    assert written["network_isolation"] in ("a network namespace", "Python's socket API only")
+    assert compare(written, written)[0].endswith("(+0 points)")

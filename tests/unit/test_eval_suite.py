@@ -1,0 +1,153 @@
+"""`invoke eval`'s parts without a stage: the suite can be solved (every reference passes its
+own tests), the sandbox stops what it must and scores it failed, and the summary and the
+comparison say what the results say."""
+
+import json
+import socket
+import sys
+import threading
+
+import pytest
+
+from deploy.evaluation.runner import EvalError, compare, evaluate, run_record, summarize
+from deploy.evaluation.sandbox import Limits, run_tests
+from deploy.evaluation.stage import chosen_tasks, earlier_run
+from deploy.evaluation.suite import TASKS
+from layer_builder.errors import UserError
+
+QUICK = Limits(cpu_seconds=2, memory_bytes=256 * 2**20, wall_seconds=4.0)
+
+
+def test_the_suite_has_thirty_distinct_python_tasks():
+    assert len(TASKS) >= 30
+    assert len({task.name for task in TASKS}) == len(TASKS)
+    assert {task.language for task in TASKS} == {"python"}
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda task: task.name)
+def test_every_reference_solution_passes_its_own_tests(task):
+    outcome = run_tests(task.reference, task.tests)
+    assert outcome.passed, outcome.detail
+
+
+def test_a_wrong_answer_fails_its_tests():
+    (add,) = [task for task in TASKS if task.name == "add"]
+    outcome = run_tests("def add(a, b):\n    return a - b\n", add.tests, QUICK)
+    assert not outcome.passed and outcome.reason == "failed"
+
+
+def test_code_that_loops_for_ever_is_stopped_and_failed():
+    outcome = run_tests("while True:\n    pass\n", "", QUICK)
+    assert not outcome.passed and outcome.reason in ("cpu-limit", "timeout")
+    assert outcome.seconds < QUICK.wall_seconds + 2
+
+
+def test_code_that_sleeps_past_the_wall_clock_is_killed():
+    outcome = run_tests("import time\ntime.sleep(60)\n", "", QUICK)
+    assert not outcome.passed and outcome.reason == "timeout"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="only Linux enforces an address-space limit"
+)
+def test_code_that_allocates_too_much_is_stopped_and_failed():
+    outcome = run_tests("block = bytearray(2 * 1024**3)\n", "", QUICK)
+    assert not outcome.passed and outcome.reason == "memory"
+
+
+def test_code_sees_none_of_the_callers_environment(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-the-model")
+    monkeypatch.setenv("CODEGEN_TEST_SECRET", "nor-this")
+    code = "import os\nleaked = {k: v for k, v in os.environ.items() if 'SECRET' in k}\n"
+    outcome = run_tests(code, "assert leaked, 'nothing to read'\n", QUICK)
+    assert not outcome.passed and "nothing to read" in outcome.detail
+
+
+def test_code_cannot_reach_the_network():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.settimeout(5)
+    reached: list[bool] = []
+
+    def accept() -> None:
+        try:
+            listener.accept()
+            reached.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+    outcome = run_tests(code, "", QUICK)
+    thread.join()
+    listener.close()
+    assert not outcome.passed and reached == []
+
+
+def reference_answers(task):
+    return {
+        "code": task.reference,
+        "usage": {"input_tokens": 100, "output_tokens": 50},
+        "syntax": {"status": "ok"},
+    }
+
+
+def test_the_summary_counts_passes_parses_latency_tokens_and_cost():
+    tasks = chosen_tasks("add,fizzbuzz,gcd")
+    ticks = iter(range(100))
+    answers = {
+        "add": reference_answers(tasks[0]),
+        "fizzbuzz": {
+            "code": "def fizzbuzz(n)\n",
+            "usage": {"input_tokens": 100, "output_tokens": 10},
+            "syntax": {"status": "error", "line": 1},
+        },
+    }
+
+    def ask(task):
+        if task.name == "gcd":
+            raise UserError("HTTP 503: the model is unavailable")
+        return answers[task.name]
+
+    prices = {"input_per_1000": 1.0, "output_per_1000": 2.0}
+    results = evaluate(tasks, ask, prices, limits=QUICK, clock=lambda: float(next(ticks)))
+    assert [(r.task, r.passed, r.reason) for r in results] == [
+        ("add", True, "passed"),
+        ("fizzbuzz", False, "error"),
+        ("gcd", False, "request-failed"),
+    ]
+    summary = summarize(results)
+    assert summary["pass_at_1"] == pytest.approx(1 / 3)
+    assert summary["parse_share"] == pytest.approx(1 / 3)
+    assert summary["latency_p50_s"] == 1.0 and summary["latency_p95_s"] == 1.0
+    assert summary["cost_per_task"] == pytest.approx((0.2 + 0.12 + 0) / 3)
+    with pytest.raises(EvalError):
+        summarize([])
+
+
+def test_a_comparison_shows_the_change_and_which_tasks_moved():
+    tasks = chosen_tasks("add,gcd")
+
+    def record(passing: set[str], prompt: str) -> dict:
+        def ask(task):
+            code = task.reference if task.name in passing else "x = 1\n"
+            return {"code": code, "usage": {}, "syntax": {"status": "ok"}}
+
+        return run_record(evaluate(tasks, ask, {}, limits=QUICK), system_prompt_sha256=prompt)
+
+    before, after = record({"add"}, "aaa"), record({"add", "gcd"}, "bbb")
+    lines = compare(json.loads(json.dumps(after)), json.loads(json.dumps(before)))
+    assert lines[0].startswith("pass@1") and "50% -> 100% (+50 points)" in lines[0]
+    assert "now passing: gcd" in lines and "now failing: none" in lines
+    assert "system_prompt_sha256: aaa -> bbb" in lines
+
+
+def test_bad_options_are_refused_before_anything_is_sent(tmp_path):
+    with pytest.raises(EvalError, match="no task nope in the suite"):
+        chosen_tasks("add,nope")
+    with pytest.raises(EvalError, match="cannot read an eval report"):
+        earlier_run(str(tmp_path / "missing.json"))
+    (tmp_path / "other.json").write_text('{"figures": []}')
+    with pytest.raises(EvalError, match="not an eval report"):
+        earlier_run(str(tmp_path / "other.json"))
