@@ -329,6 +329,7 @@ def _print_stack(current) -> None:
         return
     print(f"  gateway:  {current.state.gateway_url}")
     print(f"  emulator: {current.state.emulator_url}")
+    print(f"  console:  {current.state.console_url}")
     if current.model is not None:
         print(
             f"  model:    {current.model.url} ({current.model.model} via "
@@ -336,6 +337,22 @@ def _print_stack(current) -> None:
         )
     elif current.state.model_url:
         print(f"  model:    {current.state.model_url} (your Bedrock-compatible endpoint)")
+
+
+@task(name="console", help={"open": "open it in your web browser too"})
+def local_console(c, open=False):
+    """Print the local console's URL (it holds the stack's token: keep it to yourself)."""
+    import webbrowser
+
+    from local_stage import supervisor
+
+    current = supervisor.status()
+    if not current.running or current.state is None:
+        print("local stage: not running (start it with `invoke local.up`)")
+        raise Exit(code=3)
+    print(current.state.console_url)
+    if open and not webbrowser.open(current.state.console_url):
+        print("no web browser found here: open the URL above in one")
 
 
 @task(help={"only": "run only these scripts (comma-separated, e.g. noops.py,layer_build.py)"})
@@ -390,7 +407,9 @@ def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None):
     print(f"report: {record['report_path']}\nchart:  {chart}")
 
 
-local = Collection("local", up=local_up, down=local_down, status=local_status)
+local = Collection(
+    "local", up=local_up, down=local_down, status=local_status, console=local_console
+)
 namespace = Collection(
     build_layer, package, plan, deploy, destroy, outputs, call, logs, status, bench, eval_, local
 )

@@ -7,6 +7,8 @@ layer_builder's standalone utilities), so the two never reach into each other.
 """
 
 import json
+import os
+import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Self
@@ -27,11 +29,20 @@ SECRET_KEY = "test"
 ACCOUNT_ID = "123456789012"  # the account the emulator (moto) answers for them
 # Every local server answers GET here (the emulator with its instance id).
 HEALTH_PATH = "/_local/health"
+# Every path under this prefix (health, faults, the console) answers only a caller that shows
+# the stack's token, in this header or (for a page's URL and its links) this query parameter.
+LOCAL_PREFIX = "/_local/"
+TOKEN_HEADER = "X-Local-Token"
+TOKEN_QUERY = "token"
+# How `local.up` hands one token to both of its servers (read once, then removed from the
+# environment, so nothing they start inherits it).
+TOKEN_VARIABLE = "CODEGEN_LOCAL_TOKEN"
 
 
 class _StateFile:
-    """A dataclass kept as a JSON file: written atomically, read as None when absent or
-    unreadable (a reader then treats the process it describes as not running)."""
+    """A dataclass kept as a JSON file: written atomically and readable by its user only
+    (0600: it holds the stack's token), read as None when absent or unreadable (a reader then
+    treats the process it describes as not running)."""
 
     def write(self, path: Path) -> None:
         write_json_atomically(path, asdict(self))  # type: ignore[call-overload]
@@ -50,6 +61,11 @@ class StackState(_StateFile):
     emulator_url: str
     gateway_url: str
     model_url: str | None = None
+    token: str = ""  # what every /_local/ path asks for
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.gateway_url}{CONSOLE_PATH}?{TOKEN_QUERY}={self.token}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,20 @@ class ModelServerState(_StateFile):
     model: str  # the model that really answers
     backend: str  # "gguf" or "openai"
     source: str  # the GGUF file, or the OpenAI-compatible server's URL#model
+    token: str = ""  # what every /_local/ path asks for
+
+
+CONSOLE_PATH = "/_local/console/"
+
+
+def server_token() -> str:
+    """The token a local server guards its /_local/ paths with: the one `local.up` handed it
+    (then gone from the environment), else a new random one."""
+    return os.environ.pop(TOKEN_VARIABLE, "") or new_token()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def running_stack(state_dir: Path = STATE_DIR) -> StackState | None:

@@ -10,8 +10,9 @@ nothing is half-written. `times` limits how many requests a rule hits (0: every 
     GET    /_local/faults  (the rules, each with how many requests it has hit)
     DELETE /_local/faults  (clears every rule)
 
-Only the local stage's servers (the emulator, the model server) serve this path; the rules
-live in their memory.
+Only the local stage's servers (the emulator, the model server) serve this path, to a caller
+with the stack's token (local_stage.guard), and take rules as JSON only; the rules live in
+their memory.
 """
 
 import fnmatch
@@ -22,7 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from local_stage.guard import is_json
+
 PATH = "/_local/faults"
+JSON_ONLY = "a fault rule is sent as Content-Type: application/json"
 _MAX_DELAY_S = 120.0
 
 
@@ -119,6 +123,8 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any], table:
         table.clear()
     elif method == "GET":
         answer = {"status": "ok", "rules": table.describe()}
+    elif method == "POST" and not is_json(environ.get("CONTENT_TYPE")):
+        status, answer = "415 Unsupported Media Type", {"error": JSON_ONLY}
     elif method == "POST":
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)

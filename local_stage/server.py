@@ -16,6 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from local_stage.console.app import Console
+from local_stage.console.feed import RequestFeed
 from local_stage.contract import (
     ACCESS_KEY,
     BUILD_DIR,
@@ -24,6 +26,7 @@ from local_stage.contract import (
     STACK_FILE_NAME,
     STATE_DIR,
     StackState,
+    server_token,
 )
 from local_stage.control_plane import ControlPlane
 from local_stage.emulator.server import Emulator
@@ -47,7 +50,8 @@ async def serve(
     build_dir: Path,
     stack_file: Path,
 ) -> None:
-    emulator = Emulator(emulator_port)
+    token = server_token()  # before anything is started: nothing inherits it
+    emulator = Emulator(emulator_port, token)
     emulator.start()
     endpoints = {"AWS_ENDPOINT_URL": emulator.url}
     if model_url:
@@ -71,7 +75,26 @@ async def serve(
     pollers = EventSourcePollers(control, runtime, max_concurrency)
     await pollers.start()
     principals = Principals({ACCESS_KEY: SECRET_KEY})
-    gateway = Gateway(control, runtime, principals, state_dir / "logs" / "access.log", shipper)
+    feed = RequestFeed()
+    console = Console(
+        control,
+        feed,
+        runtime,
+        pollers,
+        state_dir=state_dir,
+        emulator_url=emulator.url,
+        token=token,
+    )
+    gateway = Gateway(
+        control,
+        runtime,
+        principals,
+        state_dir / "logs" / "access.log",
+        token,
+        shipper,
+        feed=feed,
+        own_routes=console.add_routes,
+    )
     runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -81,8 +104,9 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    StackState(os.getpid(), emulator.url, f"http://127.0.0.1:{bound}", model_url).write(stack_file)
-    logger.info("local stage ready: gateway http://127.0.0.1:%s, emulator %s", bound, emulator.url)
+    state = StackState(os.getpid(), emulator.url, f"http://127.0.0.1:{bound}", model_url, token)
+    state.write(stack_file)
+    logger.info("local stage ready: gateway %s, emulator %s", state.gateway_url, emulator.url)
     try:
         await stopping.wait()
     finally:

@@ -27,8 +27,11 @@ from local_stage.contract import (
     RUNTIMES_DIR,
     STACK_FILE_NAME,
     STATE_DIR,
+    TOKEN_HEADER,
+    TOKEN_VARIABLE,
     ModelServerState,
     StackState,
+    new_token,
     running_model,
     running_stack,
 )
@@ -99,7 +102,7 @@ def status(state_dir: Path = STATE_DIR) -> Status:
     model = _running_model(state_dir)
     if state is None or not _is_ours(state.pid, SERVER_MODULE):
         return Status(False, state, False, model)
-    return Status(True, state, _answers(state.gateway_url), model)
+    return Status(True, state, _answers(state.gateway_url, state.token), model)
 
 
 def up(
@@ -132,11 +135,12 @@ def up(
         ensure_runtime(python, RUNTIMES_DIR, report=report, client=client)
     log_dir = state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    token = new_token()  # one per stack: both servers' /_local/ paths ask for it
     model_url = model.bedrock_url
     if model_url is None:
-        model_url = _start_model_server(model_arguments, state_dir, log_dir, report).url
+        model_url = _start_model_server(model_arguments, state_dir, log_dir, report, token).url
     try:
-        return _start_stage_server(model_url, state_dir, log_dir, client), True
+        return _start_stage_server(model_url, state_dir, log_dir, client, token), True
     except BaseException:
         _stop_all(state_dir)
         raise
@@ -150,7 +154,7 @@ def down(state_dir: Path = STATE_DIR) -> bool:
 
 # -- processes ---------------------------------------------------------------------------------
 def _start_model_server(
-    arguments: list[str], state_dir: Path, log_dir: Path, report
+    arguments: list[str], state_dir: Path, log_dir: Path, report, token: str
 ) -> ModelServerState:
     state_file = state_dir / MODEL_FILE_NAME
     state_file.unlink(missing_ok=True)
@@ -161,12 +165,15 @@ def _start_model_server(
         "the model server",
         lambda: ModelServerState.read(state_file),
         lambda s: s.url,
+        env={**os.environ, TOKEN_VARIABLE: token},
     )
     report(f"model server ready: {state.model} ({state.backend}) at {state.url}")
     return state
 
 
-def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path, client: str) -> StackState:
+def _start_stage_server(
+    model_url: str, state_dir: Path, log_dir: Path, client: str, token: str
+) -> StackState:
     stack_file = state_dir / STACK_FILE_NAME
     stack_file.unlink(missing_ok=True)
     command = [
@@ -188,7 +195,7 @@ def _start_stage_server(model_url: str, state_dir: Path, log_dir: Path, client: 
         "the local stage server",
         lambda: StackState.read(stack_file),
         lambda s: s.gateway_url,
-        env={**os.environ, CLIENT_VARIABLE: client},
+        env={**os.environ, CLIENT_VARIABLE: client, TOKEN_VARIABLE: token},
     )
 
 
@@ -216,7 +223,7 @@ def _launch(
         if process.poll() is not None:
             raise LocalStageError(f"{what} exited ({process.returncode}):\n{_tail(log_path)}")
         state = read()
-        if state is not None and state.pid == process.pid and _answers(url(state)):
+        if state is not None and state.pid == process.pid and _answers(url(state), state.token):
             return state
         time.sleep(0.05)
     _stop_pid(process.pid)
@@ -274,9 +281,10 @@ def _stop_pid(pid: int, grace_s: float = 10.0) -> None:
     psutil.wait_procs(family, timeout=5)
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, token: str) -> bool:
+    request = urllib.request.Request(f"{url}{HEALTH_PATH}", headers={TOKEN_HEADER: token})
     try:
-        with urllib.request.urlopen(f"{url}{HEALTH_PATH}", timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False

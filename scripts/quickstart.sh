@@ -24,5 +24,7 @@ invoke=.venv/bin/invoke
 "$invoke" deploy --stage local
 echo "==> PUT /code-generation {\"message\": \"$message\", \"key\": \"$language\"}"
 "$invoke" call --stage local --message "$message" --language "$language"
+echo "==> see it in your browser (the URL holds the stack's token: keep it to yourself):"
+"$invoke" local.console
 echo "==> the local stage keeps running: call it again with" \
      "'.venv/bin/invoke call --message \"...\" --language go', stop it with '.venv/bin/invoke local.down'"

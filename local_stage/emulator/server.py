@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.moto_server import werkzeug_app
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stage.contract import HEALTH_PATH
+from local_stage.contract import HEALTH_PATH, new_token
 from local_stage.emulator import (
     fidelity_cloudwatch,
     fidelity_lambda,
@@ -25,6 +26,7 @@ from local_stage.emulator import (
 )
 from local_stage.emulator.changes import ChangeCounter
 from local_stage.faults import FaultTable, injecting
+from local_stage.guard import wsgi_guard
 
 # Path prefixes of the Lambda and API Gateway v2 REST APIs (configuration changes).
 _WATCHED_PREFIXES = ("/2015-03-31/", "/2018-10-31/", "/2017-03-31/", "/2019-09-25/", "/v2/")
@@ -60,9 +62,11 @@ def _answering_health(app: Callable[..., Iterable[bytes]], instance: str):
 
 
 class Emulator:
-    """moto's server on 127.0.0.1:`port` (0 picks a free port)."""
+    """moto's server on 127.0.0.1:`port` (0 picks a free port); its /_local/ paths ask for
+    `token`."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, token: str | None = None) -> None:
+        self.token = token or new_token()  # None: one nobody else knows
         fidelity_s3.install()
         fidelity_sqs.install()
         fidelity_lambda.install()
@@ -71,8 +75,14 @@ class Emulator:
         self.faults = FaultTable()
         # Which emulator this is: the deploy side drops Terraform state kept for another.
         self.instance = uuid.uuid4().hex
+        # moto answers every origin's CORS preflight with a grant by default: any web page the
+        # user opens could then read the stage's table and bucket. AWS grants nothing unless
+        # a bucket's own CORS rules say so; neither does the emulator. (Read when each
+        # service's app is made, on its first request.)
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
         app = _answering_health(injecting(app, self.faults), self.instance)
+        app = wsgi_guard(app, self.token)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
         )

@@ -115,6 +115,10 @@ class EventSourcePollers:
         self._running.clear()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
+    def polled_queues(self) -> dict[str, str]:
+        """Each polled queue's ARN and the function it feeds (the console's health view)."""
+        return {mapping.queue_arn: mapping.function_name for mapping in self._running}
+
     async def _call(self, function: Any, **arguments: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, lambda: function(**arguments))

@@ -6,10 +6,12 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
+from local_stage.console.feed import RequestFeed
 from local_stage.contract import ACCOUNT_ID, HEALTH_PATH
 from local_stage.control_plane import Api, ControlPlane, Route
 from local_stage.gateway import results
@@ -19,6 +21,7 @@ from local_stage.gateway.principals import Principals
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route
 from local_stage.gateway.throttle import Throttle
+from local_stage.guard import aiohttp_guard
 from local_stage.log_shipper import LogShipper, group_of
 from local_stage.runtime.service import RuntimeService
 from local_stage.sigv4 import verify
@@ -26,6 +29,7 @@ from local_stage.sigv4 import verify
 logger = logging.getLogger(__name__)
 MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP APIs accept 10 MB
 MAX_INTEGRATION_S = 30.0
+_BODY = "local_stage.request_body"  # the request's body, kept on it for the feed
 
 
 async def _body_within_limit(request: web.Request) -> bytes | None:
@@ -49,18 +53,27 @@ class Gateway:
         runtime: RuntimeService,
         principals: Principals,
         access_log: Path,
+        token: str,
         shipper: LogShipper | None = None,
+        feed: RequestFeed | None = None,
+        own_routes: Callable[[web.Application], None] | None = None,
     ) -> None:
+        """`feed` records what it answered (the console's); `own_routes` adds the stage
+        server's other routes (the console's) before the API's catch-all."""
         self.control = control
         self.runtime = runtime
         self.principals = principals
         self.throttle = Throttle()
         self.shipper = shipper
+        self.feed = feed
         self._access_stream = secrets.token_hex(16)  # this gateway's stream in the group
         access_log.parent.mkdir(parents=True, exist_ok=True)
         self._access = access_log.open("a", encoding="utf-8", buffering=1)
-        self.app = web.Application()  # the body limit is _body_within_limit's
+        # The body limit is _body_within_limit's; /_local/ paths ask for the stack's token.
+        self.app = web.Application(middlewares=[aiohttp_guard(token)])
         self.app.router.add_get(HEALTH_PATH, self._health)
+        if own_routes is not None:
+            own_routes(self.app)
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)  # any path, newlines too
 
     async def _health(self, request: web.Request) -> web.Response:
@@ -84,6 +97,8 @@ class Gateway:
         if record.status >= 400 and record.error_message is None:
             record.error_message = _message_of(response)
         self._log_access(record, started)
+        if self.feed is not None:
+            await self._record(request, record, response, started)
         out = web.Response(status=response.status, body=response.body)
         for name, value in response.headers:
             out.headers.add(name, value)
@@ -94,6 +109,7 @@ class Gateway:
         body = await _body_within_limit(request)
         if body is None:
             return results.TOO_LARGE
+        request[_BODY] = body
         api = self._select_api(request)
         if api is None:
             return results.NOT_FOUND
@@ -199,6 +215,24 @@ class Gateway:
                 )
             return results.INTERNAL
         return map_result(result.payload, version)
+
+    async def _record(
+        self, request: web.Request, record: AccessRecord, response: HttpResponse, started: float
+    ) -> None:
+        assert self.feed is not None
+        headers = {name.lower(): value for name, value in response.headers}
+        await self.feed.record(
+            method=record.method,
+            path=record.path,
+            route_key=record.route_key,
+            status=response.status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            request_id=record.request_id,
+            request_body=request.get(_BODY, b""),
+            response_body=response.body,
+            response_type=headers.get("content-type", ""),
+            location=headers.get("location"),
+        )
 
     def _select_api(self, request: web.Request) -> Api | None:
         apis = self.control.apis()

@@ -23,8 +23,9 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from local_stage.contract import HEALTH_PATH
+from local_stage.faults import JSON_ONLY, FaultRule, FaultTable
 from local_stage.faults import PATH as FAULTS_PATH
-from local_stage.faults import FaultRule, FaultTable
+from local_stage.guard import aiohttp_guard, is_json
 from local_stage.model import eventstream
 from local_stage.model.anthropic import messages_response, parse_messages_body
 from local_stage.model.chat import Completion
@@ -42,14 +43,20 @@ Operation = Callable[[web.Request, Any, str], Awaitable[web.StreamResponse]]
 
 class ModelServer:
     def __init__(
-        self, scheduler: Scheduler, *, credentials: dict[str, str] | None, region: str
+        self,
+        scheduler: Scheduler,
+        *,
+        credentials: dict[str, str] | None,
+        region: str,
+        token: str,
     ) -> None:
-        """`credentials` (access key -> secret) enables SigV4 checks; None accepts anyone."""
+        """`credentials` (access key -> secret) enables SigV4 checks; None accepts anyone.
+        Its /_local/ paths ask for `token` (local_stage.guard)."""
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.credentials = credentials
         self.region = region
-        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[aiohttp_guard(token)])
         self.faults = FaultTable()  # Bedrock's failures on demand, for tests of the function
         self.app.router.add_get(HEALTH_PATH, self._health)
         self.app.router.add_route("*", FAULTS_PATH, self._faults)
@@ -83,6 +90,8 @@ class ModelServer:
         `status`, `delay_s`, `times`), GET the rules with their hits, DELETE them all."""
         if request.method == "DELETE":
             self.faults.clear()
+        elif request.method == "POST" and not is_json(request.content_type):
+            return web.json_response({"error": JSON_ONLY}, status=415)
         elif request.method == "POST":
             try:
                 self.faults.add(FaultRule.parse(await request.json()))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from local_stage.contract import ACCESS_KEY, SECRET_KEY, ModelServerState
+from local_stage.contract import ACCESS_KEY, SECRET_KEY, ModelServerState, server_token
 from local_stage.model.app import ModelServer
 from local_stage.model.engine import Engine
 from local_stage.model.llama_engine import (
@@ -56,7 +56,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
 async def serve(engine: Engine, args: argparse.Namespace) -> None:
     scheduler = Scheduler(engine, max_queue=args.max_queue, timeout_s=args.timeout)
     credentials = None if args.no_auth else {ACCESS_KEY: SECRET_KEY}
-    server = ModelServer(scheduler, credentials=credentials, region=args.region)
+    token = server_token()
+    server = ModelServer(scheduler, credentials=credentials, region=args.region, token=token)
     runner = web.AppRunner(
         server.app, access_log=None, handle_signals=False, handler_cancellation=True
     )
@@ -71,7 +72,7 @@ async def serve(engine: Engine, args: argparse.Namespace) -> None:
     url = f"http://{args.host}:{port}"
     if args.state_file:
         source = model_source(args.model, args.openai_url, args.openai_model)
-        state = ModelServerState(os.getpid(), url, engine.name, engine.kind, source)
+        state = ModelServerState(os.getpid(), url, engine.name, engine.kind, source, token)
         state.write(args.state_file)
     logger.info("model server ready at %s: %s (%s)", url, engine.name, engine.kind)
     try:

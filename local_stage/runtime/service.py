@@ -73,6 +73,10 @@ class RuntimeService:
         return self._interpreters[version]
 
     # -- invoking -----------------------------------------------------------------------------
+    def warm_workers(self) -> dict[str, int]:
+        """Each function's running workers (the console's health view)."""
+        return {name: len(pool.workers) for name, pool in self._pools.items()}
+
     def pool_for(self, function: Function) -> WorkerPool:
         pool = self._pools.get(function.name)
         if pool is not None and pool.function.version_key == function.version_key:

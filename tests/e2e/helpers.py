@@ -14,7 +14,7 @@ import boto3
 from botocore.credentials import Credentials
 
 from deploy.call import call
-from local_stage.contract import ACCESS_KEY, SECRET_KEY
+from local_stage.contract import ACCESS_KEY, SECRET_KEY, TOKEN_HEADER
 
 CREDENTIALS = Credentials(ACCESS_KEY, SECRET_KEY)
 
@@ -29,6 +29,18 @@ BASE_VARIABLES = {
     "worker_timeout": WORKER_TIMEOUT_S,
     "job_visibility_timeout": JOB_VISIBILITY_S,
     "job_max_receive_count": JOB_MAX_RECEIVES,
+}
+
+# A job long enough to be seen running (its progress recorded) for a while.
+LONG_VARIANT = {"worker_timeout": 90, "job_visibility_timeout": 100, "reserved_concurrency": 1}
+LONG = {
+    "message": (
+        "a Python module of thirty small string utility functions, each with a docstring "
+        "and type hints, and a test for each"
+    ),
+    "key": "python",
+    "max_tokens": 1500,
+    "temperature": 0,
 }
 
 
@@ -80,11 +92,16 @@ def write_function(root: Path, handler_source: str, files: dict[str, str] | None
     return source
 
 
-def set_faults(server_url: str, method: str, rule: dict | None = None) -> dict:
+def set_faults(server_url: str, token: str, method: str, rule: dict | None = None) -> dict:
     """POST a fault rule to a local server (the emulator or the model server), GET its
-    rules, or DELETE them; its JSON answer."""
+    rules, or DELETE them, with the stack's `token`; its JSON answer."""
     data = json.dumps(rule).encode() if rule is not None else None
-    request = urllib.request.Request(f"{server_url}/_local/faults", data=data, method=method)
+    request = urllib.request.Request(
+        f"{server_url}/_local/faults",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", TOKEN_HEADER: token},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

@@ -82,7 +82,7 @@ def test_the_local_models_limits_come_back_as_the_functions_statuses(local_stage
 
 
 def faults(local_stage, method: str, rule: dict | None = None) -> dict:
-    return set_faults(local_stage.state.emulator_url, method, rule)
+    return set_faults(local_stage.state.emulator_url, local_stage.state.token, method, rule)
 
 
 def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
@@ -129,7 +129,7 @@ def test_a_synchronous_limit_the_model_cannot_meet_is_refused_before_anything_ch
 
 
 def model_faults(local_stage, method: str, rule: dict | None = None) -> dict:
-    return set_faults(local_stage.state.model_url, method, rule)
+    return set_faults(local_stage.state.model_url, local_stage.state.token, method, rule)
 
 
 def object_count(s3, bucket: str) -> int:

@@ -37,13 +37,20 @@ def stage(local_stage):
     15 s timeout leaves the model call 8 s (codegen.generation's budget)."""
     outputs = local_stage.deploy(LAMBDA_DIR, **VARIANT).outputs
     model = local_stage.state.model_url
-    set_faults(model, "POST", {"path": "/model/*/converse", "delay_s": MODEL_DELAY_S})
+    set_faults(
+        model,
+        local_stage.state.token,
+        "POST",
+        {"path": "/model/*/converse", "delay_s": MODEL_DELAY_S},
+    )
     yield local_stage, outputs
-    set_faults(model, "DELETE")
+    set_faults(model, local_stage.state.token, "DELETE")
 
 
 def model_calls(local_stage) -> int:
-    return set_faults(local_stage.state.model_url, "GET")["rules"][0]["hits"]
+    return set_faults(local_stage.state.model_url, local_stage.state.token, "GET")["rules"][0][
+        "hits"
+    ]
 
 
 def keyed_put(local_stage, key: str, body: bytes = BODY, credentials=CREDENTIALS):

@@ -21,6 +21,8 @@ from tests.e2e.helpers import (
     CREDENTIALS,
     JOB_MAX_RECEIVES,
     JOB_VISIBILITY_S,
+    LONG,
+    LONG_VARIANT,
     emulator_client,
     send,
     set_faults,
@@ -100,13 +102,14 @@ def test_a_job_succeeds_and_its_code_is_the_stored_object(local_stage, deployed,
 def test_a_job_whose_generation_fails_ends_failed_with_the_error_code(local_stage, deployed):
     set_faults(
         local_stage.state.model_url,
+        local_stage.state.token,
         "POST",
         {"path": "/model/*/converse-stream", "status": 403, "code": "AccessDeniedException"},
     )
     try:
         done = finished(submit(local_stage))
     finally:
-        set_faults(local_stage.state.model_url, "DELETE")
+        set_faults(local_stage.state.model_url, local_stage.state.token, "DELETE")
     assert done["status"] == "failed" and "code" not in done
     assert done["error"]["code"] == "ModelAccessDenied" and done["error"]["status"] == 502
 
@@ -115,6 +118,7 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
     # The first model call hangs long enough for the worker to be killed while it waits.
     set_faults(
         local_stage.state.model_url,
+        local_stage.state.token,
         "POST",
         {"path": "/model/*/converse-stream", "delay_s": 8, "times": 1},
     )
@@ -127,7 +131,7 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
         assert killed >= 1
         done = finished(job_url, limit_s=JOB_VISIBILITY_S + 60)
     finally:
-        set_faults(local_stage.state.model_url, "DELETE")
+        set_faults(local_stage.state.model_url, local_stage.state.token, "DELETE")
     assert done["status"] == "succeeded" and "def " in done["code"], done
     item = record(aws, deployed, done["job_id"])
     assert item["receive_count"]["N"] == "2"  # the second delivery ran it
@@ -222,7 +226,7 @@ def test_a_refused_job_request_creates_nothing(local_stage, deployed, aws):
 
 def model_call_held(local_stage) -> bool:
     """Whether the model server's one fault rule has held a request."""
-    rules = set_faults(local_stage.state.model_url, "GET")["rules"]
+    rules = set_faults(local_stage.state.model_url, local_stage.state.token, "GET")["rules"]
     return bool(rules) and rules[0]["hits"] >= 1
 
 
@@ -241,16 +245,6 @@ def kill_workers(local_stage, handler: str) -> int:
 
 # The last two tests' stage: a worker with time for a long answer (at 25 to 300 tokens a
 # second, 1,500 tokens take 5 to 60 s), and a generator with one reserved instance.
-LONG_VARIANT = {"worker_timeout": 90, "job_visibility_timeout": 100, "reserved_concurrency": 1}
-LONG = {
-    "message": (
-        "a Python module of thirty small string utility functions, each with a docstring "
-        "and type hints, and a test for each"
-    ),
-    "key": "python",
-    "max_tokens": 1500,
-    "temperature": 0,
-}
 
 
 @pytest.mark.runtime_client
@@ -283,7 +277,12 @@ def test_jobs_are_submitted_and_read_while_generations_hold_every_generator(loca
     once, not queued behind it."""
     local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
     model = local_stage.state.model_url
-    set_faults(model, "POST", {"path": "/model/*/converse", "delay_s": 8, "times": 1})
+    set_faults(
+        model,
+        local_stage.state.token,
+        "POST",
+        {"path": "/model/*/converse", "delay_s": 8, "times": 1},
+    )
     answers: list[int] = []
     try:
         generation = threading.Thread(
@@ -298,6 +297,6 @@ def test_jobs_are_submitted_and_read_while_generations_hold_every_generator(loca
         assert status == 200 and view["status"] in ("queued", "running", "succeeded")
         generation.join(60)
     finally:
-        set_faults(model, "DELETE")
+        set_faults(model, local_stage.state.token, "DELETE")
     assert answers == [200]
     assert finished(job_url)["status"] == "succeeded"

@@ -46,11 +46,14 @@ def test_the_control_path_lists_the_rules_with_their_hits():
     table = FaultTable()
     app = injecting(lambda environ, start_response: [b"backend"], table)
 
-    def call(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+    def call(
+        method: str, path: str, body: bytes = b"", content_type: str = "application/json"
+    ) -> tuple[str, bytes]:
         seen: list[str] = []
         environ = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
+            "CONTENT_TYPE": content_type,
             "CONTENT_LENGTH": str(len(body)),
             "wsgi.input": io.BytesIO(body),
         }
@@ -65,3 +68,8 @@ def test_the_control_path_lists_the_rules_with_their_hits():
         ("/m/*", 1, 1)
     ]
     assert call("PUT", PATH)[0].startswith("405")
+    # A browser's "simple" cross-origin POST (text/plain, a form) is never taken as a rule.
+    rule = json.dumps({"path": "/m/*"}).encode()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+        assert call("POST", PATH, rule, content_type)[0].startswith("415")
+    assert len(json.loads(call("GET", PATH)[1])["rules"]) == 1

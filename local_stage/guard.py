@@ -1,0 +1,106 @@
+"""Who may use a local server's own paths (/_local/: health, faults, the console).
+
+The local stack listens on 127.0.0.1 only, but a web page in the user's browser can reach
+127.0.0.1 too. So every /_local/ request must:
+- name a loopback host in `Host` (a DNS-rebinding page sends its own host name there);
+- come from no `Origin`, or from the server's own (no cross-site request, simple or not);
+- carry the stack's token (`X-Local-Token`, or `?token=` for the console's page and links),
+  which only the user can read (the stack's 0600 state file, the URL `local.up` printed).
+
+The AWS API paths of the emulator and the gateway are left to their own checks (SigV4): the
+SDKs and Terraform never send the token.
+"""
+
+import hmac
+import json
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from local_stage.contract import LOCAL_PREFIX, TOKEN_HEADER, TOKEN_QUERY
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    message: str
+
+
+def refusal(
+    path: str, host: str | None, origin: str | None, token: str | None, expected: str
+) -> Refusal | None:
+    """Why a request to `path` is refused, or None when it may go on."""
+    if not path.startswith(LOCAL_PREFIX):
+        return None
+    if not host or _host_name(host) not in LOOPBACK_HOSTS:
+        return Refusal(403, f"Host {host!r} is not this machine's loopback address")
+    if origin is not None and origin != f"http://{host}":
+        return Refusal(403, f"requests from {origin!r} are refused (cross-origin)")
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        return Refusal(
+            403,
+            f"a missing or wrong token: send the stack's token in {TOKEN_HEADER} (it is in "
+            "the URL `invoke local.console` prints)",
+        )
+    return None
+
+
+def _host_name(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def aiohttp_guard(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """aiohttp middleware refusing /_local/ requests that fail `refusal`."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        refused = refusal(
+            request.path,
+            request.headers.get("Host"),
+            request.headers.get("Origin"),
+            request.headers.get(TOKEN_HEADER) or request.query.get(TOKEN_QUERY),
+            expected,
+        )
+        if refused is not None:
+            return web.json_response({"message": refused.message}, status=refused.status)
+        return await handler(request)
+
+    return guard
+
+
+def wsgi_guard(app: Callable[..., Iterable[bytes]], expected: str):
+    """The same rule as WSGI middleware (the emulator)."""
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]):
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        refused = refusal(
+            environ.get("PATH_INFO", ""),
+            environ.get("HTTP_HOST"),
+            environ.get("HTTP_ORIGIN"),
+            environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"))
+            or (query.get(TOKEN_QUERY) or [None])[0],
+            expected,
+        )
+        if refused is None:
+            return app(environ, start_response)
+        body = json.dumps({"message": refused.message}).encode()
+        start_response(
+            f"{refused.status} Forbidden",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return middleware
+
+
+def is_json(content_type: str | None) -> bool:
+    """True for `application/json` (with or without parameters): the faults endpoints take
+    nothing else, so a browser's "simple" cross-origin POST (text/plain, a form) never is."""
+    return (content_type or "").split(";", 1)[0].strip().lower() == "application/json"

@@ -1,0 +1,272 @@
+"""The local console, in a real browser (the system's Chromium, driven by Selenium with the
+system's chromedriver; nothing is downloaded), on the shared local stack; and the guard in
+front of every /_local/ path, over plain HTTP.
+
+Where no Chromium is installed (a laptop) the browser tests say so and skip; under CI they
+fail instead, since .ci/run installs it.
+"""
+
+import json
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.paths import BUILD_DIR, LAMBDA_DIR
+from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
+from tests.e2e.helpers import LONG, LONG_VARIANT, emulator_client, wait_for
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.model,
+]
+SCREENSHOT = BUILD_DIR / "console.png"
+
+
+def _browser_paths() -> tuple[str, str] | None:
+    browser = next(
+        (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))),
+        None,
+    )
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator["object"]:
+    paths = _browser_paths()
+    if paths is None:
+        message = (
+            "no Chromium with chromedriver on PATH (Debian: apt install chromium chromium-driver)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}: .ci/run installs them, so CI must have them")
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = paths[0]
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1366,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(paths[1]))
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def console(local_stage, browser):
+    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
+    browser.get(local_stage.state.console_url)
+    wait_until(browser, lambda: text(browser, "connection") == "live", "the feed to go live")
+    return browser
+
+
+def wait_until(browser, condition, what: str, timeout_s: float = 120.0) -> None:
+    wait_for(lambda: _quietly(condition), timeout_s, what, interval_s=0.1)
+
+
+def _quietly(condition) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return bool(condition())
+    except WebDriverException:
+        return False
+
+
+def text(browser, element_id: str) -> str:
+    return browser.find_element("id", element_id).text
+
+
+def console_errors(browser) -> list[dict]:
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_try_it_shows_the_code_and_the_request_appears_with_its_log_lines(console, local_stage):
+    from selenium.webdriver.common.by import By
+
+    console.find_element(By.ID, "tab-try").click()
+    message = console.find_element(By.ID, "try-message")
+    message.clear()
+    message.send_keys("a function add(a, b) that returns the sum of a and b")
+    console.find_element(By.ID, "try-max-tokens").send_keys("64")
+    console.find_element(By.ID, "try-send").click()
+    wait_until(console, lambda: console.find_elements(By.CSS_SELECTOR, "#try-code .hl"), "code")
+    code = console.find_element(By.CSS_SELECTOR, "#try-code .hl").text
+    assert "def" in code and "syntax" in text(console, "try-status")
+    request_id = text(console, "try-status").split("request ")[1].split(":")[0]
+
+    console.find_element(By.ID, "tab-requests").click()
+    row = f'#feed tr[data-request-id="{request_id}"]'
+    wait_until(console, lambda: console.find_elements(By.CSS_SELECTOR, row), "the feed's row", 5)
+    cells = [cell.text for cell in console.find_elements(By.CSS_SELECTOR, f"{row} td")]
+    assert cells[1:4] == ["PUT", "PUT /code-generation", "200"], cells
+    console.find_element(By.CSS_SELECTOR, row).click()
+
+    def logged() -> bool:
+        lines = text(console, "detail-logs")
+        if "no log line yet" in lines:
+            console.find_element(By.CSS_SELECTOR, row).click()  # as the page says to
+            return False
+        return request_id in lines and "REPORT RequestId" in lines
+
+    wait_until(console, logged, "the request's log lines", 30)
+    assert "codegen-local" in text(console, "detail-logs")
+    stored = console.find_element(By.CSS_SELECTOR, "#detail-object .hl").text
+    assert stored.strip() == code.strip()
+    download = console.find_element(By.CSS_SELECTOR, "#detail-object a[download]")
+    assert download.get_attribute("href").endswith(f"&download=1&token={local_stage.state.token}")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    console.save_screenshot(str(SCREENSHOT))
+    assert console_errors(console) == []
+
+
+def test_a_jobs_progress_shows_until_it_succeeds(console):
+    from selenium.webdriver.common.by import By
+
+    console.find_element(By.ID, "tab-try").click()
+    message = console.find_element(By.ID, "try-message")
+    message.clear()
+    message.send_keys(LONG["message"])
+    console.find_element(By.ID, "try-max-tokens").send_keys(str(LONG["max_tokens"]))
+    console.find_element(By.ID, "try-temperature").send_keys("0")
+    console.find_element(By.CSS_SELECTOR, 'input[name="mode"][value="job"]').click()
+    console.find_element(By.ID, "try-send").click()
+    seen: list[str] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status = text(console, "try-status")
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if "succeeded" in status or "failed" in status:
+            break
+        time.sleep(0.2)
+    assert "succeeded" in seen[-1], seen
+    assert any("tokens so far" in status for status in seen), seen
+    assert console.find_element(By.CSS_SELECTOR, "#try-code .hl").text.strip()
+    console.find_element(By.ID, "tab-jobs").click()
+    job_id = seen[-1].split()[1].rstrip(":")
+    wait_until(console, lambda: job_id in text(console, "jobs"), "the job in the jobs table", 10)
+    assert console_errors(console) == []
+
+
+def test_a_dead_lettered_message_is_sent_back_to_the_queue(console, local_stage):
+    from selenium.webdriver.common.by import By
+
+    sqs = emulator_client(local_stage.state.emulator_url, "sqs")
+    outputs = local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT).outputs
+    dlq_url = sqs.get_queue_url(QueueName=outputs["jobs_dead_letter_queue_name"])["QueueUrl"]
+    body = json.dumps({"job_id": "00000000-0000-4000-8000-000000000000", "note": "console"})
+    message_id = sqs.send_message(QueueUrl=dlq_url, MessageBody=body)["MessageId"]
+
+    console.find_element(By.ID, "tab-jobs").click()
+    button = f'#dead-letters tr[data-message-id="{message_id}"] button'
+    wait_until(console, lambda: console.find_elements(By.CSS_SELECTOR, button), "the message", 10)
+    console.find_element(By.CSS_SELECTOR, button).click()
+    wait_until(
+        console,
+        lambda: console.find_element(By.CSS_SELECTOR, button).text.startswith("sent back"),
+        "the message sent back",
+        10,
+    )
+
+    def in_dead_letters() -> set[str]:
+        answer = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+        )
+        return {m["MessageId"] for m in answer.get("Messages", [])}
+
+    # Sent to the job queue (whose poller takes it from there), gone from the dead letters.
+    assert message_id not in in_dead_letters()
+    assert console_errors(console) == []
+
+
+def test_a_page_of_another_origin_is_granted_nothing_by_the_emulator_or_the_console(
+    local_stage, browser
+):
+    """From a page that is not the console's (here: about:blank, a `null` origin), the
+    browser itself refuses to hand over the emulator's or the console's answers."""
+    browser.get("about:blank")
+    script = """
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {headers: arguments[1]})
+          .then((answer) => answer.text().then((text) => done("read: " + answer.status)))
+          .catch((error) => done("refused: " + error));
+    """
+    emulator = browser.execute_async_script(
+        script, f"{local_stage.state.emulator_url}/?Action=ListQueues", {}
+    )
+    assert emulator.startswith("refused"), emulator
+    api = f"{local_stage.state.gateway_url}{CONSOLE_PATH}api/health"
+    stolen = browser.execute_async_script(script, api, {TOKEN_HEADER: local_stage.state.token})
+    assert stolen.startswith("refused"), stolen
+
+
+# -- the guard, over plain HTTP ------------------------------------------------------------------
+def fetch(url: str, method: str = "GET", data: bytes | None = None, **headers: str):
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_every_local_path_needs_the_token_a_loopback_host_and_no_foreign_origin(local_stage):
+    state = local_stage.state
+    page = f"{state.gateway_url}{CONSOLE_PATH}"
+    assert fetch(state.console_url)[0] == 200
+    assert fetch(page)[0] == 403
+    assert fetch(f"{page}?token=wrong")[0] == 403
+    assert fetch(f"{page}api/health", **{TOKEN_HEADER: state.token})[0] == 200
+    assert fetch(state.console_url, Origin="http://evil.example")[0] == 403
+    assert fetch(state.console_url, Host="evil.example")[0] == 403  # DNS rebinding
+    for server in (state.emulator_url, state.gateway_url, state.model_url):
+        assert fetch(f"{server}/_local/health")[0] == 403, server
+        assert fetch(f"{server}/_local/health", **{TOKEN_HEADER: state.token})[0] == 200, server
+    # The faults endpoints take JSON only: a browser's "simple" cross-origin POST is refused.
+    rule = json.dumps({"path": "/nothing/*", "times": 1}).encode()
+    for server in (state.emulator_url, state.model_url):
+        status, _, _ = fetch(
+            f"{server}/_local/faults",
+            "POST",
+            rule,
+            **{TOKEN_HEADER: state.token, "Content-Type": "text/plain"},
+        )
+        assert status == 415, server
+    # The console's POSTs too.
+    status, _, _ = fetch(
+        f"{page}api/try", "POST", b'{"message": "x"}', **{TOKEN_HEADER: state.token}
+    )
+    assert status == 415
+
+
+def test_the_emulator_grants_no_cross_origin_request(local_stage):
+    status, headers, _ = fetch(
+        f"{local_stage.state.emulator_url}/",
+        "OPTIONS",
+        Origin="http://evil.example",
+        **{"Access-Control-Request-Method": "GET"},
+    )
+    assert not any(name.lower().startswith("access-control-allow") for name in headers), (
+        status,
+        headers,
+    )
+
+
+def test_the_stack_file_holding_the_token_is_the_users_alone(local_stage):
+    mode = (Path(local_stage.state_dir) / "stack.json").stat().st_mode & 0o777
+    assert mode == 0o600, oct(mode)

@@ -1,0 +1,75 @@
+"""Who may use the local servers' /_local/ paths: a loopback Host, no foreign Origin, and the
+stack's token; the AWS API paths are left to SigV4."""
+
+import io
+import json
+
+import pytest
+
+from local_stage.contract import TOKEN_HEADER
+from local_stage.guard import is_json, refusal, wsgi_guard
+
+TOKEN = "s3cr3t-token"
+PATH = "/_local/console/api/requests"
+
+
+def test_the_token_from_the_header_or_the_query_on_a_loopback_host_is_let_through():
+    for host in ("127.0.0.1:8080", "localhost:8080", "[::1]:8080"):
+        assert refusal(PATH, host, None, TOKEN, TOKEN) is None
+    assert refusal(PATH, "127.0.0.1:8080", "http://127.0.0.1:8080", TOKEN, TOKEN) is None
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "token", "says"),
+    [
+        ("127.0.0.1:8080", None, None, "token"),
+        ("127.0.0.1:8080", None, "", "token"),
+        ("127.0.0.1:8080", None, "s3cr3t-tokeX", "token"),
+        ("evil.example:8080", None, TOKEN, "loopback"),  # DNS rebinding
+        ("127.0.0.1.evil.example", None, TOKEN, "loopback"),
+        (None, None, TOKEN, "loopback"),
+        ("127.0.0.1:8080", "http://evil.example", TOKEN, "cross-origin"),
+        ("127.0.0.1:8080", "null", TOKEN, "cross-origin"),
+        ("127.0.0.1:8080", "http://127.0.0.1:9999", TOKEN, "cross-origin"),  # another server
+    ],
+)
+def test_a_request_without_the_token_from_elsewhere_or_another_origin_is_refused(
+    host, origin, token, says
+):
+    refused = refusal(PATH, host, origin, token, TOKEN)
+    assert refused is not None and refused.status == 403 and says in refused.message
+
+
+def test_paths_outside_local_are_left_to_their_own_checks():
+    assert (
+        refusal("/local/code-generation", "evil.example", "http://evil.example", None, TOKEN)
+        is None
+    )
+
+
+def test_the_emulator_answers_its_local_paths_only_to_the_token():
+    app = wsgi_guard(lambda environ, start_response: [b"inner"], TOKEN)
+
+    def call(path: str, query: str = "", **headers: str) -> tuple[str, bytes]:
+        seen: list[str] = []
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "HTTP_HOST": "127.0.0.1:4566",
+            "wsgi.input": io.BytesIO(b""),
+            **{"HTTP_" + name.upper(): value for name, value in headers.items()},
+        }
+        answer = b"".join(app(environ, lambda status, headers: seen.append(status)))
+        return (seen[0] if seen else "200 OK"), answer
+
+    status, body = call("/_local/health")
+    assert status.startswith("403") and TOKEN_HEADER in json.loads(body)["message"]
+    assert call("/_local/health", X_LOCAL_TOKEN=TOKEN) == ("200 OK", b"inner")
+    assert call("/_local/health", f"token={TOKEN}") == ("200 OK", b"inner")
+    assert call("/bucket/key") == ("200 OK", b"inner")  # S3's own path: SigV4's business
+
+
+def test_only_json_is_json():
+    assert is_json("application/json") and is_json("application/json; charset=utf-8")
+    assert not any(is_json(t) for t in (None, "", "text/plain", "multipart/form-data"))
