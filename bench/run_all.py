@@ -18,6 +18,8 @@ from pathlib import Path
 
 from _common import RESULTS_VARIABLE, print_table
 
+from deploy.tools import tool_bin
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "layer_build.py",
@@ -80,15 +82,9 @@ def main() -> None:
     report = args.out / "bench.json"
     report.write_text(json.dumps({"figures": figures}, indent=2) + "\n")
     chart = args.out / "bench.png"
-    plotting = subprocess.run(
-        ["bash", "scripts/tool.sh", "plot"],
-        cwd=HERE.parent,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
     subprocess.run(
-        [f"{plotting}/python", str(HERE / "chart.py"), str(report), str(chart)], check=True
+        [str(tool_bin("plot") / "python"), str(HERE / "chart.py"), str(report), str(chart)],
+        check=True,
     )
     print(f"\nfigures: {report}\nchart:   {chart}")
 

@@ -136,11 +136,10 @@ class EmulatorTarget:
         to us: another stack's, whose token we do not hold)."""
         stack = contract.running_stack(self.state_dir)
         token = stack.token if stack and stack.emulator_url.rstrip("/") == self.url else ""
-        request = urllib.request.Request(
-            self.url + contract.HEALTH_PATH, headers={contract.TOKEN_HEADER: token}
-        )
         try:
-            with urllib.request.urlopen(request, timeout=5) as answer:
+            with urllib.request.urlopen(
+                contract.health_request(self.url, token), timeout=5
+            ) as answer:
                 return str(json.loads(answer.read())["instance"])
         except OSError as exc:
             if getattr(exc, "code", None) is not None:  # it answered, without an instance id

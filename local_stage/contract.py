@@ -9,6 +9,7 @@ layer_builder's standalone utilities), so the two never reach into each other.
 import json
 import os
 import secrets
+import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Self
@@ -79,6 +80,11 @@ class ModelServerState(_StateFile):
 
 
 CONSOLE_PATH = "/_local/console/"
+
+
+def health_request(server_url: str, token: str) -> urllib.request.Request:
+    """A local server's health check, with the stack's token (the guard asks for it)."""
+    return urllib.request.Request(server_url + HEALTH_PATH, headers={TOKEN_HEADER: token})
 
 
 def server_token() -> str:

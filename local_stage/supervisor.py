@@ -22,15 +22,14 @@ import psutil
 
 from layer_builder.errors import UserError
 from local_stage.contract import (
-    HEALTH_PATH,
     MODEL_FILE_NAME,
     RUNTIMES_DIR,
     STACK_FILE_NAME,
     STATE_DIR,
-    TOKEN_HEADER,
     TOKEN_VARIABLE,
     ModelServerState,
     StackState,
+    health_request,
     new_token,
     running_model,
     running_stack,
@@ -282,9 +281,8 @@ def _stop_pid(pid: int, grace_s: float = 10.0) -> None:
 
 
 def _answers(url: str, token: str) -> bool:
-    request = urllib.request.Request(f"{url}{HEALTH_PATH}", headers={TOKEN_HEADER: token})
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
+        with urllib.request.urlopen(health_request(url, token), timeout=2) as response:
             return response.status == 200
     except OSError:
         return False

@@ -14,7 +14,7 @@ from deploy.call import build_body, generate
 from deploy.evaluation.runner import EvalError, compare, evaluate, run_record
 from deploy.evaluation.sandbox import network_isolation
 from deploy.evaluation.suite import TASKS, Task
-from deploy.paths import REPO_ROOT
+from deploy.tools import tool_bin
 
 
 def chosen_tasks(only: str | None) -> list[Task]:
@@ -104,16 +104,9 @@ def _chart(report_path: Path) -> str | None:
     """The chart beside the report, drawn with the plotting tool (scripts/tool.sh plot)."""
     chart = report_path.with_suffix(".png")
     try:
-        plotting = subprocess.run(
-            ["bash", "scripts/tool.sh", "plot"],
-            cwd=REPO_ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
         subprocess.run(
             [
-                f"{plotting}/python",
+                str(tool_bin("plot") / "python"),
                 str(Path(__file__).with_name("chart.py")),
                 str(report_path),
                 str(chart),

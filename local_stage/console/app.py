@@ -37,9 +37,8 @@ from local_stage.console.resources import ConsoleError, StageResources
 from local_stage.contract import (
     ACCESS_KEY,
     CONSOLE_PATH,
-    HEALTH_PATH,
     SECRET_KEY,
-    TOKEN_HEADER,
+    health_request,
     running_model,
 )
 from local_stage.control_plane import ControlPlane
@@ -176,9 +175,8 @@ class Console:
         )
 
     def _health_of(self, url: str) -> dict[str, Any] | None:
-        request = urllib.request.Request(url + HEALTH_PATH, headers={TOKEN_HEADER: self._token})
         try:
-            with urllib.request.urlopen(request, timeout=3) as answer:
+            with urllib.request.urlopen(health_request(url, self._token), timeout=3) as answer:
                 return dict(json.loads(answer.read()))
         except (OSError, ValueError):
             return None

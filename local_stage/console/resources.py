@@ -149,9 +149,7 @@ class StageResources:
             {
                 "message_id": message["MessageId"],
                 "body": message["Body"],
-                "job_id": (_json(message["Body"]) or {}).get("job_id")
-                if isinstance(_json(message["Body"]), dict)
-                else None,
+                "job_id": _job_id(message["Body"]),
                 "sent_at": int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000,
                 "receives": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
             }
@@ -252,6 +250,13 @@ def _lambda_ids(message: str) -> list[str]:
     if isinstance(record, dict) and isinstance(record.get("request_id"), str):
         found.append(record["request_id"])
     return found
+
+
+def _job_id(body: str) -> str | None:
+    """The job a job message names (a message of another kind names none)."""
+    message = _json(body)
+    job_id = message.get("job_id") if isinstance(message, dict) else None
+    return job_id if isinstance(job_id, str) else None
 
 
 def _json(text: Any) -> Any:

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deploy.paths import LAMBDA_DIR, REPO_ROOT
+from deploy.paths import LAMBDA_DIR
+from deploy.tools import tool_bin
 from tests.e2e.helpers import emulator_client, send, wait_for
 
 pytestmark = [
@@ -103,13 +104,7 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
     before, logged_before = open_stage.objects(), len(gateway_access(local_stage))
     replays_before = len(replayed_answers(local_stage))
     jobs_before = {job["job_id"]["S"] for job in open_stage.jobs()}
-    bin_dir = subprocess.run(
-        ["bash", "scripts/tool.sh", "schemathesis"],
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    bin_dir = tool_bin("schemathesis")
     report = tmp_path / "report.json"
     run = subprocess.run(
         [

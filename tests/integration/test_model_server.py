@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EventStreamError, ReadTimeoutError
 
-from local_stage.contract import TOKEN_HEADER, ModelServerState
+from local_stage.contract import ModelServerState, health_request
 from local_stage.model.models import default_gguf
 
 # One model server for the module's tests, on one worker when the run is spread over several.
@@ -62,10 +62,9 @@ class Server:
         )
 
     def health(self) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}/_local/health", headers={TOKEN_HEADER: self.state.token}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(
+            health_request(self.url, self.state.token), timeout=5
+        ) as response:
             return json.loads(response.read())
 
     def stop(self) -> None:
