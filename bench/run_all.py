@@ -30,6 +30,7 @@ SCRIPTS = [
     "async_jobs.py",
     "idempotency.py",
     "operate.py",
+    "console.py",
 ]
 
 

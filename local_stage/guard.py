@@ -1,14 +1,15 @@
-"""Who may use a local server's own paths (/_local/: health, faults, the console).
+"""Who may use a local server (the emulator, the gateway, the model server).
 
 The local stack listens on 127.0.0.1 only, but a web page in the user's browser can reach
-127.0.0.1 too. So every /_local/ request must:
+127.0.0.1 too. So every request, on every path, must:
 - name a loopback host in `Host` (a DNS-rebinding page sends its own host name there);
-- come from no `Origin`, or from the server's own (no cross-site request, simple or not);
-- carry the stack's token (`X-Local-Token`, or `?token=` for the console's page and links),
-  which only the user can read (the stack's 0600 state file, the URL `local.up` printed).
-
-The AWS API paths of the emulator and the gateway are left to their own checks (SigV4): the
-SDKs and Terraform never send the token.
+- come from no `Origin`, or from the server's own (no cross-site request, simple or not: a
+  browser sends a "simple" cross-origin POST, form-encoded like SQS's query API, even where no
+  CORS grant lets the page read the answer).
+A request to a server's own paths (/_local/: health, faults, the console) must also carry the
+stack's token (`X-Local-Token`, or `?token=` for the console's page and links), which only the
+user can read (the stack's 0600 state file, the URL `local.up` printed). The AWS API paths
+are left to SigV4 for the rest: the SDKs and Terraform never send the token, nor an `Origin`.
 """
 
 import hmac
@@ -23,6 +24,8 @@ from aiohttp import web
 from local_stage.contract import LOCAL_PREFIX, TOKEN_HEADER, TOKEN_QUERY
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+# Names under .localhost are this machine's in every browser (RFC 6761), whatever DNS says.
+LOOPBACK_SUFFIX = ".localhost"
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,12 @@ def refusal(
     path: str, host: str | None, origin: str | None, token: str | None, expected: str
 ) -> Refusal | None:
     """Why a request to `path` is refused, or None when it may go on."""
-    if not path.startswith(LOCAL_PREFIX):
-        return None
-    if not host or _host_name(host) not in LOOPBACK_HOSTS:
+    if not host or not _is_loopback(_host_name(host)):
         return Refusal(403, f"Host {host!r} is not this machine's loopback address")
     if origin is not None and origin != f"http://{host}":
         return Refusal(403, f"requests from {origin!r} are refused (cross-origin)")
+    if not path.startswith(LOCAL_PREFIX):
+        return None
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         return Refusal(
             403,
@@ -50,6 +53,10 @@ def refusal(
     return None
 
 
+def _is_loopback(name: str) -> bool:
+    return name.lower() in LOOPBACK_HOSTS or name.lower().endswith(LOOPBACK_SUFFIX)
+
+
 def _host_name(host: str) -> str:
     if host.startswith("["):
         return host.split("]", 1)[0] + "]"
@@ -57,7 +64,7 @@ def _host_name(host: str) -> str:
 
 
 def aiohttp_guard(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """aiohttp middleware refusing /_local/ requests that fail `refusal`."""
+    """aiohttp middleware refusing the requests that fail `refusal`."""
 
     @web.middleware
     async def guard(request: web.Request, handler: Any) -> web.StreamResponse:

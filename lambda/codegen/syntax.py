@@ -1,8 +1,8 @@
 """Whether generated code parses: a verdict for every answer, never an error of its own.
 
-Checked with the standard library only (the layer carries no parser): Python with `ast` (it
-parses, it never runs the code), JSON with `json`. Every other language is `unchecked`, said
-plainly rather than guessed.
+Python with `ast` (it parses, it never runs the code), JSON with `json`, YAML with PyYAML's
+composer (the layer's one parser: it builds the node graph, never objects, so no tag runs and
+no alias is expanded). Every other language is `unchecked`, said plainly rather than guessed.
 """
 
 import ast
@@ -11,7 +11,12 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from codegen.languages import Language
+
+# libyaml's parser where the wheel has it (Lambda's does), the pure-Python one otherwise.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 OK, ERROR, UNCHECKED = "ok", "error", "unchecked"
 _MAX_MESSAGE = 200
@@ -72,8 +77,23 @@ def _json(code: str) -> SyntaxVerdict:
     return SyntaxVerdict(OK)
 
 
+def _yaml(code: str) -> SyntaxVerdict:
+    try:
+        for _ in yaml.compose_all(code, Loader=_YAML_LOADER):
+            pass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        words = " ".join(part for part in (exc.problem, exc.context) if part)
+        return SyntaxVerdict(ERROR, mark.line + 1 if mark else None, _short(words))
+    except yaml.YAMLError as exc:  # e.g. a character YAML does not allow, without a mark
+        return SyntaxVerdict(ERROR, None, _short(str(exc)))
+    except RecursionError:
+        return SyntaxVerdict(UNCHECKED, None, "too deeply nested to check")
+    return SyntaxVerdict(OK)
+
+
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
 
 
-_CHECKERS = {"python": _python, "json": _json}
+_CHECKERS = {"python": _python, "json": _json, "yaml": _yaml}

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from deploy.paths import BUILD_DIR, LAMBDA_DIR
+from local_stage.console.app import PAGE_HEADERS
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 from tests.e2e.helpers import LONG, LONG_VARIANT, emulator_client, wait_for
 
@@ -228,7 +229,14 @@ def fetch(url: str, method: str = "GET", data: bytes | None = None, **headers: s
 def test_every_local_path_needs_the_token_a_loopback_host_and_no_foreign_origin(local_stage):
     state = local_stage.state
     page = f"{state.gateway_url}{CONSOLE_PATH}"
-    assert fetch(state.console_url)[0] == 200
+    status, headers, _ = fetch(state.console_url)
+    assert status == 200
+    # No inline script, never framed, and the token in the URL never sent on as a referrer.
+    for name, value in PAGE_HEADERS.items():
+        assert headers.get(name) == value, (name, headers.get(name))
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
     assert fetch(page)[0] == 403
     assert fetch(f"{page}?token=wrong")[0] == 403
     assert fetch(f"{page}api/health", **{TOKEN_HEADER: state.token})[0] == 200
@@ -265,6 +273,14 @@ def test_the_emulator_grants_no_cross_origin_request(local_stage):
         status,
         headers,
     )
+    # Nor does anything of the stage act on one: a browser sends a "simple" cross-origin POST
+    # (form-encoded, as SQS's query API takes) without asking first.
+    form = b"Action=ListQueues"
+    simple = {"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}
+    state = local_stage.state
+    for url in (f"{state.emulator_url}/", f"{state.gateway_url}/local/code-generation"):
+        assert fetch(url, "POST", form, **simple)[0] == 403, url
+    assert fetch(f"{state.emulator_url}/", "POST", form, Host="evil.example")[0] == 403
 
 
 def test_the_stack_file_holding_the_token_is_the_users_alone(local_stage):

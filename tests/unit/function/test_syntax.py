@@ -18,6 +18,8 @@ GOOD_PYTHON = "def add(a: int, b: int) -> int:\n    return a + b\n"
 CUT_PYTHON = 'def add(a, b):\n    """Add two numbers.\n    return a +'  # max_tokens ran out
 GOOD_JSON = '{"name": "codegen", "tags": ["a", "b"], "size": 3}\n'
 CUT_JSON = '{"name": "codegen",\n "tags": ["a", '
+GOOD_YAML = "name: codegen\ntags:\n  - a\n  - b\n---\nsize: 3\n"
+CUT_YAML = 'name: codegen\ndescription: "a tool that\n'
 
 
 @pytest.mark.parametrize(
@@ -32,7 +34,13 @@ CUT_JSON = '{"name": "codegen",\n "tags": ["a", '
         ("json", '{"a": 1,}\n', "error", 1, "Expecting property name"),
         ("json", CUT_JSON, "error", 2, "Expecting value"),
         ("go", "package main\nfunc main() {", "unchecked", None, None),
-        ("yaml", "a: [1, 2\n", "unchecked", None, None),
+        ("yaml", GOOD_YAML, "ok", None, None),
+        ("yaml", "a: 1\n b: 2\n", "error", 2, "mapping values are not allowed"),
+        ("yaml", "a: [1, 2\n", "error", 2, "expected ',' or ']'"),
+        ("yaml", CUT_YAML, "error", 3, "unexpected end of stream"),
+        ("yaml", "a: !!python/object/apply:os.system ['true']\n", "ok", None, None),  # not run
+        ("yaml", "a: &x [*x, *x]\n", "ok", None, None),  # an alias is not expanded
+        ("javascript", "function f() {", "unchecked", None, None),
     ],
 )
 def test_each_checked_language_gets_a_verdict_and_the_rest_unchecked(
@@ -49,9 +57,9 @@ def test_each_checked_language_gets_a_verdict_and_the_rest_unchecked(
 def test_the_checked_languages_are_the_ones_the_contract_names():
     from tests.unit.function.test_openapi import SPEC
 
-    assert checked_languages() == ("python", "json")
+    assert checked_languages() == ("python", "json", "yaml")
     described = SPEC["components"]["schemas"]["Syntax"]["description"]
-    assert "all but python and json" in described
+    assert "all but python, json and yaml" in described
 
 
 def test_deep_nesting_is_unchecked_not_a_crash():

@@ -1,5 +1,5 @@
-"""Who may use the local servers' /_local/ paths: a loopback Host, no foreign Origin, and the
-stack's token; the AWS API paths are left to SigV4."""
+"""Who may use the local servers: a loopback Host and no foreign Origin on every path, and the
+stack's token on their own /_local/ paths; the AWS API paths are left to SigV4 for the rest."""
 
 import io
 import json
@@ -14,7 +14,7 @@ PATH = "/_local/console/api/requests"
 
 
 def test_the_token_from_the_header_or_the_query_on_a_loopback_host_is_let_through():
-    for host in ("127.0.0.1:8080", "localhost:8080", "[::1]:8080"):
+    for host in ("127.0.0.1:8080", "localhost:8080", "[::1]:8080", "my-bucket.localhost:80"):
         assert refusal(PATH, host, None, TOKEN, TOKEN) is None
     assert refusal(PATH, "127.0.0.1:8080", "http://127.0.0.1:8080", TOKEN, TOKEN) is None
 
@@ -40,11 +40,16 @@ def test_a_request_without_the_token_from_elsewhere_or_another_origin_is_refused
     assert refused is not None and refused.status == 403 and says in refused.message
 
 
-def test_paths_outside_local_are_left_to_their_own_checks():
-    assert (
-        refusal("/local/code-generation", "evil.example", "http://evil.example", None, TOKEN)
-        is None
-    )
+def test_paths_outside_local_need_no_token_but_a_loopback_host_and_no_foreign_origin():
+    api = "/local/code-generation"
+    assert refusal(api, "127.0.0.1:8080", None, None, TOKEN) is None
+    assert refusal(api, "127.0.0.1:8080", "http://127.0.0.1:8080", None, TOKEN) is None
+    for host, origin, says in [
+        ("evil.example", None, "loopback"),  # DNS rebinding
+        ("127.0.0.1:8080", "http://evil.example", "cross-origin"),  # a simple POST
+    ]:
+        refused = refusal(api, host, origin, None, TOKEN)
+        assert refused is not None and refused.status == 403 and says in refused.message
 
 
 def test_the_emulator_answers_its_local_paths_only_to_the_token():
@@ -68,6 +73,8 @@ def test_the_emulator_answers_its_local_paths_only_to_the_token():
     assert call("/_local/health", X_LOCAL_TOKEN=TOKEN) == ("200 OK", b"inner")
     assert call("/_local/health", f"token={TOKEN}") == ("200 OK", b"inner")
     assert call("/bucket/key") == ("200 OK", b"inner")  # S3's own path: SigV4's business
+    status, body = call("/", ORIGIN="http://evil.example")  # SQS's query API, form-encoded
+    assert status.startswith("403") and "cross-origin" in json.loads(body)["message"]
 
 
 def test_only_json_is_json():
