@@ -397,9 +397,10 @@ def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None):
     summary = record["summary"]
     print(
         f"\npass@1 {summary['pass_at_1']:.0%} ({summary['passed']}/{summary['tasks']}), "
-        f"parse {summary['parse_share']:.0%}, latency p50 {summary['latency_p50_s']:.1f} s "
-        f"p95 {summary['latency_p95_s']:.1f} s, {summary['output_tokens_per_task']:.0f} output "
-        f"tokens and ${summary['cost_per_task']:.5f} per task"
+        f"parse {summary['parse_share']:.0%} ({summary['repaired']} repaired), "
+        f"latency p50 {summary['latency_p50_s']:.1f} s p95 {summary['latency_p95_s']:.1f} s, "
+        f"{summary['output_tokens_per_task']:.0f} output tokens and "
+        f"${summary['cost_per_task']:.5f} per task"
     )
     for line in record.get("comparison", []):
         print(f"  {line}")

@@ -12,7 +12,6 @@ browser's, times both the request and the row that shows it.
 """
 
 import http.server
-import shutil
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any
 
 from _common import bench_stage, deploy_open_function, print_table, record
 
+from local_stage.console.browser import MISSING, browser_paths, headless_chromium
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 
 RENDERS = 5
@@ -61,25 +61,12 @@ fetch(url, {method: "PUT", headers: {"content-type": "application/json"},
 
 @contextmanager
 def chromium() -> Iterator[Any]:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not (browser and driver_path):
-        sys.exit(
-            "no Chromium with chromedriver on PATH (Debian: apt install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1366,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    driver.set_script_timeout(120)
-    try:
+    paths = browser_paths()
+    if paths is None:
+        sys.exit(MISSING)
+    with headless_chromium(paths) as driver:
+        driver.set_script_timeout(120)
         yield driver
-    finally:
-        driver.quit()
 
 
 def page_bytes(gateway_url: str, token: str) -> int:

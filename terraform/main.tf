@@ -85,6 +85,8 @@ locals {
       METRICS_NAMESPACE = local.metrics_namespace
       # The stage's prompt template (codegen/prompt.py).
       SYSTEM_PROMPT = var.system_prompt
+      # One repair attempt for generated code that does not parse (codegen/repair.py).
+      SYNTAX_REPAIR = tostring(var.syntax_repair)
     },
   )
 }

@@ -351,3 +351,8 @@ variable "system_prompt" {
     error_message = "system_prompt must be at most 2048 characters (Lambda's environment holds 4 KB in all)."
   }
 }
+
+variable "syntax_repair" {
+  description = "When generated code does not parse (Python, JSON, YAML), ask the model once more, showing it the parser's message, if a second answer as long as the first still fits in the time left; the answer's syntax.repair says what happened. Off by default: a repair is a second, paid model call."
+  type        = bool
+}

@@ -31,6 +31,7 @@ class TaskResult:
     output_tokens: int
     cost: float  # at the stage's prices
     detail: str  # why it failed, briefly
+    repair: str | None = None  # the stage's repair attempt, if it made one (syntax.repair)
 
 
 def evaluate(
@@ -70,7 +71,8 @@ def evaluate(
             cost = tokens_in / 1000 * float(
                 prices.get("input_per_1000", 0)
             ) + tokens_out / 1000 * float(prices.get("output_per_1000", 0))
-            syntax = (answer.get("syntax") or {}).get("status", "unchecked")
+            verdict = answer.get("syntax") or {}
+            syntax = verdict.get("status", "unchecked")
             result = TaskResult(
                 task.name,
                 outcome.passed,
@@ -81,10 +83,13 @@ def evaluate(
                 tokens_out,
                 cost,
                 "" if outcome.passed else outcome.detail[-300:],
+                verdict.get("repair"),
             )
+        repaired = " (repaired)" if result.repair == "repaired" else ""
         report(
             f"{result.task:<24} {'pass' if result.passed else 'FAIL'}  {result.reason:<14} "
-            f"syntax {result.syntax:<9} {result.latency_s:6.1f} s  {result.output_tokens:5d} tokens"
+            f"syntax {result.syntax:<9} {result.latency_s:6.1f} s  {result.output_tokens:5d} "
+            f"tokens{repaired}"
         )
         results.append(result)
     return results
@@ -100,6 +105,8 @@ def summarize(results: list[TaskResult]) -> dict[str, Any]:
         "passed": sum(r.passed for r in results),
         "pass_at_1": sum(r.passed for r in results) / n,
         "parse_share": sum(r.syntax == "ok" for r in results) / n,
+        # Answers the stage's repair attempt made parse (codegen/repair.py; 0 when it is off).
+        "repaired": sum(r.repair == "repaired" for r in results),
         "latency_p50_s": statistics.median(latencies),
         "latency_p95_s": _percentile(latencies, 0.95),
         "output_tokens_per_task": sum(r.output_tokens for r in results) / n,
@@ -144,7 +151,7 @@ def compare(current: Mapping[str, Any], earlier: Mapping[str, Any]) -> list[str]
     )
     lines.append(f"now passing: {', '.join(gained) or 'none'}")
     lines.append(f"now failing: {', '.join(lost) or 'none'}")
-    for key in ("model", "answered_by", "system_prompt_sha256"):
+    for key in ("model", "answered_by", "system_prompt_sha256", "syntax_repair"):
         if earlier.get(key) != current.get(key):
             lines.append(f"{key}: {earlier.get(key)} -> {current.get(key)}")
     return lines

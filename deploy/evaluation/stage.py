@@ -78,6 +78,7 @@ def run_on_stage(
         model=deployed["MODEL_ID"],
         answered_by=deployer.target.answered_by(),  # local: the model server's own model
         system_prompt_sha256=hashlib.sha256(deployed["SYSTEM_PROMPT"].encode()).hexdigest(),
+        syntax_repair=deployed.get("SYNTAX_REPAIR") == "true",
         when=datetime.now(UTC).isoformat(timespec="seconds"),
         network_isolation=network_isolation(),
     )

@@ -1,11 +1,12 @@
 """Ask Bedrock for the code (Converse, or ConverseStream with progress as it is written), and
 map its failures to honest HTTP statuses."""
 
+import itertools
 import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +49,14 @@ class Generation:
 
 
 def converse_arguments(
-    request: GenerationRequest, model_id: str, prompt_template: str
+    request: GenerationRequest,
+    model_id: str,
+    prompt_template: str,
+    follow_up: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The Converse call's arguments: only the sampling settings that are set are sent."""
+    """The Converse call's arguments: only the sampling settings that are set are sent.
+    `follow_up` continues the conversation after the caller's message: the assistant's turn,
+    then the user's, and so on (codegen.repair)."""
     sampling = request.sampling
     inference: dict[str, Any] = {"maxTokens": sampling.max_tokens}
     if sampling.temperature is not None:
@@ -60,7 +66,12 @@ def converse_arguments(
     arguments: dict[str, Any] = {
         "modelId": model_id,
         "system": [{"text": system_prompt(request.language, prompt_template)}],
-        "messages": [{"role": "user", "content": [{"text": request.message}]}],
+        "messages": [
+            {"role": role, "content": [{"text": text}]}
+            for role, text in zip(
+                itertools.cycle(("user", "assistant")), (request.message, *follow_up)
+            )
+        ],
         "inferenceConfig": inference,
     }
     if sampling.top_k is not None:
@@ -77,10 +88,12 @@ def generate(
     read_timeout: float | None = None,
     reserved_s: float = 0.0,
     progress: Progress | None = None,
+    follow_up: Sequence[str] = (),
 ) -> Generation:
-    """Call Converse; retry a throttled or briefly unavailable model only while a whole new
-    attempt (up to `read_timeout`, the client's) still fits in the function's remaining time
-    with `reserved_s` (the store's share) left over.
+    """Call Converse (with `follow_up`, see converse_arguments); retry a throttled or
+    briefly unavailable model only while a whole new attempt (up to `read_timeout`, the
+    client's) still fits in the function's remaining time with `reserved_s` (the store's
+    share) left over.
 
     botocore's own retries cannot see that deadline: a retried read timeout would outlive the
     function, and the caller would get the gateway's bare 500 instead of our 504.
@@ -90,7 +103,7 @@ def generate(
     the model is still writing; the function's time bounds the whole (504 when it runs out),
     and `progress` hears the tokens so far after each piece.
     """
-    arguments = converse_arguments(request, settings.model_id, settings.system_prompt)
+    arguments = converse_arguments(request, settings.model_id, settings.system_prompt, follow_up)
     for attempt in range(1, settings.bedrock_max_attempts + 1):
         try:
             if progress is None:

@@ -2,14 +2,16 @@
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from codegen.bedrock import Progress, generate
+from codegen.bedrock import Generation, Progress, generate
 from codegen.errors import HttpError
 from codegen.prompt import extract_code, template_sha256
+from codegen.repair import FAILED, NO_TIME, REPAIRED, TRUNCATED, repair_turns
 from codegen.request import GenerationRequest
 from codegen.settings import Settings
 from codegen.storage import (
@@ -21,7 +23,7 @@ from codegen.storage import (
     object_key,
     store_code,
 )
-from codegen.syntax import check_syntax
+from codegen.syntax import ERROR, OK, SyntaxVerdict, check_syntax
 
 logger = logging.getLogger(__name__)
 # The shortest model call worth starting; with less, answer 503 at once.
@@ -45,6 +47,10 @@ class Budget:
 
     def seconds(self) -> float:
         return self.remaining_ms() / 1000
+
+
+def _sum_or_none(first: int | None, second: int | None) -> int | None:
+    return None if first is None or second is None else first + second
 
 
 def answer_fields(
@@ -125,6 +131,7 @@ class Producer:
         with `progress`, streamed (codegen.bedrock.generate). Raises HttpError when no code
         came back; a failed store still returns the code."""
         model_seconds = self._model_seconds(budget)
+        before_s = budget.seconds()
         generation = generate(
             self.bedrock(model_seconds),
             request,
@@ -134,22 +141,30 @@ class Producer:
             reserved_s=self.settings.storage_budget,
             progress=progress,
         )
+        # Measured on the function's own clock (its context), which a test can move.
+        took_s = before_s - budget.seconds() if math.isfinite(before_s) else 0.0
+        code = extract_code(generation.text, request.language)
+        # Whether it parses: said in the answer and the object, never an error of its own.
+        syntax = check_syntax(code, request.language)
+        if syntax.status == ERROR and self.settings.syntax_repair:
+            code, generation, syntax = self._repair(
+                request, generation, code, syntax, took_s, budget, progress
+            )
         log.update(
             input_tokens=generation.input_tokens,
             output_tokens=generation.output_tokens,
             stop_reason=generation.stop_reason,
             model_latency_ms=generation.latency_ms,
         )
-        code = extract_code(generation.text, request.language)
         if self.settings.log_prompts:
             log.update(prompt=request.message)
         log.update(
             prompt_chars=len(request.message),
             prompt_sha256=hashlib.sha256(request.message.encode()).hexdigest(),
         )
-        # Whether it parses: said in the answer and the object, never an error of its own.
-        syntax = check_syntax(code, request.language)
         log.update(syntax=syntax.status)
+        if syntax.repair is not None:
+            log.update(syntax_repair=syntax.repair)
         generated = Generated(
             self.settings.model_id,
             generation.stop_reason,
@@ -167,13 +182,63 @@ class Producer:
         return Produced(code, generated, stored, storage_error)
 
     def _model_seconds(self, budget: Budget) -> float:
-        """How long the model call may wait: its own limit, or what is left once the store's
-        share and a connection are set aside; 503 when that is too short to be worth it."""
-        left = budget.seconds() - self.settings.storage_budget - self.settings.connect_timeout
-        seconds = min(self.settings.read_timeout, left - ANSWER_MARGIN_S)
+        """How long the model call may wait; 503 when that is too short to be worth it."""
+        seconds = self._seconds_for_model(budget)
         if seconds < _MIN_MODEL_S:
             raise HttpError(503, "NoTimeLeft", "the request ran out of time; retry")
         return seconds
+
+    def _seconds_for_model(self, budget: Budget) -> float:
+        """The model call's own limit, or what is left once the store's share, a connection
+        and the answer are set aside."""
+        left = budget.seconds() - self.settings.storage_budget - self.settings.connect_timeout
+        return min(self.settings.read_timeout, left - ANSWER_MARGIN_S)
+
+    def _repair(
+        self,
+        request: GenerationRequest,
+        first: Generation,
+        code: str,
+        verdict: SyntaxVerdict,
+        took_s: float,
+        budget: Budget,
+        progress: Progress | None,
+    ) -> tuple[str, Generation, SyntaxVerdict]:
+        """One repair attempt (codegen.repair): the second answer's code and verdict when it
+        parses, else the first's; the generation counts both calls' tokens (both are paid)."""
+        if first.stop_reason == "max_tokens":
+            return code, first, replace(verdict, repair=TRUNCATED)
+        seconds = self._seconds_for_model(budget)
+        if seconds < max(took_s, _MIN_MODEL_S):  # a second answer may take as long
+            return code, first, replace(verdict, repair=NO_TIME)
+        already = first.output_tokens
+        follow = None if progress is None else (lambda tokens: progress(already + tokens))
+        try:
+            second = generate(
+                self.bedrock(seconds),
+                request,
+                self.settings,
+                budget.remaining_ms,
+                read_timeout=seconds,
+                reserved_s=self.settings.storage_budget,
+                progress=follow,
+                follow_up=repair_turns(first.text, verdict, request.language),
+            )
+        except HttpError as exc:
+            logger.warning("the repair attempt failed (%s); the first answer is kept", exc.code)
+            return code, first, replace(verdict, repair=FAILED)
+        both = replace(
+            first,
+            input_tokens=first.input_tokens + second.input_tokens,
+            output_tokens=first.output_tokens + second.output_tokens,
+            latency_ms=_sum_or_none(first.latency_ms, second.latency_ms),
+        )
+        repaired_code = extract_code(second.text, request.language)
+        repaired = check_syntax(repaired_code, request.language)
+        if repaired.status != OK:
+            return code, both, replace(verdict, repair=FAILED)
+        answer = replace(both, text=second.text, stop_reason=second.stop_reason)
+        return repaired_code, answer, replace(repaired, repair=REPAIRED)
 
     def _store(
         self,

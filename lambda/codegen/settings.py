@@ -61,6 +61,7 @@ class Settings:
     stage: str  # the stage's name: a dimension of its metrics
     metrics_namespace: str  # where its metrics go (codegen.metrics)
     system_prompt: str  # the stage's prompt template (codegen.prompt)
+    syntax_repair: bool  # one repair attempt for code that does not parse (codegen.repair)
     # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
@@ -115,6 +116,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         stage=_required(env, "STAGE"),
         metrics_namespace=_required(env, "METRICS_NAMESPACE"),
         system_prompt=_prompt_template(env),
+        syntax_repair=_switch(env, "SYNTAX_REPAIR"),
         max_body_bytes=_own(env, "MAX_BODY_BYTES", "max_body_bytes", _int),
         max_message_chars=_own(env, "MAX_MESSAGE_CHARS", "max_message_chars", _int),
         connect_timeout=_own(env, "BEDROCK_CONNECT_TIMEOUT", "connect_timeout", _float),
@@ -148,6 +150,14 @@ def _positive(env: Mapping[str, str], name: str) -> int:
     if value < 1:
         raise ConfigError(f"{name}={value} must be at least 1")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """A required on/off setting, as Terraform writes a bool: true or false."""
+    value = _required(env, name).lower()
+    if value not in {"true", "false"}:
+        raise ConfigError(f"{name}={value!r} must be true or false")
+    return value == "true"
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -171,6 +171,7 @@ def find_stored(client: Any, bucket: str, key: str) -> tuple[StoredObject, Gener
             metadata.get("syntax", UNCHECKED_VERDICT.status),
             count("syntax-line") or None,
             metadata.get("syntax-message"),
+            metadata.get("syntax-repair"),
         ),
         prompt_template_sha256=metadata.get("system-prompt-sha256", ""),
     )
@@ -184,6 +185,8 @@ def _syntax_metadata(verdict: SyntaxVerdict) -> dict[str, str]:
         metadata["syntax-line"] = str(verdict.line)
     if verdict.message is not None:
         metadata["syntax-message"] = verdict.message.encode("ascii", "backslashreplace").decode()
+    if verdict.repair is not None:
+        metadata["syntax-repair"] = verdict.repair
     return metadata
 
 

@@ -27,6 +27,7 @@ class SyntaxVerdict:
     status: str  # ok | error | unchecked
     line: int | None = None  # where the parser stopped (1-based), for an error
     message: str | None = None  # the parser's words, for an error; why, when unchecked
+    repair: str | None = None  # what the stage's repair attempt did, if any (codegen.repair)
 
     def as_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"status": self.status}
@@ -34,6 +35,8 @@ class SyntaxVerdict:
             record["line"] = self.line
         if self.message is not None:
             record["message"] = self.message
+        if self.repair is not None:
+            record["repair"] = self.repair
         return record
 
 

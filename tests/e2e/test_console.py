@@ -8,7 +8,6 @@ fail instead, since .ci/run installs it.
 
 import json
 import os
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ import pytest
 
 from deploy.paths import BUILD_DIR, LAMBDA_DIR
 from local_stage.console.app import PAGE_HEADERS
+from local_stage.console.browser import MISSING, browser_paths, headless_chromium
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 from tests.e2e.helpers import LONG, LONG_VARIANT, emulator_client, wait_for
 
@@ -32,39 +32,16 @@ pytestmark = [
 SCREENSHOT = BUILD_DIR / "console.png"
 
 
-def _browser_paths() -> tuple[str, str] | None:
-    browser = next(
-        (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))),
-        None,
-    )
-    driver = shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator["object"]:
-    paths = _browser_paths()
+    paths = browser_paths()
     if paths is None:
-        message = (
-            "no Chromium with chromedriver on PATH (Debian: apt install chromium chromium-driver)"
-        )
         if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}: .ci/run installs them, so CI must have them")
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = paths[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1366,900"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(paths[1]))
-    driver.implicitly_wait(0)
-    try:
+            pytest.fail(f"{MISSING}: .ci/run installs them, so CI must have them")
+        pytest.skip(MISSING)
+    with headless_chromium(paths, console_log=True) as driver:
+        driver.implicitly_wait(0)
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_the_summary_counts_passes_parses_latency_tokens_and_cost():
     tasks = chosen_tasks("add,fizzbuzz,gcd")
     ticks = iter(range(100))
     answers = {
-        "add": reference_answers(tasks[0]),
+        "add": {**reference_answers(tasks[0]), "syntax": {"status": "ok", "repair": "repaired"}},
         "fizzbuzz": {
             "code": "def fizzbuzz(n)\n",
             "usage": {"input_tokens": 100, "output_tokens": 10},
@@ -120,6 +120,7 @@ def test_the_summary_counts_passes_parses_latency_tokens_and_cost():
     summary = summarize(results)
     assert summary["pass_at_1"] == pytest.approx(1 / 3)
     assert summary["parse_share"] == pytest.approx(1 / 3)
+    assert summary["repaired"] == 1 and results[0].repair == "repaired"
     assert summary["latency_p50_s"] == 1.0 and summary["latency_p95_s"] == 1.0
     assert summary["cost_per_task"] == pytest.approx((0.2 + 0.12 + 0) / 3)
     with pytest.raises(EvalError):
@@ -134,13 +135,18 @@ def test_a_comparison_shows_the_change_and_which_tasks_moved():
             code = task.reference if task.name in passing else "x = 1\n"
             return {"code": code, "usage": {}, "syntax": {"status": "ok"}}
 
-        return run_record(evaluate(tasks, ask, {}, limits=QUICK), system_prompt_sha256=prompt)
+        return run_record(
+            evaluate(tasks, ask, {}, limits=QUICK),
+            system_prompt_sha256=prompt,
+            syntax_repair=prompt == "bbb",
+        )
 
     before, after = record({"add"}, "aaa"), record({"add", "gcd"}, "bbb")
     lines = compare(json.loads(json.dumps(after)), json.loads(json.dumps(before)))
     assert lines[0].startswith("pass@1") and "50% -> 100% (+50 points)" in lines[0]
     assert "now passing: gcd" in lines and "now failing: none" in lines
     assert "system_prompt_sha256: aaa -> bbb" in lines
+    assert "syntax_repair: False -> True" in lines
 
 
 def test_bad_options_are_refused_before_anything_is_sent(tmp_path):

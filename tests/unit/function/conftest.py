@@ -59,6 +59,7 @@ def stage_environment() -> dict[str, str]:
         "STAGE": "test",
         "METRICS_NAMESPACE": "CodeGen",
         "SYSTEM_PROMPT": defaults["system_prompt"],
+        "SYNTAX_REPAIR": str(defaults["syntax_repair"]).lower(),
     }
 
 

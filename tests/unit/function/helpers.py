@@ -314,15 +314,18 @@ class ClockedContext:
 
 
 class SlowBedrock:
-    """converse() takes `seconds` of the clock, then answers `reply` or raises `error`."""
+    """converse() takes `seconds` of the clock, then answers `reply` or raises `error`;
+    `asked` keeps each call's arguments."""
 
     def __init__(self, clock: FakeClock, steps: list[tuple[float, Any]]) -> None:
         self.clock = clock
         self.steps = list(steps)
         self.calls = 0
+        self.asked: list[dict[str, Any]] = []
 
-    def converse(self, **_arguments: Any) -> Any:
+    def converse(self, **arguments: Any) -> Any:
         self.calls += 1
+        self.asked.append(arguments)
         seconds, outcome = self.steps.pop(0)
         self.clock.advance(seconds)
         if isinstance(outcome, Exception):
