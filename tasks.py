@@ -397,15 +397,29 @@ def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None):
     summary = record["summary"]
     print(
         f"\npass@1 {summary['pass_at_1']:.0%} ({summary['passed']}/{summary['tasks']}), "
-        f"parse {summary['parse_share']:.0%} ({summary['repaired']} repaired), "
+        f"parse {_share(summary['parse_share'])} ({summary['repaired']} repaired), "
         f"latency p50 {summary['latency_p50_s']:.1f} s p95 {summary['latency_p95_s']:.1f} s, "
         f"{summary['output_tokens_per_task']:.0f} output tokens and "
         f"${summary['cost_per_task']:.5f} per task"
     )
+    for language, figures in summary["by_language"].items():
+        print(
+            f"  {language}: pass@1 {figures['pass_at_1']:.0%} "
+            f"({figures['passed']}/{figures['tasks']}), parse {_share(figures['parse_share'])}"
+        )
+    if record["skipped"]:
+        print(
+            f"skipped {len(record['skipped'])} tasks: {'; '.join(set(record['skipped'].values()))}"
+        )
     for line in record.get("comparison", []):
         print(f"  {line}")
     chart = record["chart_path"] or "not drawn (the plotting tool is not installed)"
     print(f"report: {record['report_path']}\nchart:  {chart}")
+
+
+def _share(value: float | None) -> str:
+    """A share of the answers the service could check; none could: their code is unchecked."""
+    return "unchecked" if value is None else f"{value:.0%}"
 
 
 local = Collection(

@@ -26,9 +26,11 @@ def main() -> None:
     axis.invert_yaxis()
     axis.set_xlabel("seconds for the answer (green: passed its tests; red: did not)")
     model = report.get("answered_by") or report.get("model")
+    share = summary["parse_share"]  # None: no answer's language could be checked
+    parse = "unchecked" if share is None else f"{share:.0%}"
     axis.set_title(
         f"invoke eval, stage {report.get('stage')}: pass@1 {summary['pass_at_1']:.0%}, "
-        f"parse {summary['parse_share']:.0%}\n{model}",
+        f"parse {parse}\n{model}",
         fontsize=10,
     )
     fig.tight_layout()

@@ -32,6 +32,7 @@ class TaskResult:
     cost: float  # at the stage's prices
     detail: str  # why it failed, briefly
     repair: str | None = None  # the stage's repair attempt, if it made one (syntax.repair)
+    language: str = "python"
 
 
 def evaluate(
@@ -59,10 +60,11 @@ def evaluate(
                 0,
                 0.0,
                 str(exc)[:300],
+                language=task.language,
             )
         else:
             latency = clock() - started
-            outcome = run_tests(str(answer.get("code") or ""), task.tests, limits)
+            outcome = run_tests(str(answer.get("code") or ""), task.tests, limits, task.language)
             usage = answer.get("usage") or {}
             tokens_in, tokens_out = (
                 int(usage.get("input_tokens", 0)),
@@ -84,6 +86,7 @@ def evaluate(
                 cost,
                 "" if outcome.passed else outcome.detail[-300:],
                 verdict.get("repair"),
+                task.language,
             )
         repaired = " (repaired)" if result.repair == "repaired" else ""
         report(
@@ -104,7 +107,7 @@ def summarize(results: list[TaskResult]) -> dict[str, Any]:
         "tasks": n,
         "passed": sum(r.passed for r in results),
         "pass_at_1": sum(r.passed for r in results) / n,
-        "parse_share": sum(r.syntax == "ok" for r in results) / n,
+        "parse_share": _parse_share(results),
         # Answers the stage's repair attempt made parse (codegen/repair.py; 0 when it is off).
         "repaired": sum(r.repair == "repaired" for r in results),
         "latency_p50_s": statistics.median(latencies),
@@ -113,7 +116,24 @@ def summarize(results: list[TaskResult]) -> dict[str, Any]:
         "input_tokens_per_task": sum(r.input_tokens for r in results) / n,
         "cost_per_task": sum(r.cost for r in results) / n,
         "cost_total": sum(r.cost for r in results),
+        "by_language": {
+            language: {
+                "tasks": len(mine),
+                "passed": sum(r.passed for r in mine),
+                "pass_at_1": sum(r.passed for r in mine) / len(mine),
+                "parse_share": _parse_share(mine),
+            }
+            for language in sorted({r.language for r in results})
+            if (mine := [r for r in results if r.language == language])
+        },
     }
+
+
+def _parse_share(results: list[TaskResult]) -> float | None:
+    """The share whose code parses, of the answers the service could check (None when it
+    could check none: their language is `unchecked`); a failed request counts as not."""
+    checked = [r for r in results if r.syntax != "unchecked"]
+    return sum(r.syntax == "ok" for r in checked) / len(checked) if checked else None
 
 
 def _percentile(ordered: list[float], share: float) -> float:
@@ -138,7 +158,10 @@ def compare(current: Mapping[str, Any], earlier: Mapping[str, Any]) -> list[str]
         ("output_tokens_per_task", "output tokens/task", False),
         ("cost_per_task", "cost/task", False),
     ):
-        before, after = float(then.get(key, 0)), float(now.get(key, 0))
+        if then.get(key) is None or now.get(key) is None:  # e.g. no answer could be checked
+            lines.append(f"{label:<20} {then.get(key)} -> {now.get(key)}")
+            continue
+        before, after = float(then[key]), float(now[key])
         shown = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.3g}")
         change = f"{(after - before) * 100:+.0f} points" if percent else f"{after - before:+.3g}"
         lines.append(f"{label:<20} {shown(before)} -> {shown(after)} ({change})")

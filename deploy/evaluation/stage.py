@@ -12,7 +12,7 @@ from typing import Any
 
 from deploy.call import build_body, generate
 from deploy.evaluation.runner import EvalError, compare, evaluate, run_record
-from deploy.evaluation.sandbox import network_isolation
+from deploy.evaluation.sandbox import javascript_permissions, network_isolation, runtime_missing
 from deploy.evaluation.suite import TASKS, Task
 from deploy.tools import tool_bin
 
@@ -29,6 +29,13 @@ def chosen_tasks(only: str | None) -> list[Task]:
             f"no task {', '.join(unknown)} in the suite; the tasks are {', '.join(by_name)}"
         )
     return [by_name[name] for name in names]
+
+
+def runnable(tasks: list[Task]) -> tuple[list[Task], dict[str, str]]:
+    """The tasks this machine can run the tests of, and the others with why not (a task's
+    language whose runtime is missing is skipped and reported, never scored)."""
+    skipped = {task.name: why for task in tasks if (why := runtime_missing(task.language))}
+    return [task for task in tasks if task.name not in skipped], skipped
 
 
 def earlier_run(path: str | None) -> dict[str, Any] | None:
@@ -67,9 +74,19 @@ def run_on_stage(
             asynchronous=task.max_tokens > sync_limit,
         )
 
+    tasks, skipped = runnable(tasks)
+    for name, why in skipped.items():
+        report(f"{name:<24} skipped: {why}")
+    if not tasks:
+        raise EvalError("no task can run on this machine: " + "; ".join(set(skipped.values())))
     report(
         f"{len(tasks)} tasks on stage {deployer.stage.name}; the sandbox refuses the "
         f"network by {network_isolation()}"
+        + (
+            f"; node's permission model refuses {javascript_permissions()}"
+            if any(task.language == "javascript" for task in tasks)
+            else ""
+        )
     )
     results = evaluate(tasks, ask, outputs.get("model_prices") or {}, report=report)
     record = run_record(
@@ -81,6 +98,7 @@ def run_on_stage(
         syntax_repair=deployed.get("SYNTAX_REPAIR") == "true",
         when=datetime.now(UTC).isoformat(timespec="seconds"),
         network_isolation=network_isolation(),
+        skipped=skipped,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"eval-{deployer.stage.name}.json"

@@ -1,6 +1,8 @@
 """The built-in suite: programming tasks written for this project, each with its tests and a
 reference solution (tests/unit/test_eval_suite.py runs every reference against its tests, so
-no task can be unsolvable). Python only for now: each task names the function to write.
+no task can be unsolvable). Each task names the function to write. Python first; JavaScript
+tasks run where a node is on PATH (skipped and reported otherwise), their tests after the
+answer in one CommonJS script, with node's strict `assert` (deploy/evaluation/sandbox.py).
 """
 
 from dataclasses import dataclass
@@ -10,7 +12,9 @@ from dataclasses import dataclass
 class Task:
     name: str
     prompt: str  # what the model is asked: it names the function and its behaviour
-    tests: str  # Python asserts, run with the answer's code imported (`from solution import *`)
+    # Python asserts, run with the answer's code imported (`from solution import *`); for
+    # JavaScript, statements run after the answer's code, `assert` being node's strict one
+    tests: str
     reference: str  # a solution that passes `tests`
     language: str = "python"
     max_tokens: int = 400
@@ -20,7 +24,11 @@ def _task(name: str, prompt: str, reference: str, tests: str, max_tokens: int = 
     return Task(name, prompt, tests.strip() + "\n", reference.strip() + "\n", max_tokens=max_tokens)
 
 
-TASKS: tuple[Task, ...] = (
+def _js_task(name: str, prompt: str, reference: str, tests: str) -> Task:
+    return Task(name, prompt, tests.strip() + "\n", reference.strip() + "\n", "javascript")
+
+
+PYTHON_TASKS: tuple[Task, ...] = (
     _task(
         "add",
         "a Python function add(a, b) that returns the sum of two numbers",
@@ -322,3 +330,95 @@ TASKS: tuple[Task, ...] = (
         "assert out.index('\"a\"') < out.index('\"b\"') and '\\n  \"a\"' in out",
     ),
 )
+
+JAVASCRIPT_TASKS: tuple[Task, ...] = (
+    _js_task(
+        "js_add",
+        "a JavaScript function add(a, b) that returns the sum of two numbers",
+        "function add(a, b) {\n  return a + b;\n}",
+        "assert.equal(add(2, 3), 5);\nassert.equal(add(-1, 1), 0);\n"
+        "assert.equal(add(0.5, 0.25), 0.75);",
+    ),
+    _js_task(
+        "js_is_palindrome",
+        "a JavaScript function isPalindrome(text) that says whether a string reads the same "
+        "backwards, ignoring case and every character but letters and digits",
+        "function isPalindrome(text) {\n  const s = text.toLowerCase().replace(/[^a-z0-9]/g, '');"
+        "\n  return s === [...s].reverse().join('');\n}",
+        "assert.equal(isPalindrome('A man, a plan, a canal: Panama'), true);\n"
+        "assert.equal(isPalindrome('hello'), false);\nassert.equal(isPalindrome(''), true);",
+    ),
+    _js_task(
+        "js_fizzbuzz",
+        "a JavaScript function fizzbuzz(n) that returns an array of strings for 1 to n: "
+        "'Fizz' for multiples of 3, 'Buzz' for multiples of 5, 'FizzBuzz' for both, else the "
+        "number as a string",
+        "function fizzbuzz(n) {\n  const out = [];\n  for (let i = 1; i <= n; i++) {\n"
+        "    out.push(i % 15 === 0 ? 'FizzBuzz' : i % 3 === 0 ? 'Fizz' : i % 5 === 0 ? 'Buzz' "
+        ": String(i));\n  }\n  return out;\n}",
+        "const out = fizzbuzz(15);\nassert.equal(out.length, 15);\n"
+        "assert.deepEqual(out.slice(0, 5), ['1', '2', 'Fizz', '4', 'Buzz']);\n"
+        "assert.equal(out[14], 'FizzBuzz');",
+    ),
+    _js_task(
+        "js_factorial",
+        "a JavaScript function factorial(n) that returns n! for a non-negative integer n "
+        "(factorial(0) is 1)",
+        "function factorial(n) {\n  let r = 1;\n  for (let i = 2; i <= n; i++) r *= i;\n"
+        "  return r;\n}",
+        "assert.equal(factorial(0), 1);\nassert.equal(factorial(5), 120);\n"
+        "assert.equal(factorial(10), 3628800);",
+    ),
+    _js_task(
+        "js_gcd",
+        "a JavaScript function gcd(a, b) that returns the greatest common divisor of two "
+        "non-negative integers",
+        "function gcd(a, b) {\n  while (b) [a, b] = [b, a % b];\n  return a;\n}",
+        "assert.equal(gcd(12, 18), 6);\nassert.equal(gcd(7, 0), 7);\nassert.equal(gcd(17, 5), 1);",
+    ),
+    _js_task(
+        "js_unique",
+        "a JavaScript function unique(items) that returns the items of an array without "
+        "duplicates, each where it first appeared",
+        "function unique(items) {\n  return [...new Set(items)];\n}",
+        "assert.deepEqual(unique([3, 1, 3, 2, 1]), [3, 1, 2]);\nassert.deepEqual(unique([]), []);",
+    ),
+    _js_task(
+        "js_count_words",
+        "a JavaScript function countWords(text) that returns an object mapping each "
+        "lower-cased word (a run of letters) to how many times it occurs",
+        "function countWords(text) {\n  const counts = {};\n"
+        "  for (const w of text.toLowerCase().match(/[a-z]+/g) || []) "
+        "counts[w] = (counts[w] || 0) + 1;\n  return counts;\n}",
+        "assert.deepEqual(countWords('The cat and the hat.'), {the: 2, cat: 1, and: 1, hat: 1});"
+        "\nassert.deepEqual(countWords(''), {});",
+    ),
+    _js_task(
+        "js_chunk",
+        "a JavaScript function chunk(items, size) that splits an array, in order, into arrays "
+        "of at most size items",
+        "function chunk(items, size) {\n  const out = [];\n"
+        "  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));\n"
+        "  return out;\n}",
+        "assert.deepEqual(chunk([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);\n"
+        "assert.deepEqual(chunk([], 3), []);",
+    ),
+    _js_task(
+        "js_deep_flatten",
+        "a JavaScript function deepFlatten(items) that flattens arrays nested to any depth "
+        "into one array",
+        "function deepFlatten(items) {\n  return items.flat(Infinity);\n}",
+        "assert.deepEqual(deepFlatten([1, [2, [3, [4]]], 5]), [1, 2, 3, 4, 5]);\n"
+        "assert.deepEqual(deepFlatten([]), []);",
+    ),
+    _js_task(
+        "js_title_case",
+        "a JavaScript function titleCase(text) that upper-cases the first letter of each "
+        "space-separated word and lower-cases the rest",
+        "function titleCase(text) {\n  return text.split(' ').map((w) => w.slice(0, 1)"
+        ".toUpperCase() + w.slice(1).toLowerCase()).join(' ');\n}",
+        "assert.equal(titleCase('hello WORLD'), 'Hello World');\nassert.equal(titleCase(''), '');",
+    ),
+)
+
+TASKS: tuple[Task, ...] = PYTHON_TASKS + JAVASCRIPT_TASKS

@@ -3,31 +3,139 @@ own tests), the sandbox stops what it must and scores it failed, and the summary
 comparison say what the results say."""
 
 import json
+import os
 import socket
 import sys
 import threading
 
 import pytest
 
-from deploy.evaluation.runner import EvalError, compare, evaluate, run_record, summarize
-from deploy.evaluation.sandbox import Limits, run_tests
-from deploy.evaluation.stage import chosen_tasks, earlier_run
+from deploy.evaluation.runner import (
+    EvalError,
+    TaskResult,
+    compare,
+    evaluate,
+    run_record,
+    summarize,
+)
+from deploy.evaluation.sandbox import (
+    Limits,
+    Outcome,
+    _node_permission_flags,
+    network_isolation,
+    run_tests,
+    runtime_missing,
+)
+from deploy.evaluation.stage import chosen_tasks, earlier_run, runnable
 from deploy.evaluation.suite import TASKS
 from layer_builder.errors import UserError
 
 QUICK = Limits(cpu_seconds=2, memory_bytes=256 * 2**20, wall_seconds=4.0)
 
 
-def test_the_suite_has_thirty_distinct_python_tasks():
-    assert len(TASKS) >= 30
+def needs_node() -> None:
+    """JavaScript's sandbox needs a node: said and skipped without one, failed under CI
+    (.ci/run installs it)."""
+    why = runtime_missing("javascript")
+    if why is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{why}: .ci/run installs Node.js, so CI must have it")
+    pytest.skip(why)
+
+
+def test_the_suite_has_thirty_distinct_python_tasks_and_some_in_javascript():
+    assert sum(task.language == "python" for task in TASKS) >= 30
     assert len({task.name for task in TASKS}) == len(TASKS)
-    assert {task.language for task in TASKS} == {"python"}
+    assert {task.language for task in TASKS} == {"python", "javascript"}
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda task: task.name)
 def test_every_reference_solution_passes_its_own_tests(task):
-    outcome = run_tests(task.reference, task.tests)
+    if task.language == "javascript":
+        needs_node()
+    outcome = run_tests(task.reference, task.tests, language=task.language)
     assert outcome.passed, outcome.detail
+
+
+def test_tasks_without_their_runtime_are_skipped_and_said(monkeypatch):
+    monkeypatch.setattr(
+        "deploy.evaluation.sandbox.shutil.which", lambda name: None if name == "node" else name
+    )
+    tasks, skipped = runnable(chosen_tasks("add,js_add"))
+    assert [task.name for task in tasks] == ["add"]
+    assert skipped == {"js_add": "no node on PATH (install Node.js)"}
+
+
+# -- JavaScript's sandbox: the same stops as Python's, and node's permission model ---------
+def js(code: str, tests: str = "") -> Outcome:
+    needs_node()
+    return run_tests(code, tests, QUICK, "javascript")
+
+
+def test_a_wrong_javascript_answer_fails_and_says_why():
+    outcome = js("function add(a, b) {\n  return a - b;\n}", "assert.equal(add(2, 3), 5);")
+    assert not outcome.passed and outcome.reason == "failed"
+    assert "-1 !== 5" in outcome.detail  # node's own words, which come first
+
+
+def test_javascript_that_loops_or_allocates_too_much_is_stopped():
+    looped = js("while (true) {}")
+    assert looped.reason in ("cpu-limit", "timeout") and looped.seconds < QUICK.wall_seconds + 2
+    grew = js("const kept = [];\nwhile (true) kept.push(new Array(1e6).fill(1));")
+    assert not grew.passed and grew.reason == "memory"
+
+
+def test_javascript_sees_none_of_the_callers_environment(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-the-model")
+    outcome = js(
+        "const leaked = Object.keys(process.env).filter((k) => k.includes('SECRET'));",
+        "assert.ok(leaked.length > 0, 'nothing to read');",
+    )
+    assert not outcome.passed and "nothing to read" in outcome.detail
+
+
+def test_javascript_cannot_reach_the_network():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.settimeout(5)
+    reached: list[bool] = []
+
+    def accept() -> None:
+        try:
+            listener.accept()
+            reached.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    code = (
+        f"const s = require('net').connect({port}, '127.0.0.1', () => process.exit(0));\n"
+        "s.on('error', () => process.exit(3));\nsetTimeout(() => process.exit(4), 2000);"
+    )
+    outcome = js(code)
+    thread.join()
+    listener.close()
+    if network_isolation() == "a network namespace":
+        assert not outcome.passed and reached == []
+    else:  # said plainly in the README: only a namespace keeps node off the network
+        pytest.skip("no network namespace on this machine: node's network is not refused")
+
+
+def test_javascript_may_read_only_its_own_directory_and_start_nothing():
+    if not _node_permission_flags():
+        pytest.skip("this node has no permission model")
+
+    def denied(outcome: Outcome) -> bool:  # node's words for it, in 20 and in later ones
+        return not outcome.passed and any(
+            words in outcome.detail for words in ("ERR_ACCESS_DENIED", "has been restricted")
+        )
+
+    assert denied(js("require('fs').readFileSync('/etc/hosts');"))
+    assert js("require('fs').readFileSync(__filename);").passed  # its own directory it may
+    assert denied(js("require('child_process').execSync('true');"))
+    assert denied(js("require('fs').writeFileSync('out.txt', 'x');"))
 
 
 def test_a_wrong_answer_fails_its_tests():
@@ -157,3 +265,24 @@ def test_bad_options_are_refused_before_anything_is_sent(tmp_path):
     (tmp_path / "other.json").write_text('{"figures": []}')
     with pytest.raises(EvalError, match="not an eval report"):
         earlier_run(str(tmp_path / "other.json"))
+
+
+def test_answers_the_service_cannot_check_are_left_out_of_the_parse_share():
+    def result(task: str, language: str, syntax: str, passed: bool) -> TaskResult:
+        return TaskResult(task, passed, "passed", syntax, 1.0, 0, 0, 0.0, "", language=language)
+
+    summary = summarize(
+        [
+            result("add", "python", "ok", True),
+            result("gcd", "python", "error", False),
+            result("js_add", "javascript", "unchecked", True),
+        ]
+    )
+    assert summary["parse_share"] == pytest.approx(1 / 2)
+    assert summary["by_language"]["javascript"] == {
+        "tasks": 1,
+        "passed": 1,
+        "pass_at_1": 1.0,
+        "parse_share": None,
+    }
+    assert summary["by_language"]["python"]["pass_at_1"] == pytest.approx(1 / 2)

@@ -33,14 +33,57 @@ CUT_YAML = 'name: codegen\ndescription: "a tool that\n'
         ("json", GOOD_JSON, "ok", None, None),
         ("json", '{"a": 1,}\n', "error", 1, "Expecting property name"),
         ("json", CUT_JSON, "error", 2, "Expecting value"),
-        ("go", "package main\nfunc main() {", "unchecked", None, None),
+        ("ruby", "def add(a, b)\n  a +", "unchecked", None, None),
         ("yaml", GOOD_YAML, "ok", None, None),
         ("yaml", "a: 1\n b: 2\n", "error", 2, "mapping values are not allowed"),
         ("yaml", "a: [1, 2\n", "error", 2, "expected ',' or ']'"),
         ("yaml", CUT_YAML, "error", 3, "unexpected end of stream"),
         ("yaml", "a: !!python/object/apply:os.system ['true']\n", "ok", None, None),  # not run
         ("yaml", "a: &x [*x, *x]\n", "ok", None, None),  # an alias is not expanded
-        ("javascript", "function f() {", "unchecked", None, None),
+        ("haskell", "add a b =", "unchecked", None, None),
+        # tree-sitter's grammars: good code, broken code, code cut off by max_tokens
+        ("javascript", "function add(a, b) {\n  return a + b;\n}\n", "ok", None, None),
+        ("javascript", "function add(a, b) {\n  return a + ;\n}\n", "error", 2, "missing"),
+        ("javascript", "function add(a, b) {\n  const s = `sum", "error", 2, "cannot parse"),
+        ("typescript", "const add = (a: number, b: number): number => a + b;\n", "ok", None, None),
+        ("typescript", "function f(a: number) {\n  return a +* 1;\n}\n", "error", 2, "'+'"),
+        ("typescript", "interface Point {\n  x: number;\n  y:", "error", 1, "closing"),
+        ("go", "package main\n\nfunc add(a, b int) int {\n\treturn a + b\n}\n", "ok", None, None),
+        ("go", "package main\n\nfunc add(a, b int) int {\n\treturn a +\n}\n", "error", 4, "'+'"),
+        ("go", "package main\n\nfunc add(a, b int) int {\n\treturn a", "error", 4, "missing '}'"),
+        ("rust", "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n", "ok", None, None),
+        ("rust", "fn add(a: i32) -> i32 {\n    let x = ;\n    a\n}\n", "error", 2, "'='"),
+        ("rust", "fn add(a: i32, b: i32) -> i32 {\n    a +", "error", 1, "closing"),
+        (
+            "java",
+            "class A {\n  int add(int a, int b) {\n    return a + b;\n  }\n}\n",
+            "ok",
+            None,
+            None,
+        ),
+        (
+            "java",
+            "class A {\n  int add(int a, int b) {\n    return a + b\n  }\n}\n",
+            "error",
+            3,
+            "';'",
+        ),
+        ("java", "class A {\n  int add(int a, int b) {\n    return", "error", 1, "closing"),
+        ("c", "int add(int a, int b) {\n  return a + b;\n}\n", "ok", None, None),
+        ("c", "int add(int a, int b) {\n  return a + b\n}\n", "error", 2, "missing ';'"),
+        ("c", "int add(int a, int b) {\n  return a", "error", 1, "closing"),
+        (
+            "cpp",
+            "#include <vector>\nint n(const std::vector<int>& v) { return v.size(); }\n",
+            "ok",
+            None,
+            None,
+        ),
+        ("cpp", "int add(int a, int b) {\n  return a + b\n}\n", "error", 2, "missing ';'"),
+        ("cpp", "class A {\n public:\n  int f() {", "error", 1, "closing"),
+        ("bash", 'for f in *.txt; do\n  echo "$f"\ndone\n', "ok", None, None),
+        ("bash", "if [ -f x ]; then\n  echo hi\nfi fi\n", "error", 3, "'fi'"),
+        ("bash", 'for f in *.txt; do\n  echo "$f', "error", 1, "closing"),
     ],
 )
 def test_each_checked_language_gets_a_verdict_and_the_rest_unchecked(
@@ -57,9 +100,36 @@ def test_each_checked_language_gets_a_verdict_and_the_rest_unchecked(
 def test_the_checked_languages_are_the_ones_the_contract_names():
     from tests.unit.function.test_openapi import SPEC
 
-    assert checked_languages() == ("python", "json", "yaml")
-    described = SPEC["components"]["schemas"]["Syntax"]["description"]
-    assert "all but python, json and yaml" in described
+    assert checked_languages() == (
+        "python",
+        "json",
+        "yaml",
+        "javascript",
+        "typescript",
+        "go",
+        "rust",
+        "java",
+        "c",
+        "cpp",
+        "bash",
+    )
+    described = " ".join(SPEC["components"]["schemas"]["Syntax"]["description"].split())
+    assert f"all but {', '.join(checked_languages()[:-1])} and bash" in described
+
+
+def test_a_grammar_that_cannot_load_is_unchecked_and_says_so(monkeypatch):
+    from codegen import syntax
+
+    monkeypatch.setattr(syntax, "_tree_sitter_parser", lambda language: None)
+    verdict = check_syntax("function f() {}\n", find_language("javascript"))
+    assert verdict.status == "unchecked" and "cannot load" in verdict.message
+
+
+def test_every_grammar_loads_here():
+    from codegen import syntax
+
+    for language in syntax._GRAMMARS:
+        assert syntax._tree_sitter_parser(language) is not None, language
 
 
 def test_deep_nesting_is_unchecked_not_a_crash():
@@ -81,7 +151,7 @@ def test_the_answer_and_the_stored_object_carry_the_verdict(service, stubber, s3
 
 def test_good_code_is_ok_and_an_unchecked_language_says_so(service, stubber):
     stubber.add_response("converse", converse_reply(f"```python\n{GOOD_PYTHON}```"))
-    stubber.add_response("converse", converse_reply("```go\npackage main\n```"))
+    stubber.add_response("converse", converse_reply("```ruby\nputs 1\n```"))
     ok = body_of(service.handle(http_event({"message": "add", "key": "py"}), FakeContext()))
-    go = body_of(service.handle(http_event({"message": "add", "key": "go"}), FakeContext()))
-    assert ok["syntax"] == {"status": "ok"} and go["syntax"] == {"status": "unchecked"}
+    rb = body_of(service.handle(http_event({"message": "add", "key": "ruby"}), FakeContext()))
+    assert ok["syntax"] == {"status": "ok"} and rb["syntax"] == {"status": "unchecked"}
