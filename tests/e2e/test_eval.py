@@ -2,6 +2,8 @@
 local model, each answer run in the sandbox, the report written and comparable."""
 
 import json
+import os
+import sys
 
 import pytest
 
@@ -17,7 +19,7 @@ pytestmark = [
     pytest.mark.model,
 ]
 
-FEW = "add,digit_sum,reverse_words,is_palindrome"
+FEW = "add,digit_sum,reverse_words,is_palindrome,js_add"
 
 
 def test_an_eval_of_a_few_tasks_scores_the_local_models_answers(local_stage, tmp_path):
@@ -26,17 +28,27 @@ def test_an_eval_of_a_few_tasks_scores_the_local_models_answers(local_stage, tmp
     record = run_on_stage(local_stage.deployer(), chosen_tasks(FEW), tmp_path, None, lines.append)
     print("\n".join(lines))
     summary = record["summary"]
-    assert summary["tasks"] == 4 and 0 <= summary["passed"] <= 4
+    # Without a node (a laptop) the JavaScript task is skipped, and said; CI has one.
+    skipped = record["skipped"]
+    if os.environ.get("CI") == "true":
+        assert skipped == {}, skipped
+    assert set(skipped) <= {"js_add"}
+    assert summary["tasks"] == 5 - len(skipped) and 0 <= summary["passed"] <= 5
     print(f"pass@1 {summary['pass_at_1']:.0%}, parse {summary['parse_share']:.0%}")
     results = {result["task"]: result for result in record["results"]}
-    assert set(results) == set(FEW.split(","))
+    assert set(results) | set(skipped) == set(FEW.split(","))
     for result in results.values():
         assert result["reason"] != "request-failed", result
-        assert result["syntax"] in ("ok", "error") and result["output_tokens"] > 0
+        # tree-sitter judges JavaScript where the layer's compiled grammar loads: on Linux.
+        checked = result["language"] == "python" or sys.platform.startswith("linux")
+        assert result["syntax"] in (("ok", "error") if checked else ("unchecked",)), result
+        assert result["output_tokens"] > 0
         assert result["latency_s"] > 0 and result["cost"] == 0  # local prices are 0
         assert result["passed"] == (result["reason"] == "passed")
     # The tiny model writes `add` right: the pass rate is measured, not assumed to be zero.
     assert results["add"]["passed"], results["add"]
+    if "js_add" in results:  # run by node, in the sandbox, and right
+        assert results["js_add"]["passed"], results["js_add"]
     written = json.loads((tmp_path / "eval-local.json").read_text())
     assert written["summary"] == summary and written["stage"] == "local"
     assert written["network_isolation"] in ("a network namespace", "Python's socket API only")
