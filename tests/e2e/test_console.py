@@ -18,7 +18,14 @@ import pytest
 
 from deploy.paths import BUILD_DIR, LAMBDA_DIR
 from local_stage.console.app import PAGE_HEADERS
-from local_stage.console.browser import MISSING, browser_paths, headless_chromium
+from local_stage.console.browser import (
+    FIREFOX_MISSING,
+    MISSING,
+    browser_paths,
+    firefox_path,
+    headless_chromium,
+    headless_firefox,
+)
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 from tests.e2e.helpers import LONG, LONG_VARIANT, emulator_client, wait_for
 
@@ -170,6 +177,54 @@ def test_a_dead_lettered_message_is_sent_back_to_the_queue(console, local_stage)
     # Sent to the job queue (whose poller takes it from there), gone from the dead letters.
     assert message_id not in in_dead_letters()
     assert console_errors(console) == []
+
+
+@pytest.fixture(scope="module")
+def firefox() -> Iterator["object"]:
+    path = firefox_path()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{FIREFOX_MISSING}: .ci/run installs it, so CI must have it")
+        pytest.skip(FIREFOX_MISSING)
+    with headless_firefox(path) as driven:
+        yield driven
+
+
+def test_firefox_runs_the_console_too_feed_and_try_it_with_no_console_error(local_stage, firefox):
+    """The page uses no browser-specific API: Gecko runs it as Chromium does (the feed goes
+    live, "try it" sends a request and shows its code, the request appears in the feed)."""
+    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
+    firefox.navigate(local_stage.state.console_url)
+
+    def until(expression: str, what: str, timeout_s: float = 60.0):
+        """The expression's value, once it is truthy."""
+        seen = {}
+
+        def holds() -> bool:
+            seen["value"] = firefox.evaluate(expression)
+            return bool(seen["value"])
+
+        wait_for(holds, timeout_s, what, interval_s=0.2)
+        return seen["value"]
+
+    until("document.getElementById('connection').textContent === 'live'", "the feed to go live")
+    assert "Mozilla" in firefox.evaluate("navigator.userAgent")
+    firefox.evaluate(
+        """
+        document.getElementById("tab-try").click();
+        document.getElementById("try-message").value = "a function add(a, b)";
+        document.getElementById("try-max-tokens").value = "48";
+        document.getElementById("try-send").click();
+        """
+    )
+    code = until("document.querySelector('#try-code .hl')?.textContent", "the code", 120)
+    assert "add" in code
+    status = firefox.evaluate("document.getElementById('try-status').textContent")
+    assert "syntax" in status, status
+    request_id = status.split("request ")[1].split(":")[0]
+    row = f'#feed tr[data-request-id="{request_id}"]'
+    until(f"!!document.querySelector('{row}')", "the request's row in the feed", 10)
+    assert firefox.errors() == []
 
 
 def test_a_page_of_another_origin_is_granted_nothing_by_the_emulator_or_the_console(
