@@ -261,7 +261,8 @@ async function showAnswer(answer) {
     } catch {
       $("try-code").replaceChildren(el("pre", {}, body.code));
     }
-    $("try-status").textContent += `: ${body.usage.output_tokens} tokens, syntax ${body.syntax.status}`;
+    const repair = body.syntax.repair ? ` (repair: ${body.syntax.repair})` : "";
+    $("try-status").textContent += `: ${body.usage.output_tokens} tokens, syntax ${body.syntax.status}${repair}`;
   } else if (body && body.code) {
     $("try-code").replaceChildren(el("pre", {}, body.code));
   }
