@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-_BOOT = r"""
-import resource, socket, sys
+# Both runtimes' first lines: the limits, from the command line, set on the process itself.
+_LIMITS = r"""
+import os, resource, socket, sys
 cpu, memory, files = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 for limit, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, files),
                      (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CORE, 0)):
@@ -40,7 +41,11 @@ try:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 except (ValueError, OSError):  # macOS does not enforce an address-space limit
     pass
-
+"""
+# Python: the socket API refused, then the tests run (importing the answer).
+_BOOT = (
+    _LIMITS
+    + r"""
 def _refused(*args, **kwargs):
     raise PermissionError("the sandbox refuses network access")
 
@@ -53,21 +58,9 @@ sys.argv = ["check.py"]
 import runpy
 runpy.run_path("check.py", run_name="__main__")
 """
-
-
-# Sets the limits, then becomes the runtime named after them (a node, for JavaScript).
-_EXEC_BOOT = r"""
-import os, resource, sys
-cpu, memory, files = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-for limit, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, files),
-                     (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CORE, 0)):
-    resource.setrlimit(limit, (value, value))
-try:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-except (ValueError, OSError):
-    pass
-os.execv(sys.argv[4], sys.argv[4:])
-"""
+)
+# Any other runtime: the process becomes the one named after the limits (a node).
+_EXEC_BOOT = _LIMITS + "os.execv(sys.argv[4], sys.argv[4:])\n"
 # V8 reserves about 1 GiB of address space before it runs anything (its code range): the
 # node's address-space limit is the memory limit on top of that; its heap, the memory limit.
 _V8_RESERVE_BYTES = 2**30

@@ -3,7 +3,7 @@
 import hashlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -132,15 +132,7 @@ class Producer:
         came back; a failed store still returns the code."""
         model_seconds = self._model_seconds(budget)
         before_s = budget.seconds()
-        generation = generate(
-            self.bedrock(model_seconds),
-            request,
-            self.settings,
-            budget.remaining_ms,
-            read_timeout=model_seconds,
-            reserved_s=self.settings.storage_budget,
-            progress=progress,
-        )
+        generation = self._ask_model(request, budget, model_seconds, progress)
         # Measured on the function's own clock (its context), which a test can move.
         took_s = before_s - budget.seconds() if math.isfinite(before_s) else 0.0
         code = extract_code(generation.text, request.language)
@@ -181,6 +173,26 @@ class Producer:
         )
         return Produced(code, generated, stored, storage_error)
 
+    def _ask_model(
+        self,
+        request: GenerationRequest,
+        budget: Budget,
+        seconds: float,
+        progress: Progress | None,
+        follow_up: Sequence[str] = (),
+    ) -> Generation:
+        """One model call waiting at most `seconds`, the store's share kept in reserve."""
+        return generate(
+            self.bedrock(seconds),
+            request,
+            self.settings,
+            budget.remaining_ms,
+            read_timeout=seconds,
+            reserved_s=self.settings.storage_budget,
+            progress=progress,
+            follow_up=follow_up,
+        )
+
     def _model_seconds(self, budget: Budget) -> float:
         """How long the model call may wait; 503 when that is too short to be worth it."""
         seconds = self._seconds_for_model(budget)
@@ -214,16 +226,8 @@ class Producer:
         already = first.output_tokens
         follow = None if progress is None else (lambda tokens: progress(already + tokens))
         try:
-            second = generate(
-                self.bedrock(seconds),
-                request,
-                self.settings,
-                budget.remaining_ms,
-                read_timeout=seconds,
-                reserved_s=self.settings.storage_budget,
-                progress=follow,
-                follow_up=repair_turns(first.text, verdict, request.language),
-            )
+            turns = repair_turns(first.text, verdict, request.language)
+            second = self._ask_model(request, budget, seconds, follow, turns)
         except HttpError as exc:
             logger.warning("the repair attempt failed (%s); the first answer is kept", exc.code)
             return code, first, replace(verdict, repair=FAILED)

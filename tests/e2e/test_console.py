@@ -7,7 +7,6 @@ fail instead, since .ci/run installs it.
 """
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +27,7 @@ from local_stage.console.browser import (
 )
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 from tests.e2e.helpers import LONG, LONG_VARIANT, emulator_client, wait_for
+from tests.system_packages import require
 
 pytestmark = [
     pytest.mark.e2e,
@@ -42,10 +42,8 @@ SCREENSHOT = BUILD_DIR / "console.png"
 @pytest.fixture(scope="module")
 def browser() -> Iterator["object"]:
     paths = browser_paths()
-    if paths is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{MISSING}: .ci/run installs them, so CI must have them")
-        pytest.skip(MISSING)
+    require(MISSING if paths is None else None, "Chromium with chromedriver")
+    assert paths is not None
     with headless_chromium(paths, console_log=True) as driver:
         driver.implicitly_wait(0)
         yield driver
@@ -182,10 +180,8 @@ def test_a_dead_lettered_message_is_sent_back_to_the_queue(console, local_stage)
 @pytest.fixture(scope="module")
 def firefox() -> Iterator["object"]:
     path = firefox_path()
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{FIREFOX_MISSING}: .ci/run installs it, so CI must have it")
-        pytest.skip(FIREFOX_MISSING)
+    require(FIREFOX_MISSING if path is None else None, "Firefox")
+    assert path is not None
     with headless_firefox(path) as driven:
         yield driven
 

@@ -3,10 +3,11 @@ own tests), the sandbox stops what it must and scores it failed, and the summary
 comparison say what the results say."""
 
 import json
-import os
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -29,19 +30,39 @@ from deploy.evaluation.sandbox import (
 from deploy.evaluation.stage import chosen_tasks, earlier_run, runnable
 from deploy.evaluation.suite import TASKS
 from layer_builder.errors import UserError
+from tests.system_packages import require
 
 QUICK = Limits(cpu_seconds=2, memory_bytes=256 * 2**20, wall_seconds=4.0)
+
+
+@contextmanager
+def listener() -> Iterator[tuple[int, list[bool]]]:
+    """A port on 127.0.0.1 and what reached it: `reached` holds True once a connection was
+    accepted (it is waited for, 5 s at most, when the block ends)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    reached: list[bool] = []
+
+    def accept() -> None:
+        try:
+            server.accept()
+            reached.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        yield server.getsockname()[1], reached
+    finally:
+        thread.join()
+        server.close()
 
 
 def needs_node() -> None:
     """JavaScript's sandbox needs a node: said and skipped without one, failed under CI
     (.ci/run installs it)."""
-    why = runtime_missing("javascript")
-    if why is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{why}: .ci/run installs Node.js, so CI must have it")
-    pytest.skip(why)
+    require(runtime_missing("javascript"), "Node.js")
 
 
 def test_the_suite_has_thirty_distinct_python_tasks_and_some_in_javascript():
@@ -96,27 +117,12 @@ def test_javascript_sees_none_of_the_callers_environment(monkeypatch):
 
 
 def test_javascript_cannot_reach_the_network():
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.settimeout(5)
-    reached: list[bool] = []
-
-    def accept() -> None:
-        try:
-            listener.accept()
-            reached.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=accept)
-    thread.start()
-    code = (
-        f"const s = require('net').connect({port}, '127.0.0.1', () => process.exit(0));\n"
-        "s.on('error', () => process.exit(3));\nsetTimeout(() => process.exit(4), 2000);"
-    )
-    outcome = js(code)
-    thread.join()
-    listener.close()
+    with listener() as (port, reached):
+        code = (
+            f"const s = require('net').connect({port}, '127.0.0.1', () => process.exit(0));\n"
+            "s.on('error', () => process.exit(3));\nsetTimeout(() => process.exit(4), 2000);"
+        )
+        outcome = js(code)
     if network_isolation() == "a network namespace":
         assert not outcome.passed and reached == []
     else:  # said plainly in the README: only a namespace keeps node off the network
@@ -172,24 +178,11 @@ def test_code_sees_none_of_the_callers_environment(monkeypatch):
 
 
 def test_code_cannot_reach_the_network():
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.settimeout(5)
-    reached: list[bool] = []
-
-    def accept() -> None:
-        try:
-            listener.accept()
-            reached.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=accept)
-    thread.start()
-    code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
-    outcome = run_tests(code, "", QUICK)
-    thread.join()
-    listener.close()
+    with listener() as (port, reached):
+        code = (
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+        )
+        outcome = run_tests(code, "", QUICK)
     assert not outcome.passed and reached == []
 
 
