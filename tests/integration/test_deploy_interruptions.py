@@ -60,22 +60,26 @@ def applying(process: subprocess.Popen) -> bool:
 
 
 def start_deploy_and_wait_for_resources(moto_url: str, root: Path) -> subprocess.Popen:
-    """A whole deploy in its own process, returned once its apply has created something."""
+    """A whole deploy in its own process, returned once its apply has created something: a
+    DynamoDB table, among the first resources (no dependency), where the bucket waits on the
+    queues' ~25 s attribute checks each. The build and plan come first: on a loaded 2-core
+    machine they alone took over a minute, hence the generous deadline."""
     command = [sys.executable, "-c", DEPLOY, str(root), moto_url]
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
-    s3 = boto3.client(
-        "s3",
+    dynamodb = boto3.client(
+        "dynamodb",
         endpoint_url=moto_url,
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    deadline = time.monotonic() + 120
-    while not (applying(process) and s3.list_buckets()["Buckets"]):
+    deadline = time.monotonic() + 300
+    while not (applying(process) and dynamodb.list_tables()["TableNames"]):
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, "the apply never created anything"
+        stage = "applying" if applying(process) else "building or planning"
+        assert time.monotonic() < deadline, f"the apply never created anything (still {stage})"
         time.sleep(0.05)
     return process
 
@@ -86,7 +90,8 @@ def test_a_deploy_stopped_mid_apply_leaves_a_true_state_and_the_rerun_converges(
 ):
     process = start_deploy_and_wait_for_resources(moto_url, tmp_path)
     process.send_signal(getattr(signal, how))
-    _, errors = process.communicate(timeout=120)
+    # Told to stop, it lets the apply end: most of it, the queues' checks included.
+    _, errors = process.communicate(timeout=300)
     assert process.returncode != 0
     if how == "SIGTERM":  # told to stop: it lets the apply finish, then says so
         assert "interrupted: `terraform apply` ended" in errors
