@@ -248,7 +248,7 @@ module "worker" {
   tags                     = local.tags
 
   sqs_event_source = {
-    queue_arn = module.jobs.queue_arn
+    queue_arn = module.jobs.consumer_queue_arn
     # One job per invocation: a batch would run its jobs one after another.
     batch_size          = 1
     maximum_concurrency = var.job_max_concurrency

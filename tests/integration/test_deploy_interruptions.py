@@ -61,9 +61,9 @@ def applying(process: subprocess.Popen) -> bool:
 
 def start_deploy_and_wait_for_resources(moto_url: str, root: Path) -> subprocess.Popen:
     """A whole deploy in its own process, returned once its apply has created something: a
-    DynamoDB table, among the first resources (no dependency), where the bucket waits on the
-    queues' ~25 s attribute checks each. The build and plan come first: on a loaded 2-core
-    machine they alone took over a minute, hence the generous deadline."""
+    DynamoDB table, among the first resources (no dependency), where the bucket waits for the
+    queues (~25 s of the provider's attribute checks). The build and plan come first: on a
+    loaded 2-core machine they alone took over a minute, hence the generous deadline."""
     command = [sys.executable, "-c", DEPLOY, str(root), moto_url]
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True

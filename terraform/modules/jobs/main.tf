@@ -36,10 +36,9 @@ resource "aws_sqs_queue" "jobs" {
   # A message stays hidden while a worker runs its job: longer than the worker may run, so
   # that it is delivered again only once that worker is surely gone.
   visibility_timeout_seconds = var.visibility_timeout_seconds
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
-    maxReceiveCount     = var.max_receive_count
-  })
+  # Its redrive policy is a resource of its own (below), so that the two queues are created
+  # at once: the provider checks each new queue's attributes for ~25 s, and a redrive policy
+  # here would have the queue wait for the dead-letter queue's checks first.
   tags = var.tags
 
   lifecycle {
@@ -52,6 +51,17 @@ resource "aws_sqs_queue" "jobs" {
       error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be at least the worker's timeout (${var.consumer_timeout_seconds} s) + 10 s: a worker holds its job until 5 s past its timeout, and a job must not be delivered again while it may still run."
     }
   }
+}
+
+# A message delivered max_receive_count times moves to the dead-letter queue. The worker's
+# event source waits for this (the consumer_queue_arn output): no job runs before a failing
+# one can be dead-lettered.
+resource "aws_sqs_queue_redrive_policy" "jobs" {
+  queue_url = aws_sqs_queue.jobs.id
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letter.arn
+    maxReceiveCount     = var.max_receive_count
+  })
 }
 
 resource "aws_dynamodb_table" "jobs" {

@@ -4,8 +4,14 @@ output "queue_url" {
 }
 
 output "queue_arn" {
-  description = "ARN of the jobs queue (the worker's event source)."
+  description = "ARN of the jobs queue (what submits jobs sends to it)."
   value       = aws_sqs_queue.jobs.arn
+}
+
+output "consumer_queue_arn" {
+  description = "ARN of the jobs queue for its consumer (the worker's event source), known once the queue's redrive policy is set: no job runs before a failing one can be dead-lettered."
+  value       = aws_sqs_queue.jobs.arn
+  depends_on  = [aws_sqs_queue_redrive_policy.jobs]
 }
 
 output "dead_letter_queue_url" {
