@@ -38,6 +38,12 @@ class Server:
             "local_stage.model.server",
             "--state-file",
             str(self.state_file),
+            # One thread: the e2e stacks' model servers may be generating at the same time.
+            # llama.cpp's threads of one process wait for each other by spinning, and more of
+            # them than free cores once slowed a 30-token answer to 31 s here (CI, 2 cores),
+            # past the clients' 60 s on a queued request; a single thread never waits.
+            "--threads",
+            "1",
             *arguments,
         ]
         with self.log.open("wb") as log:
