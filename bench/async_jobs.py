@@ -23,8 +23,10 @@ from pathlib import Path
 
 from _common import bench_stage, deploy_open_function, print_table, record
 
+from deploy.call import FIRST_POLL_S
+
 ROUNDS = 7
-POLL_S = 0.5
+POLL_S = FIRST_POLL_S  # as `invoke call --async` first polls
 MAX_TOKENS = 256
 REQUEST = {
     "message": "a function that checks whether a string is a palindrome, with a docstring",

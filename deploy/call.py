@@ -25,7 +25,7 @@ from deploy.job_progress import JobProgress
 from layer_builder.errors import UserError
 
 FINISHED = ("succeeded", "failed")
-_POLL_MIN_S, _POLL_MAX_S = 0.5, 5.0
+FIRST_POLL_S, _POLL_MAX_S = 0.5, 5.0
 # Answers a keyed PUT is sent again for: the first try may still be running (409), or may
 # have run on unseen behind the gateway's timeout (an HTTP API's 503, other proxies' 504);
 # the function's own 503s say "retry shortly" too.
@@ -188,7 +188,7 @@ def wait_for_job(
     on each answer; JobTimeout after `limit_s`. A 429 or 503 is waited out like an unfinished
     job; any other answer that is not 200 is returned as it is."""
     started = clock()
-    delay = _POLL_MIN_S
+    delay = FIRST_POLL_S
     while True:
         result = call(job_url, b"", region=region, credentials=credentials, method="GET")
         elapsed = clock() - started

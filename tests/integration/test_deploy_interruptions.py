@@ -16,6 +16,7 @@ import pytest
 from deploy.paths import REPO_ROOT
 from deploy.scratch import scratch_deployer
 from deploy.workdir import StageBusy
+from local_stage.contract import ACCESS_KEY, SECRET_KEY
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
 
@@ -72,16 +73,18 @@ def start_deploy_and_wait_for_resources(moto_url: str, root: Path) -> subprocess
         "dynamodb",
         endpoint_url=moto_url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
     )
     deadline = time.monotonic() + 300
-    while not (applying(process) and dynamodb.list_tables()["TableNames"]):
+    while True:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        stage = "applying" if applying(process) else "building or planning"
+        is_applying = applying(process)  # one walk of its process tree per round
+        if is_applying and dynamodb.list_tables()["TableNames"]:
+            return process
+        stage = "applying" if is_applying else "building or planning"
         assert time.monotonic() < deadline, f"the apply never created anything (still {stage})"
         time.sleep(0.05)
-    return process
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
