@@ -26,7 +26,13 @@ from local_stage.console.browser import (
     headless_firefox,
 )
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
-from tests.e2e.helpers import LONG, LONG_VARIANT, emulator_client, wait_for
+from tests.e2e.helpers import (
+    LONG,
+    LONG_JOB_DEADLINE_S,
+    LONG_VARIANT,
+    emulator_client,
+    wait_for,
+)
 from tests.system_packages import require
 
 pytestmark = [
@@ -129,7 +135,7 @@ def test_a_jobs_progress_shows_until_it_succeeds(console):
     console.find_element(By.CSS_SELECTOR, 'input[name="mode"][value="job"]').click()
     console.find_element(By.ID, "try-send").click()
     seen: list[str] = []
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + LONG_JOB_DEADLINE_S
     while time.monotonic() < deadline:
         status = text(console, "try-status")
         if not seen or seen[-1] != status:

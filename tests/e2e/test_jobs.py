@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     JOB_MAX_RECEIVES,
     JOB_VISIBILITY_S,
     LONG,
+    LONG_JOB_DEADLINE_S,
     LONG_VARIANT,
     emulator_client,
     send,
@@ -243,8 +244,8 @@ def kill_workers(local_stage, handler: str) -> int:
     return killed
 
 
-# The last two tests' stage: a worker with time for a long answer (at 25 to 300 tokens a
-# second, 1,500 tokens take 5 to 60 s), and a generator with one reserved instance.
+# The last two tests' stage: a worker with time for a long answer (LONG_VARIANT), and a
+# generator with one reserved instance.
 
 
 @pytest.mark.runtime_client
@@ -254,7 +255,7 @@ def test_a_long_jobs_progress_grows_while_the_model_writes(local_stage):
     local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
     job_url = submit(local_stage, LONG)
     seen: list[int] = []
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + LONG_JOB_DEADLINE_S
     while time.monotonic() < deadline:
         status, view = job(job_url)
         assert status == 200, view
