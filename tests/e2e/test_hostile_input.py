@@ -27,9 +27,10 @@ pytestmark = [
 ]
 
 SCHEMATHESIS_REQUESTS = 1000  # at least, through the gateway
-# Per operation (three): with the examples and coverage phases, about 1,200 requests in all.
-# 1,000 examples each made 3,300 requests and took over 9 minutes of CI's 2 cores.
-SCHEMATHESIS_EXAMPLES = 300
+# Per operation (three). Alone on 2 cores, 500 made 1,829 requests in all (twice; 100 s) and
+# 1,000 made 3,329 (200 s; over 9 minutes in CI). Beside the other tests the count drops:
+# 300 made 1,229 alone and 943 once in a full run, hence the margin.
+SCHEMATHESIS_EXAMPLES = 500
 # Answers the contract documents for its routes, none of them a 5xx by design for these
 # requests (a 5xx would mean the stack failed).
 # 409 and 422: schemathesis sends the Idempotency-Key header too, reusing values.
@@ -143,7 +144,7 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
     statuses = [entry["status"] for entry in answers]
     counts = {status: statuses.count(status) for status in sorted(set(statuses))}
     print(f"schemathesis: {len(statuses)} requests through the gateway, statuses {counts}")
-    assert len(statuses) >= SCHEMATHESIS_REQUESTS, len(statuses)
+    assert len(statuses) >= SCHEMATHESIS_REQUESTS, f"{len(statuses)}:\n{run.stdout[-3000:]}"
     assert set(statuses) <= DOCUMENTED, sorted(set(statuses))
     # Every accepted job (202) exists once, and runs to its end; a replayed 202 is the same job.
     replays = replayed_answers(local_stage)[replays_before:]
