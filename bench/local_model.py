@@ -39,7 +39,7 @@ sys.path.insert(0, str(LAMBDA_DIR))
 from codegen.languages import find_language  # the function's own prompt
 from codegen.prompt import system_prompt
 
-MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MODEL_ID = "anthropic.claude-haiku-5-5"
 STREAM_RUNS = 5
 PUT_RUNS = 10
 SPEED_RUNS = 7

@@ -32,7 +32,7 @@ FIELDS = {
     "status": 200,
     "latency_ms": 812.4,
     "language": "python",
-    "model": "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    "model": "us.anthropic.claude-haiku-5-5",
     "input_tokens": 61,
     "output_tokens": 188,
     "model_latency_ms": 790,

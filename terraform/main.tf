@@ -87,6 +87,8 @@ locals {
       SYSTEM_PROMPT = var.system_prompt
       # One repair attempt for generated code that does not parse (codegen/repair.py).
       SYNTAX_REPAIR = tostring(var.syntax_repair)
+      # Sent with every model call beside top_k (codegen/bedrock.py).
+      MODEL_REQUEST_FIELDS = jsonencode(var.model_request_fields)
     },
   )
 }

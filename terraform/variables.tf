@@ -157,6 +157,16 @@ variable "default_top_k" {
   nullable    = true
 }
 
+variable "model_request_fields" {
+  description = "Model-specific request fields sent with every Converse call (additionalModelRequestFields), beside top_k: e.g. {\"thinking\": {\"type\": \"disabled\"}}, which the default Claude model needs for the stage's temperature and top_k (it thinks by default, and a thinking model takes neither). {} sends none."
+  type        = any
+
+  validation {
+    condition     = can(keys(var.model_request_fields)) && !can(var.model_request_fields.top_k)
+    error_message = "model_request_fields must be a JSON object of the model's own request fields (top_k has its own setting: default_top_k)."
+  }
+}
+
 variable "default_max_tokens" {
   description = "max_tokens when a request sets none."
   type        = number

@@ -6,7 +6,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +53,13 @@ def converse_arguments(
     model_id: str,
     prompt_template: str,
     follow_up: Sequence[str] = (),
+    model_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The Converse call's arguments: only the sampling settings that are set are sent.
-    `follow_up` continues the conversation after the caller's message: the assistant's turn,
-    then the user's, and so on (codegen.repair)."""
+    """The Converse call's arguments: only the sampling settings that are set are sent, with
+    the stage's `model_fields` (its model's own request fields). `follow_up` continues the
+    conversation after the caller's message: the assistant's turn, then the user's, and so on
+    (codegen.repair)."""
+    model_fields = model_fields or {}
     sampling = request.sampling
     inference: dict[str, Any] = {"maxTokens": sampling.max_tokens}
     if sampling.temperature is not None:
@@ -74,8 +77,11 @@ def converse_arguments(
         ],
         "inferenceConfig": inference,
     }
+    additional = dict(model_fields)
     if sampling.top_k is not None:
-        arguments["additionalModelRequestFields"] = {"top_k": sampling.top_k}
+        additional["top_k"] = sampling.top_k
+    if additional:
+        arguments["additionalModelRequestFields"] = additional
     return arguments
 
 
@@ -103,7 +109,13 @@ def generate(
     the model is still writing; the function's time bounds the whole (504 when it runs out),
     and `progress` hears the tokens so far after each piece.
     """
-    arguments = converse_arguments(request, settings.model_id, settings.system_prompt, follow_up)
+    arguments = converse_arguments(
+        request,
+        settings.model_id,
+        settings.system_prompt,
+        follow_up,
+        settings.defaults.model_fields,
+    )
     for attempt in range(1, settings.bedrock_max_attempts + 1):
         try:
             if progress is None:
@@ -255,9 +267,10 @@ def _map_client_error(
         )
     if code == "AccessDeniedException":
         logger.error(
-            "operator: access denied to %s: %s. Enable model access in the Bedrock "
-            "console, and grant the function's role bedrock:InvokeModel on the model "
-            "(and on its inference profile, if it is one)",
+            "operator: access denied to %s: %s. Run `invoke preflight` for the stage: the "
+            "account needs the model's use-case form, agreement and Marketplace subscription "
+            "(`invoke model.enable` makes the first call with your own credentials), and the "
+            "function's role bedrock:InvokeModel on the model (and its inference profile)",
             where,
             detail,
         )

@@ -3,10 +3,12 @@
 Terraform sets these; nothing here knows whether it runs on AWS or on the local stack.
 """
 
+import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -22,6 +24,8 @@ class SamplingDefaults:
     top_p: float | None
     top_k: int | None
     max_tokens: int
+    # The model's own request fields, sent with every call beside top_k (e.g. thinking off).
+    model_fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         top_p=_float(env, "DEFAULT_TOP_P"),
         top_k=_int(env, "DEFAULT_TOP_K"),
         max_tokens=_present(_int(env, "DEFAULT_MAX_TOKENS"), "DEFAULT_MAX_TOKENS"),
+        model_fields=_model_fields(env),
     )
     settings = Settings(
         model_id=_required(env, "MODEL_ID"),
@@ -204,6 +209,18 @@ def _int(env: Mapping[str, str], name: str, default: object = _UNSET) -> int | N
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+
+
+def _model_fields(env: Mapping[str, str]) -> dict[str, Any]:
+    """MODEL_REQUEST_FIELDS: a JSON object Terraform writes ({} for none)."""
+    raw = _required(env, "MODEL_REQUEST_FIELDS")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"MODEL_REQUEST_FIELDS={raw!r} is not JSON") from exc
+    if not isinstance(value, dict) or "top_k" in value:
+        raise ConfigError("MODEL_REQUEST_FIELDS must be a JSON object without top_k")
+    return value
 
 
 def _prompt_template(env: Mapping[str, str]) -> str:

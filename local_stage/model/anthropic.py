@@ -13,6 +13,7 @@ from local_stage.model.protocol import (
     TEMPERATURE_RANGE,
     TOP_K_RANGE,
     TOP_P_RANGE,
+    check_thinking,
     check_turns,
     integer,
     message_role,
@@ -32,6 +33,7 @@ _FIELDS = {
     "stop_sequences",
     "metadata",
     "anthropic_beta",
+    "thinking",
 }
 
 
@@ -42,6 +44,7 @@ def parse_messages_body(body: Any) -> ChatRequest:
             "your input and try again."
         )
     reject_extraneous(body, _FIELDS)
+    check_thinking(body.get("thinking"))
     for key in ("anthropic_version", "max_tokens", "messages"):
         if key not in body:
             raise validation(

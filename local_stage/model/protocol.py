@@ -30,7 +30,9 @@ _UNSUPPORTED = {
     "promptVariables": "prompt management variables",
 }
 _INFERENCE = {"maxTokens", "temperature", "topP", "stopSequences"}
-_ADDITIONAL = {"top_k"}
+_ADDITIONAL = {"top_k", "thinking"}
+# Claude's thinking switch: the local model never thinks, so every valid setting answers alike.
+_THINKING_TYPES = {"disabled", "enabled", "adaptive"}
 _FIRST_USER = (
     "A conversation must start with a user message. Try again with a conversation "
     "that starts with a user message."
@@ -57,6 +59,7 @@ def parse_converse(body: Any) -> ChatRequest:
         raise validation(f"Unknown field(s) in inferenceConfig: {', '.join(unknown)}.")
     additional = _object(body, "additionalModelRequestFields")
     reject_extraneous(additional, _ADDITIONAL)
+    check_thinking(additional.get("thinking"))
     return ChatRequest(
         messages=converse_messages(body.get("messages")),
         system=_system(body.get("system")),
@@ -66,6 +69,18 @@ def parse_converse(body: Any) -> ChatRequest:
         top_k=integer(additional, "top_k", *TOP_K_RANGE),
         stop_sequences=stop_sequences(inference.get("stopSequences"), "stopSequences"),
     )
+
+
+def check_thinking(value: Any) -> None:
+    """Claude's `thinking` field, as Bedrock's Anthropic models check it: an object whose
+    `type` is disabled, enabled or adaptive. The local model does not think either way."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or value.get("type") not in _THINKING_TYPES:
+        raise validation(
+            "thinking: must be an object whose type is one of "
+            f"{', '.join(sorted(_THINKING_TYPES))}."
+        )
 
 
 def converse_messages(value: Any) -> tuple[Message, ...]:

@@ -117,7 +117,7 @@ def test_event_follows_payload_2_0(local_stage, deployed):
     assert context["authorizer"]["iam"]["accessKey"] == "test"
     assert abs(context["timeEpoch"] / 1000 - time.time()) < 60
     assert reply["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "codegen-local"
-    assert reply["env"]["MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert reply["env"]["MODEL_ID"] == "anthropic.claude-haiku-5-5"
     assert reply["env"]["AWS_ENDPOINT_URL"] == local_stage.state.emulator_url
     assert reply["python"] == [3, 12]
     assert 0 < reply["remaining"] <= 3000

@@ -70,7 +70,7 @@ def listed(value) -> list:
 def test_a_plain_model_id_may_be_invoked_in_the_stages_region_only(
     tmp_path, moto_url, terraform_env
 ):
-    model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    model = "anthropic.claude-haiku-5-5"
     statements = planned_statements(tmp_path, moto_url, terraform_env, model)
     assert "InvokeModelThroughProfile" not in statements
     invoke = statements["InvokeConfiguredModel"]
@@ -81,13 +81,13 @@ def test_a_plain_model_id_may_be_invoked_in_the_stages_region_only(
 def test_an_inference_profiles_model_may_be_invoked_only_through_the_profile(
     tmp_path, moto_url, terraform_env
 ):
-    profile = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    profile = "us.anthropic.claude-haiku-5-5"
     statements = planned_statements(tmp_path, moto_url, terraform_env, profile)
     profile_arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/{profile}"
     assert listed(statements["InvokeConfiguredModel"]["Resource"]) == [profile_arn]
     through = statements["InvokeModelThroughProfile"]
     assert listed(through["Resource"]) == [
-        "arn:aws:bedrock:us-*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+        "arn:aws:bedrock:us-*::foundation-model/anthropic.claude-haiku-5-5"
     ]
     assert through["Condition"] == {"StringEquals": {"bedrock:InferenceProfileArn": profile_arn}}
     # Nothing else of the model's, and no Region outside the profile's geography.

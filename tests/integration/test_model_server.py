@@ -24,7 +24,7 @@ from local_stage.model.models import default_gguf
 # One model server for the module's tests, on one worker when the run is spread over several.
 pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.xdist_group("model-server")]
 
-MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MODEL_ID = "anthropic.claude-haiku-5-5"
 COUNT = "Count from 1 to 20, separated by commas."
 
 
@@ -141,7 +141,7 @@ def test_token_counts_are_the_models_own(bedrock):
 
 def test_any_model_id_is_served_by_the_one_local_model(bedrock):
     for model_id in (
-        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "us.anthropic.claude-haiku-5-5",
         "meta.llama3-8b-instruct-v1:0",
         "arn:aws:bedrock:us-east-1:123456789012:inference-profile/x/y",
     ):

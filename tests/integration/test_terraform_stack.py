@@ -76,7 +76,7 @@ def test_function_has_the_layer_runtime_limits_and_environment(stack, aws):
     assert config["Architectures"] == ["x86_64"]
     assert config["Timeout"] == 28 and config["MemorySize"] == 512
     env = config["Environment"]["Variables"]
-    assert env["MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert env["MODEL_ID"] == "anthropic.claude-haiku-5-5"
     assert env["OUTPUT_BUCKET"] == report.outputs["bucket_name"]
     assert env["OUTPUT_PREFIX"] == "code-output/"
     assert env["BEDROCK_READ_TIMEOUT"] == "25"
@@ -109,7 +109,7 @@ def test_role_is_least_privilege(stack, aws):
     ]
     assert _list(statements["InvokeConfiguredModel"]["Action"]) == ["bedrock:InvokeModel"]
     assert _list(statements["InvokeConfiguredModel"]["Resource"]) == [
-        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-5-5"
     ]
     assert _list(statements["WriteOwnLogs"]["Resource"]) == [
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/codegen-local:*"

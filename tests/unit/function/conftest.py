@@ -60,6 +60,7 @@ def stage_environment() -> dict[str, str]:
         "METRICS_NAMESPACE": "CodeGen",
         "SYSTEM_PROMPT": defaults["system_prompt"],
         "SYNTAX_REPAIR": str(defaults["syntax_repair"]).lower(),
+        "MODEL_REQUEST_FIELDS": json.dumps(defaults["model_request_fields"]),
     }
 
 

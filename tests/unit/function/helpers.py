@@ -9,7 +9,7 @@ from typing import Any
 
 FIXED_NOW = datetime(2026, 11, 24, 12, 30, 5, tzinfo=UTC)
 BUCKET = "codegen-test-output"
-MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MODEL = "anthropic.claude-haiku-5-5"
 JOBS_TABLE = "codegen-test-jobs"
 JOBS_OWNER_INDEX = "owner-created"
 JOBS_QUEUE = "codegen-test-jobs"

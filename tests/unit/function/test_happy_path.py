@@ -20,6 +20,8 @@ from tests.unit.function.helpers import (
 )
 
 PY_CODE = "def add(a, b):\n    return a + b\n"
+# The stage's own model fields (model_request_fields), sent with every call.
+STAGE_MODEL_FIELDS = json.loads(stage_environment()["MODEL_REQUEST_FIELDS"])
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,7 @@ def test_sends_system_prompt_message_and_default_sampling(service, stubber):
         ],
         "messages": [{"role": "user", "content": [{"text": "add two numbers"}]}],
         "inferenceConfig": {"maxTokens": 512, "temperature": 0.1},
-        "additionalModelRequestFields": {"top_k": 250},
+        "additionalModelRequestFields": {**STAGE_MODEL_FIELDS, "top_k": 250},
     }
     stubber.add_response("converse", converse_reply(f"```python\n{PY_CODE}```"), expected)
     result = service.handle(
@@ -116,7 +118,7 @@ def test_sends_only_the_sampling_settings_that_are_set(
         "system": ANY,
         "messages": ANY,
         "inferenceConfig": inference,
-        "additionalModelRequestFields": extra,
+        "additionalModelRequestFields": {**STAGE_MODEL_FIELDS, **extra},
     }
     stubber.add_response("converse", converse_reply("x = 1"), expected)
     body = {"message": "m", "key": "python", **settings}
@@ -128,6 +130,7 @@ def test_stage_defaults_are_configurable_and_can_be_switched_off(monkeypatch, s3
     monkeypatch.setenv("DEFAULT_TOP_K", "none")
     monkeypatch.setenv("DEFAULT_TOP_P", "0.2")
     monkeypatch.setenv("DEFAULT_MAX_TOKENS", "512")
+    monkeypatch.setenv("MODEL_REQUEST_FIELDS", "{}")
     client, stubber = bedrock
     expected = {
         "modelId": MODEL,
@@ -137,6 +140,24 @@ def test_stage_defaults_are_configurable_and_can_be_switched_off(monkeypatch, s3
     }
     stubber.add_response("converse", converse_reply("x = 1"), expected)
     service = build_service(lambda _seconds: client, s3)
+    assert (
+        service.handle(http_event({"message": "m", "key": "py"}), FakeContext())["statusCode"]
+        == 200
+    )
+
+
+def test_the_default_model_is_asked_not_to_think(service, stubber):
+    """The default Claude model thinks unless told not to, and a thinking model refuses the
+    stage's temperature and top_k: the stage's defaults switch thinking off."""
+    assert STAGE_MODEL_FIELDS == {"thinking": {"type": "disabled"}}
+    expected = {
+        "modelId": MODEL,
+        "system": ANY,
+        "messages": ANY,
+        "inferenceConfig": ANY,
+        "additionalModelRequestFields": {"thinking": {"type": "disabled"}, "top_k": 250},
+    }
+    stubber.add_response("converse", converse_reply("x = 1"), expected)
     assert (
         service.handle(http_event({"message": "m", "key": "py"}), FakeContext())["statusCode"]
         == 200

@@ -53,6 +53,17 @@ def test_unset_settings_stay_unset():
     assert request.stop_sequences == () and request.system is None
 
 
+@pytest.mark.parametrize("kind", ["disabled", "adaptive"])
+def test_claudes_thinking_switch_is_taken_and_changes_nothing(kind):
+    """The stages send Claude's `thinking` with every call; the local model has no thinking to
+    switch, and answers the same request."""
+    body = {
+        "messages": [user()],
+        "additionalModelRequestFields": {"thinking": {"type": kind}, "top_k": 7},
+    }
+    assert parse_converse(body).top_k == 7
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
@@ -87,6 +98,14 @@ def test_unset_settings_stay_unset():
         (
             {"messages": [user()], "additionalModelRequestFields": {"min_p": 0.1}},
             "extraneous key [min_p]",
+        ),
+        (
+            {"messages": [user()], "additionalModelRequestFields": {"thinking": "off"}},
+            "thinking: must be an object",
+        ),
+        (
+            {"messages": [user()], "additionalModelRequestFields": {"thinking": {"type": "no"}}},
+            "thinking: must be an object",
         ),
         ({"messages": [user()], "toolConfig": {"tools": [{"toolSpec": {}}]}}, "tool use"),
         ({"messages": [user()], "system": "be brief"}, "system"),
