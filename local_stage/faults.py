@@ -5,6 +5,10 @@ e.g. `/my-bucket/code-output/*` for S3's path-style object keys on the emulator,
 `/model/*/converse` on the model server) and then waits `delay_s` and, when it has a
 `status`, answers that error (`code`) itself: the request never reaches the backend, so
 nothing is half-written. `times` limits how many requests a rule hits (0: every one).
+`service` narrows a rule to requests signed for one AWS service (`servicequotas`, `bedrock`,
+...: the emulator serves them all on one port, several on the same path). The error names its
+code in the body (XML, for the query services) and in `x-amzn-ErrorType` (for the JSON ones),
+so every SDK reads it as that service's error.
 
     POST   /_local/faults  {"method": "PUT", "path": "/bucket/*", "delay_s": 3, "status": 503}
     GET    /_local/faults  (the rules, each with how many requests it has hit)
@@ -24,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from local_stage.guard import is_json
+from local_stage.sigv4 import credential_scope
 
 PATH = "/_local/faults"
 JSON_ONLY = "a fault rule is sent as Content-Type: application/json"
@@ -38,6 +43,7 @@ class FaultRule:
     status: int | None = None
     code: str = "ServiceUnavailable"
     times: int = 0  # 0: no limit
+    service: str = "*"  # the signing service name, or * for any request
     hits: int = 0
 
     @classmethod
@@ -51,6 +57,7 @@ class FaultRule:
             status=None if data.get("status") is None else int(data["status"]),
             code=str(data.get("code", "ServiceUnavailable")),
             times=int(data.get("times", 0)),
+            service=str(data.get("service", "*")).lower(),
         )
         if not 0 <= rule.delay_s <= _MAX_DELAY_S:
             raise ValueError(f"delay_s must be between 0 and {_MAX_DELAY_S:.0f}")
@@ -58,8 +65,12 @@ class FaultRule:
             raise ValueError("status must be an HTTP error status (400-599)")
         return rule
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method)) and fnmatch.fnmatchcase(path, self.path)
+    def matches(self, method: str, path: str, service: str = "") -> bool:
+        return (
+            self.method in ("*", method)
+            and self.service in ("*", service)
+            and fnmatch.fnmatchcase(path, self.path)
+        )
 
 
 class FaultTable:
@@ -79,11 +90,13 @@ class FaultTable:
         with self._lock:
             return [asdict(rule) for rule in self._rules]
 
-    def take(self, method: str, path: str) -> FaultRule | None:
+    def take(self, method: str, path: str, service: str = "") -> FaultRule | None:
         """The first live rule for this request (counting the hit), or None."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path) and (rule.times == 0 or rule.hits < rule.times):
+                if rule.matches(method, path, service) and (
+                    rule.times == 0 or rule.hits < rule.times
+                ):
                     rule.hits += 1
                     return rule
         return None
@@ -97,23 +110,45 @@ def injecting(app: Callable[..., Iterable[bytes]], table: FaultTable):
         path = environ.get("PATH_INFO", "")
         if path == PATH:
             return _control(environ, start_response, table)
-        rule = table.take(method, path)
+        rule = table.take(method, path, _signing_service(environ))
         if rule is None:
             return app(environ, start_response)
         time.sleep(rule.delay_s)
         if rule.status is None:
             return app(environ, start_response)
-        body = (
-            f"<Error><Code>{rule.code}</Code><Message>fault injected by the local "
-            f"stage</Message></Error>"
-        ).encode()
+        content_type, body = _error_body(environ, rule.code)
         start_response(
             f"{rule.status} Injected",
-            [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+            [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-ErrorType", rule.code),
+            ],
         )
         return [body]
 
     return middleware
+
+
+def _error_body(environ: dict[str, Any], code: str) -> tuple[str, bytes]:
+    """An error as the request's protocol words one: JSON with `__type` for the JSON-1.x
+    services (their calls name an X-Amz-Target), else XML (query and REST-XML services; the
+    REST-JSON ones read `x-amzn-ErrorType`)."""
+    message = "fault injected by the local stage"
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return "application/x-amz-json-1.1", json.dumps(
+            {"__type": code, "message": message}
+        ).encode()
+    return (
+        "application/xml",
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode(),
+    )
+
+
+def _signing_service(environ: dict[str, Any]) -> str:
+    """The AWS service a SigV4-signed request is for ("" when unsigned)."""
+    scope = credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
+    return scope[1] if scope else ""
 
 
 def _control(environ: dict[str, Any], start_response: Callable[..., Any], table: FaultTable):

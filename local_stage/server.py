@@ -2,6 +2,7 @@
 source mappings in one asyncio process.
 
     python -m local_stage.server [--port N] [--emulator-port N] [--model-url URL]
+                                 [--account-concurrency N]
 
 Writes .local/stack.json once ready and removes it on exit (SIGTERM or SIGINT), after
 stopping every worker it started.
@@ -29,6 +30,7 @@ from local_stage.contract import (
     server_token,
 )
 from local_stage.control_plane import ControlPlane
+from local_stage.emulator.account import DEFAULT_CONCURRENCY_LIMIT, AccountFacts
 from local_stage.emulator.server import Emulator
 from local_stage.event_sources.sqs import EventSourcePollers
 from local_stage.gateway.app import Gateway
@@ -49,9 +51,10 @@ async def serve(
     runtimes_dir: Path,
     build_dir: Path,
     stack_file: Path,
+    account_concurrency: int = DEFAULT_CONCURRENCY_LIMIT,
 ) -> None:
     token = server_token()  # before anything is started: nothing inherits it
-    emulator = Emulator(emulator_port, token)
+    emulator = Emulator(emulator_port, token, AccountFacts(account_concurrency))
     emulator.start()
     endpoints = {"AWS_ENDPOINT_URL": emulator.url}
     if model_url:
@@ -128,6 +131,12 @@ def main() -> None:
     parser.add_argument(
         "--max-concurrency", type=int, default=4, help="warm workers per function at most"
     )
+    parser.add_argument(
+        "--account-concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY_LIMIT,
+        help="the emulated account's Lambda concurrency limit (AWS's default: %(default)s)",
+    )
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
     parser.add_argument("--runtimes-dir", type=Path, default=RUNTIMES_DIR)
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
@@ -147,6 +156,7 @@ def main() -> None:
             args.runtimes_dir.resolve(),
             args.build_dir.resolve(),
             args.stack_file,
+            args.account_concurrency,
         )
     )
 

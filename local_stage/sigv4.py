@@ -24,6 +24,14 @@ _AUTH = re.compile(
     r"Signature=(?P<signature>[0-9a-f]{64})"
 )
 MAX_SKEW = timedelta(minutes=5)
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+
+
+def credential_scope(authorization: str) -> tuple[str, str] | None:
+    """(region, service) that an Authorization header's credential is scoped to; None for a
+    request that is not SigV4-signed. Says nothing of whether the signature is good."""
+    match = _SCOPE.search(authorization)
+    return (match["region"], match["service"]) if match else None
 
 
 class SecretLookup(Protocol):

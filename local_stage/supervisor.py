@@ -111,13 +111,16 @@ def up(
     report=print,
     state_dir: Path = STATE_DIR,
     client: str | None = None,
+    account_concurrency: int | None = None,
 ) -> tuple[StackState, bool]:
     """Start the local stage unless it runs; returns its state and whether it was started.
 
     `state_dir` holds stack.json, model.json, logs and unpacked code. `python`, the stage's
     runtime version, gets its runtime venv made now rather than at the first request.
-    `client` is the Lambda runtime client its workers use (default: `runtime_client()`). A
-    new emulator starts empty: the deploy side notices (its instance id changed) by itself."""
+    `client` is the Lambda runtime client its workers use (default: `runtime_client()`).
+    `account_concurrency` is the emulated account's Lambda concurrency limit (default AWS's,
+    local_stage.emulator.account). A new emulator starts empty: the deploy side notices (its
+    instance id changed) by itself."""
     model = model or ModelChoice()
     client = client or runtime_client()
     model_arguments = [] if model.bedrock_url else model.server_arguments()  # fail early
@@ -139,7 +142,10 @@ def up(
     if model_url is None:
         model_url = _start_model_server(model_arguments, state_dir, log_dir, report, token).url
     try:
-        return _start_stage_server(model_url, state_dir, log_dir, client, token), True
+        stage_server = _start_stage_server(
+            model_url, state_dir, log_dir, client, token, account_concurrency
+        )
+        return stage_server, True
     except BaseException:
         _stop_all(state_dir)
         raise
@@ -171,7 +177,12 @@ def _start_model_server(
 
 
 def _start_stage_server(
-    model_url: str, state_dir: Path, log_dir: Path, client: str, token: str
+    model_url: str,
+    state_dir: Path,
+    log_dir: Path,
+    client: str,
+    token: str,
+    account_concurrency: int | None,
 ) -> StackState:
     stack_file = state_dir / STACK_FILE_NAME
     stack_file.unlink(missing_ok=True)
@@ -188,6 +199,8 @@ def _start_stage_server(
         "--model-url",
         model_url,
     ]
+    if account_concurrency is not None:
+        command += ["--account-concurrency", str(account_concurrency)]
     return _launch(
         command,
         log_dir / "server.log",

@@ -28,6 +28,20 @@ def deployed_layer(layer_name: str, version: int, region: str) -> bytes | None:
         return None
 
 
+def lambda_reservations(region: str) -> tuple[int, dict[str, int], int]:
+    """The functions' reserved concurrency in the Region: the total, each function's (0 for
+    none), and the deployed code's total size (internal API of the pinned moto)."""
+    try:
+        from moto.awslambda.models import lambda_backends
+
+        functions = list(lambda_backends[ACCOUNT_ID][region].list_functions())
+    except Exception:
+        return 0, {}, 0
+    reserved = {fn.function_name: int(fn.reserved_concurrency or 0) for fn in functions}
+    code_size = sum(int(getattr(fn, "code_size", 0) or 0) for fn in functions)
+    return sum(reserved.values()), reserved, code_size
+
+
 def _iam() -> Any:
     from moto.iam.models import iam_backends
 

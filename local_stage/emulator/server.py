@@ -19,11 +19,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stage.contract import HEALTH_PATH, new_token
 from local_stage.emulator import (
+    backends,
     fidelity_cloudwatch,
     fidelity_lambda,
     fidelity_s3,
     fidelity_sqs,
 )
+from local_stage.emulator.account import AccountFacts, answering_account
 from local_stage.emulator.changes import ChangeCounter
 from local_stage.faults import FaultTable, injecting
 from local_stage.guard import wsgi_guard
@@ -63,9 +65,11 @@ def _answering_health(app: Callable[..., Iterable[bytes]], instance: str):
 
 class Emulator:
     """moto's server on 127.0.0.1:`port` (0 picks a free port); its /_local/ paths ask for
-    `token`."""
+    `token`. `account` is what it answers about the account (local_stage.emulator.account)."""
 
-    def __init__(self, port: int = 0, token: str | None = None) -> None:
+    def __init__(
+        self, port: int = 0, token: str | None = None, account: AccountFacts | None = None
+    ) -> None:
         self.token = token or new_token()  # None: one nobody else knows
         fidelity_s3.install()
         fidelity_sqs.install()
@@ -73,6 +77,7 @@ class Emulator:
         fidelity_cloudwatch.install()
         self.changes = ChangeCounter()
         self.faults = FaultTable()
+        self.account = account or AccountFacts()
         # Which emulator this is: the deploy side drops Terraform state kept for another.
         self.instance = uuid.uuid4().hex
         # moto answers every origin's CORS preflight with a grant by default: any web page the
@@ -81,6 +86,7 @@ class Emulator:
         # service's app is made, on its first request.)
         werkzeug_app.DISABLE_GLOBAL_CORS = True
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
+        app = answering_account(app, self.account, backends.lambda_reservations)
         app = _answering_health(injecting(app, self.faults), self.instance)
         app = wsgi_guard(app, self.token)
         self._server: BaseWSGIServer = make_server(
