@@ -30,12 +30,17 @@ def _user_errors(body):
     return run
 
 
-def _deployer(stage: str, yes: bool = False, allow_local_state: bool = False):
+def _deployer(
+    stage: str, yes: bool = False, allow_local_state: bool = False, skip_preflight: bool = False
+):
     from deploy.deployer import StageDeployer
     from deploy.stages import load_stage
 
     return StageDeployer(
-        load_stage(stage), confirm=_asker(yes), allow_local_state=allow_local_state
+        load_stage(stage),
+        confirm=_asker(yes),
+        allow_local_state=allow_local_state,
+        preflight=not skip_preflight,
     )
 
 
@@ -93,24 +98,31 @@ def package(c, force=False):
     print(describe(package_stage_function(force=force)))
 
 
-_YES = "confirm without asking (for automation)"
-_LOCAL_STATE = "let a protected stage (prod) keep its Terraform state on this machine"
+_SKIP_PREFLIGHT = "do not read the account first (invoke preflight): knowingly, it says so"
 
 
-@task(help={"stage": _STAGE, "allow_local_state": _LOCAL_STATE})
+@task(help={"stage": _STAGE, "allow_local_state": _LOCAL_STATE, "skip_preflight": _SKIP_PREFLIGHT})
 @_user_errors
-def plan(c, stage=DEFAULT_STAGE, allow_local_state=False):
-    """Build what changed and show what Terraform would change on a stage."""
-    changed = _deployer(stage, allow_local_state=allow_local_state).plan()
+def plan(c, stage=DEFAULT_STAGE, allow_local_state=False, skip_preflight=False):
+    """Run the preflight, build what changed and show what Terraform would change."""
+    deployer = _deployer(stage, allow_local_state=allow_local_state, skip_preflight=skip_preflight)
+    changed = deployer.plan()
     print(f"stage {stage}: {'changes pending' if changed else 'no changes'}")
 
 
-@task(help={"stage": _STAGE, "yes": _YES, "allow_local_state": _LOCAL_STATE})
+@task(
+    help={
+        "stage": _STAGE,
+        "yes": _YES,
+        "allow_local_state": _LOCAL_STATE,
+        "skip_preflight": _SKIP_PREFLIGHT,
+    }
+)
 @_user_errors
-def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
-    """Build what changed, then init, plan and apply the stage (a protected stage asks
-    first); prints the endpoint."""
-    deployer = _deployer(stage, yes, allow_local_state)
+def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False, skip_preflight=False):
+    """Run the preflight, build what changed, then init, plan and apply the stage (a
+    protected stage asks first); prints the endpoint."""
+    deployer = _deployer(stage, yes, allow_local_state, skip_preflight)
     report = deployer.deploy()
     url = deployer.target.invoke_url(report.outputs)
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
@@ -130,6 +142,61 @@ def destroy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False):
     require_destroyable(load_stage(stage))  # before credentials, AWS or Terraform
     destroyed = _deployer(stage, yes, allow_local_state).destroy()
     print(f"stage {stage} destroyed" if destroyed else f"stage {stage}: nothing to destroy")
+
+
+@task(help={"stage": _STAGE})
+@_user_errors
+def preflight(c, stage=DEFAULT_STAGE):
+    """Read the account before anything is created: credentials and account, the model's
+    lifecycle and access, its first call, Lambda concurrency, Bedrock quotas, the state
+    backend. One line per check, each problem with its fix; exits 1 on any ✗. Read only."""
+    report = _deployer(stage).preflight_report()
+    print(report.render())
+    if report.failed:
+        raise Exit(code=1)
+
+
+@task(help={"stage": _STAGE})
+@_user_errors
+def models(c, stage=DEFAULT_STAGE):
+    """The Region's text models that stream (Converse), their lifecycle and dates, and the
+    inference profiles that route to each; the stage's own is marked."""
+    from deploy.bedrock_models import text_models
+    from deploy.stages import load_stage
+
+    deployer = _deployer(stage)
+    chosen = str(load_stage(stage).variables["model_id"])
+    for entry in text_models(deployer.target.client("bedrock")):
+        ours = chosen == entry.model_id or chosen in entry.profiles
+        dates = ", ".join(
+            f"{label} {entry.lifecycle[key]:%Y-%m-%d}"
+            for key, label in (("legacyTime", "legacy"), ("endOfLifeTime", "end of life"))
+            if entry.lifecycle.get(key)
+        )
+        print(
+            f"{'*' if ours else ' '} {entry.model_id:<48} {entry.lifecycle.get('status', '?'):<7}"
+            f" {entry.provider} {entry.name}{f' ({dates})' if dates else ''}"
+        )
+        if entry.profiles:
+            print(f"    profiles: {', '.join(entry.profiles)}")
+    print(f"(* stage {stage}'s model_id: {chosen})")
+
+
+@task(name="enable", help={"stage": _STAGE})
+@_user_errors
+def model_enable(c, stage=DEFAULT_STAGE):
+    """Make the stage's model's first call (one output token) with your own credentials, so
+    Bedrock's Marketplace subscription starts under a principal that may subscribe (never the
+    functions' roles); prints what it cost. Run once per account and model."""
+    from deploy.model_enable import enable_model
+
+    deployer = _deployer(stage)
+    enabled = enable_model(deployer.stage, deployer.target.client, deployer.workdir.path)
+    print(
+        f"{enabled.model_id} answered {enabled.caller}: {enabled.input_tokens} input and "
+        f"{enabled.output_tokens} output tokens, ${enabled.cost_usd:.6f} at the stage's prices"
+    )
+    print(f"next: invoke preflight --stage {stage}")
 
 
 @task(help={"stage": _STAGE})
@@ -258,7 +325,8 @@ def logs(
 @_user_errors
 def status(c, stage=DEFAULT_STAGE):
     """One screen on a deployed stage: endpoint, code, alarms, the last hour's requests,
-    latency, tokens and cost, jobs. Exits 1 while an alarm is firing (for scripts)."""
+    latency, tokens and cost, jobs, the model's lifecycle. Exits 1 while an alarm is firing
+    or the model is 30 days or less from its end of life (for scripts)."""
     from deploy.status import read_status, render
 
     deployer = _deployer(stage)
@@ -270,7 +338,7 @@ def status(c, stage=DEFAULT_STAGE):
         alarms_evaluated=deployer.target.evaluates_alarms,
     )
     print(render(current))
-    if current.firing:
+    if current.firing or (current.model is not None and current.model.urgent):
         raise Exit(code=1)
 
 
@@ -281,10 +349,14 @@ def status(c, stage=DEFAULT_STAGE):
         "openai_url": "forward model calls to this OpenAI-compatible server instead",
         "openai_model": "the model name to ask the OpenAI-compatible server for",
         "bedrock_url": "use this Bedrock-compatible endpoint; start no model server",
+        "account_concurrency": "the emulated account's Lambda concurrency limit (default "
+        "AWS's, 1000; 10 is a new account's)",
     },
 )
 @_user_errors
-def local_up(c, model=None, openai_url=None, openai_model=None, bedrock_url=None):
+def local_up(
+    c, model=None, openai_url=None, openai_model=None, bedrock_url=None, account_concurrency=None
+):
     """Start the local stage (AWS emulator, HTTP API gateway, Lambda runtime, model server)."""
     from deploy.stages import load_stage
     from local_stage import supervisor
@@ -292,7 +364,11 @@ def local_up(c, model=None, openai_url=None, openai_model=None, bedrock_url=None
     choice = supervisor.ModelChoice(
         gguf=model, openai_url=openai_url, openai_model=openai_model, bedrock_url=bedrock_url
     )
-    state, started = supervisor.up(model=choice, python=load_stage("local").python_version)
+    state, started = supervisor.up(
+        model=choice,
+        python=load_stage("local").python_version,
+        account_concurrency=None if account_concurrency is None else int(account_concurrency),
+    )
     print(f"local stage {'started' if started else 'already running'} (pid {state.pid})")
     _print_stack(supervisor.status())
     if started:
@@ -425,6 +501,21 @@ def _share(value: float | None) -> str:
 local = Collection(
     "local", up=local_up, down=local_down, status=local_status, console=local_console
 )
+model = Collection("model", enable=model_enable)
 namespace = Collection(
-    build_layer, package, plan, deploy, destroy, outputs, call, logs, status, bench, eval_, local
+    build_layer,
+    package,
+    preflight,
+    models,
+    plan,
+    deploy,
+    destroy,
+    outputs,
+    call,
+    logs,
+    status,
+    bench,
+    eval_,
+    local,
+    model,
 )

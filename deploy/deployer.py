@@ -15,6 +15,7 @@ from deploy.artifacts import build_stage_layer, keep_services_for, package_stage
 from deploy.environment import MIRROR_VARIABLE
 from deploy.errors import DeployError
 from deploy.paths import BUILD_DIR, FUNCTION_SOURCE_DIR
+from deploy.preflight import Preflight, PreflightFailed, Report
 from deploy.stages import Stage
 from deploy.target import StageTarget, target_for
 from deploy.terraform import Sink, TerraformError, TerraformRunner, check_version, stderr_sink
@@ -57,6 +58,9 @@ class StageDeployer:
     confirm: Callable[[str], bool] | None = None
     # A protected stage refuses local Terraform state unless this is set.
     allow_local_state: bool = False
+    # Read the account (deploy/preflight.py) before Terraform changes anything; off only when
+    # asked (--skip-preflight), and then said.
+    preflight: bool = True
 
     def __post_init__(self) -> None:
         self.target: StageTarget = target_for(
@@ -65,13 +69,14 @@ class StageDeployer:
         self.env = self.target.environment(self.base_env, self.work_root)
         self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)
         self.runner = TerraformRunner(self.workdir.path, self.env, sink=self.sink)
-        check_version(self.runner, self.workdir.backend_needs)
+        self.terraform_version = check_version(self.runner, self.workdir.backend_needs)
 
     # -- tasks ---------------------------------------------------------------------------
     def plan(self) -> bool:
         """Build what changed and show Terraform's plan; True when it would change things."""
         with self.workdir.exclusive():
             self._before_changes()
+            self._check_account()
             self._prepare()
             return self._plan()
 
@@ -89,6 +94,7 @@ class StageDeployer:
     def _deploy(self) -> DeployReport:
         timings: dict[str, float] = {}
         self._before_changes()
+        self._timed(timings, "preflight", self._check_account)
         self._timed(timings, "build", self._build)
         self._timed(timings, "init", self._init)
         changed = self._timed(timings, "plan", self._plan)
@@ -128,7 +134,36 @@ class StageDeployer:
             )
         return outputs
 
+    def preflight_report(self) -> Report:
+        """What the account says of this stage, read only (`invoke preflight`)."""
+        return Preflight(
+            self.stage,
+            self.target.client,
+            self.workdir.path,
+            self.workdir.backend_config,
+            self.terraform_version,
+            self.workdir.backend_needs,
+        ).run()
+
     # -- steps ---------------------------------------------------------------------------
+    def _check_account(self) -> None:
+        """The preflight, before Terraform changes anything; its ✗ stop the deploy."""
+        if not self.preflight:
+            self.report(
+                f"preflight skipped (--skip-preflight): stage {self.stage.name}'s model, "
+                "Lambda concurrency and Bedrock quotas were not checked before Terraform"
+            )
+            return
+        report = self.preflight_report()
+        self.report(report.render())
+        if report.failed:
+            names = ", ".join(check.name for check in report.failed)
+            raise PreflightFailed(
+                f"stage {self.stage.name}: the preflight failed ({names}): nothing was created "
+                "or changed. Fix what it says above, or pass --skip-preflight if you know "
+                "better"
+            )
+
     def _plan(self) -> bool:
         changed = self.runner.plan(self.workdir.var_files(), self.workdir.plan_file)
         if changed:

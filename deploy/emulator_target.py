@@ -125,11 +125,18 @@ class EmulatorTarget:
         return model.model if model is not None else None
 
     def client(self, service: str) -> Any:
+        """The emulator's client; bedrock-runtime's is the stack's model server's."""
+        url = self.url
+        if service == "bedrock-runtime":
+            stack = contract.running_stack(self.state_dir)
+            if stack is None or not stack.model_url:
+                raise EndpointError(f"{_NOT_RUNNING} (with a model server)")
+            url = stack.model_url
         return boto3.Session(
             aws_access_key_id=contract.ACCESS_KEY,
             aws_secret_access_key=contract.SECRET_KEY,
             region_name=self.stage.region,
-        ).client(service, endpoint_url=self.url)
+        ).client(service, endpoint_url=url)
 
     def _instance(self) -> str | None:
         """The running emulator's instance id (None: an emulator that does not say, or not

@@ -1,6 +1,7 @@
 """One screen on a deployed stage (`invoke status`): its endpoint and code, its alarms, the
 last hour's requests, statuses, latency, tokens and estimated model cost (from the stage's
-own metrics), and its jobs queued, running and dead-lettered.
+own metrics), its jobs queued, running and dead-lettered, and its model's lifecycle (a model
+going LEGACY is the first sign of a stage that will stop answering at its end of life).
 
 Read through CloudWatch's, Lambda's and SQS's own APIs: the same code reads AWS and the
 local stage. The local emulator keeps the stage's alarms but does not evaluate them; the
@@ -14,6 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from deploy.bedrock_models import (
+    STATUS_WARNING_DAYS,
+    ModelNotOffered,
+    lifecycle_verdict,
+    resolve,
+)
+
 WINDOW_S = 3600
 _COUNTS = ("Requests", "Status4xx", "Status5xx", "InputTokens", "OutputTokens")
 _PERCENTILES = ("p50", "p99")
@@ -24,6 +34,31 @@ class Alarm:
     name: str
     state: str  # OK, ALARM, INSUFFICIENT_DATA
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ModelLine:
+    text: str
+    # True once the model is within STATUS_WARNING_DAYS of its end of life (or past it, or
+    # gone): `invoke status` exits 1 then, as for a firing alarm.
+    urgent: bool = False
+
+
+def read_model(client: Any, model_id: str, now: float) -> ModelLine:
+    """The model's lifecycle as Bedrock reports it; a refused read says so and is no verdict."""
+    try:
+        info = resolve(client("bedrock"), model_id)
+    except ModelNotOffered as exc:
+        return ModelLine(f"✗ {model_id} is not offered any more ({exc})", urgent=True)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        return ModelLine(f"? {model_id}: could not read its lifecycle ({code})")
+    verdict = lifecycle_verdict(info, datetime.fromtimestamp(now, tz=UTC))
+    mark = {"ok": "✓", "warn": "⚠", "fail": "✗"}[verdict.level]
+    urgent = verdict.level == "fail" or (
+        verdict.days_left is not None and verdict.days_left <= STATUS_WARNING_DAYS
+    )
+    return ModelLine(f"{mark} {info.display_name} ({model_id}): {verdict.text}", urgent)
 
 
 @dataclass
@@ -37,6 +72,7 @@ class StageStatus:
     latency_ms: dict[str, float | None]
     estimated_cost_usd: float
     jobs: dict[str, int] = field(default_factory=dict)
+    model: ModelLine | None = None
 
     @property
     def firing(self) -> list[Alarm]:
@@ -85,6 +121,7 @@ def read_status(
             QueueUrl=outputs[url_key], AttributeNames=[attribute]
         )["Attributes"]
         jobs[label] = int(attributes.get(attribute, 0))
+    model = read_model(client, str(outputs["model_id"]), now) if outputs.get("model_id") else None
     return StageStatus(
         str(outputs.get("stage_name", "")),
         endpoint,
@@ -95,6 +132,7 @@ def read_status(
         latency,
         cost,
         jobs,
+        model,
     )
 
 
@@ -150,6 +188,8 @@ def render(status: StageStatus) -> str:
         f"out; estimated model cost ${status.estimated_cost_usd:.4f}",
         "jobs: " + ", ".join(f"{count} {label}" for label, count in status.jobs.items()),
     ]
+    if status.model is not None:
+        lines.append(f"model: {status.model.text}")
     if not status.alarms_evaluated:
         lines.append(
             f"alarms: {len(status.alarms)} defined, not evaluated here (the local emulator "

@@ -52,7 +52,8 @@ class StageTarget(Protocol):
         ...
 
     def client(self, service: str) -> Any:
-        """A boto3 client that reads the stage's resources (logs, metrics, alarms, queues)."""
+        """A boto3 client for the stage's account: its resources (logs, metrics, alarms,
+        queues), what the preflight reads, and the model (bedrock-runtime)."""
         ...
 
 

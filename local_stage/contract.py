@@ -28,6 +28,10 @@ BUILD_DIR = STATE_DIR.parent / "build"
 ACCESS_KEY = "test"
 SECRET_KEY = "test"
 ACCOUNT_ID = "123456789012"  # the account the emulator (moto) answers for them
+# AWS's rule that the emulator enforces and the preflight checks against, in one place: Lambda
+# keeps min(this, the account's limit) of its concurrency unreserved (PutFunctionConcurrency's
+# documentation, read 2026-12-06; "...below its minimum value of [10]" on a new account).
+LAMBDA_UNRESERVED_MINIMUM = 100
 # Every local server answers GET here (the emulator with its instance id).
 HEALTH_PATH = "/_local/health"
 # Every path under this prefix (health, faults, the console) answers only a caller that shows

@@ -108,6 +108,11 @@ output "metrics_namespace" {
   value       = local.metrics_namespace
 }
 
+output "model_id" {
+  description = "The Bedrock model id or inference profile id the functions call (`invoke status` reads its lifecycle)."
+  value       = var.model_id
+}
+
 output "model_prices" {
   description = "The model's price per 1,000 input and output tokens (USD), for estimates."
   value = {

@@ -36,17 +36,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local_stage.contract import ACCOUNT_ID
+from local_stage.contract import ACCOUNT_ID, LAMBDA_UNRESERVED_MINIMUM
 from local_stage.guard import is_json
 from local_stage.sigv4 import credential_scope
 
 PATH = "/_local/account"
 # AWS's default Regional limit of concurrent executions (Lambda quotas page, read 2026-12-06).
 DEFAULT_CONCURRENCY_LIMIT = 1000
-# Lambda keeps this much of the limit unreserved (PutFunctionConcurrency's documentation, read
-# 2026-12-06); an account whose limit is lower keeps all of it ("minimum value of [10]").
-UNRESERVED_MINIMUM = 100
-LAMBDA_CONCURRENCY_QUOTA_CODE = "L-B99A9384"  # Service Quotas: lambda, "Concurrent executions"
 _SERVICE_NAME = "Amazon Bedrock"
 _PROFILE_GEOGRAPHIES = {
     "us": ("US", ["us-east-1", "us-east-2", "us-west-2"]),
@@ -262,7 +258,7 @@ class AccountFacts:
 
     # -- Lambda ------------------------------------------------------------------------------
     def unreserved_minimum(self) -> int:
-        return min(UNRESERVED_MINIMUM, self.concurrency_limit)
+        return min(LAMBDA_UNRESERVED_MINIMUM, self.concurrency_limit)
 
     def account_settings(self, reserved: int, functions: int, code_size: int) -> dict[str, Any]:
         return {
