@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,16 +65,30 @@ def _caller(context: dict[str, Any]) -> str:
     Not the ARN: an assumed role's ARN ends in a session name that whoever calls AssumeRole
     picks, and a user deleted and recreated under the same name has the same ARN but a new
     id. So every session of a role is one caller (jobs and idempotency keys are per role),
-    and a recreated user or role is a new one. ANONYMOUS on a route without auth."""
+    and a recreated user or role is a new one. ANONYMOUS on a route without auth.
+
+    A federated user (GetFederationToken) has no unique id of its own: IAM's `aws:userid` is
+    `ACCOUNT:NAME`, whose first part is the account, as root's is. By that id every federated
+    user and root would be one caller; each is `ACCOUNT:federated-user/NAME` instead, from its
+    ARN (`arn:aws:sts::ACCOUNT:federated-user/NAME`): the name is the one the issuing IAM user
+    chose, so federated users are told apart as well as their issuer tells them apart."""
     iam = (context.get("authorizer") or {}).get("iam") or context.get("identity") or {}
     if not isinstance(iam, dict) or not any(iam.get(k) for k in ("userId", "user", "userArn")):
         return ANONYMOUS
     account = str(iam.get("accountId") or "")
+    federated = _FEDERATED.fullmatch(str(iam.get("userArn") or ""))
+    if federated and federated["account"] == account:
+        return f"{account}:federated-user/{federated['name']}"
     unique_id = str(iam.get("userId") or iam.get("user") or "").split(":", 1)[0]
     if not account or not unique_id:
         # API Gateway always sends both for an IAM caller: refuse rather than guess who it is.
         raise HttpError(403, "UnknownCaller", "the caller's IAM identity is incomplete")
     return f"{account}:{unique_id}"
+
+
+_FEDERATED = re.compile(
+    r"arn:aws[a-z-]*:sts::(?P<account>\d{12}):federated-user/(?P<name>[\w+=,.@-]+)"
+)
 
 
 def _body_bytes(event: dict[str, Any]) -> bytes:

@@ -159,6 +159,20 @@ def role_session(role: str, role_id: str, session: str) -> Identity:
     return {"userArn": arn, "userId": unique_id, "callerId": unique_id, "accountId": ACCOUNT}
 
 
+def federated_user(name: str) -> Identity:
+    """A caller with GetFederationToken credentials: IAM's `aws:userid` for it is
+    ACCOUNT:NAME (no unique id of its own), its ARN names it."""
+    arn = f"arn:aws:sts::{ACCOUNT}:federated-user/{name}"
+    unique_id = f"{ACCOUNT}:{name}"
+    return {"userArn": arn, "userId": unique_id, "callerId": unique_id, "accountId": ACCOUNT}
+
+
+def root() -> Identity:
+    """The account's root user: its unique id is the account id."""
+    arn = f"arn:aws:iam::{ACCOUNT}:root"
+    return {"userArn": arn, "userId": ACCOUNT, "callerId": ACCOUNT, "accountId": ACCOUNT}
+
+
 OWNER = iam_user("alice", "AIDAALICE00000000001")
 OWNER_ID = f"{ACCOUNT}:AIDAALICE00000000001"  # how the function names that caller
 

@@ -25,10 +25,12 @@ from tests.unit.function.helpers import (
     build_service,
     build_worker,
     converse_reply,
+    federated_user,
     iam_user,
     job_event,
     post_job_event,
     role_session,
+    root,
     sqs_record,
     stored_keys,
     stream_events,
@@ -253,6 +255,12 @@ BUILDER = "AROABUILDER000000001"
         (OWNER, iam_user("alice", "AIDAALICE00000000002"), False),
         (OWNER, iam_user("bob", "AIDABOB0000000000001"), False),
         (OWNER, role_session("alice", "AROAALICE00000000001", "alice"), False),
+        # Federated users share IAM's ACCOUNT:... id with each other and with root: each is
+        # told apart by its name, and none is root.
+        (federated_user("alice"), federated_user("alice"), True),
+        (federated_user("alice"), federated_user("bob"), False),
+        (federated_user("alice"), root(), False),
+        (root(), federated_user("alice"), False),
     ],
 )
 def test_a_job_belongs_to_the_principals_unique_id_not_its_arn(api, submitter, reader, same_caller):
