@@ -6,6 +6,7 @@ its message looks in the same place: one that finds the object there adopts it i
 generating it again (codegen.job_worker)."""
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from codegen.languages import Language
 from codegen.syntax import UNCHECKED_VERDICT, SyntaxVerdict
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,21 +89,23 @@ def store_code(
     while `time_left()` still holds `attempt_seconds` (the client's connect + read timeout):
     the function must never be cut off mid-store, so when time runs short the caller gets the
     code unstored instead."""
-    metadata = {
+    essential = {
         "language": language.name,
         "model-id": model_id[:256],
         "prompt-sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
         "request-id": request_id[:128],
     }
+    extra: dict[str, str] = {}
     if generated is not None:
-        metadata |= {
+        extra = {
             "stop-reason": generated.stop_reason[:64],
             "input-tokens": str(generated.input_tokens),
             "output-tokens": str(generated.output_tokens),
             **_syntax_metadata(generated.syntax),
         }
         if generated.prompt_template_sha256:
-            metadata["system-prompt-sha256"] = generated.prompt_template_sha256
+            extra["system-prompt-sha256"] = generated.prompt_template_sha256
+    metadata = {name: header_safe(value) for name, value in (essential | extra).items()}
     candidate = key
     failure, last_error = "no attempt", None
     for _ in range(_ATTEMPTS):
@@ -130,10 +135,20 @@ def store_code(
             if status >= 500 or code_name in {"SlowDown", "RequestTimeout"}:
                 failure = f"S3 answered {code_name or status}"
                 continue
+            if code_name in _METADATA_REFUSED and len(metadata) > len(essential):
+                # The code matters more than how it was made: store it with the essentials.
+                metadata = {name: header_safe(value) for name, value in essential.items()}
+                failure = f"S3 refused the metadata ({code_name})"
+                continue
             raise StorageError(f"S3 refused the object ({code_name or 'error'})") from exc
         except BotoCoreError as exc:
             last_error, failure = exc, f"S3 could not be reached ({type(exc).__name__})"
     raise StorageError(f"S3 did not take the object: {failure}") from last_error
+
+
+# S3's answers to metadata it will not keep (too large: 2 KB of user metadata at most).
+_METADATA_REFUSED = {"MetadataTooLarge", "InvalidArgument"}
+_MESSAGE_CHARS = 512
 
 
 def _with_suffix(key: str, language: Language) -> str:
@@ -179,24 +194,48 @@ def find_stored(client: Any, bucket: str, key: str) -> tuple[StoredObject, Gener
 
 
 def _syntax_metadata(verdict: SyntaxVerdict) -> dict[str, str]:
-    """The verdict as object metadata (S3's user metadata is US-ASCII)."""
+    """The verdict as object metadata (made header-safe by store_code)."""
     metadata = {"syntax": verdict.status}
     if verdict.line is not None:
         metadata["syntax-line"] = str(verdict.line)
     if verdict.message is not None:
-        metadata["syntax-message"] = verdict.message.encode("ascii", "backslashreplace").decode()
+        metadata["syntax-message"] = verdict.message[:_MESSAGE_CHARS]
     if verdict.repair is not None:
         metadata["syntax-repair"] = verdict.repair
     return metadata
 
 
+def header_safe(value: str) -> str:
+    """A metadata value S3 takes: one line of printable US-ASCII. Parsers' messages span
+    lines (PyYAML's "...\n  in ..."), and an HTTP header must not: botocore refuses to send
+    one, and the code would not be stored. Runs of white space become one space; other
+    characters outside printable ASCII are escaped (\\n, \\u00e9)."""
+    one_line = " ".join(value.split())
+    return "".join(char if " " <= char <= "~" else _escaped(char) for char in one_line)
+
+
+def _escaped(char: str) -> str:
+    return (
+        char.encode("ascii", "backslashreplace").decode()
+        if ord(char) > 0x7F
+        else (f"\\x{ord(char):02x}")
+    )
+
+
 def read_code(client: Any, stored: StoredObject) -> str | None:
     """The stored code, or None when the object is gone (expired by the bucket's lifecycle).
-    Other S3 errors are raised."""
+    Without s3:ListBucket (the functions have none) S3 answers a missing key with 403
+    AccessDenied, not 404: that is read as gone too, as find_stored reads it, or a job whose
+    object expired before its record would answer 503 for ever. Other S3 errors are raised."""
     try:
         answer = client.get_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+        code = exc.response.get("Error", {}).get("Code")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in {"NoSuchKey", "404"}:
+            return None
+        if code in {"AccessDenied", "403"} or status == 403:
+            logger.warning("S3 answered 403 for %s: read as gone (no s3:ListBucket)", stored.uri)
             return None
         raise
     return answer["Body"].read().decode("utf-8", "replace")
