@@ -393,6 +393,8 @@ def _guarded(name: str, action: str, check: Callable[[], Check]) -> Check:
         return Check(name, WARN, f"could not check: {exc}")
     except (BotoCoreError, OSError) as exc:
         return Check(name, WARN, f"could not check: {exc}")
+    except Exception as exc:  # an endpoint that answers nothing we know: still no crash
+        return Check(name, WARN, f"could not check: {type(exc).__name__}: {exc}")
 
 
 def _bedrock_quotas(quotas: Any) -> list[dict[str, Any]]:

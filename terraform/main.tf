@@ -12,6 +12,10 @@ data "aws_caller_identity" "current" {
       error_message = "The functions' environment would be ${length(jsonencode(local.function_environment))} bytes, more than Lambda's 4 KB: shorten system_prompt."
     }
     precondition {
+      condition     = local.job_deadline_seconds <= var.job_ttl_days * 86400
+      error_message = "A job may run until its deadline, ${local.job_deadline_seconds} s ((job_max_receive_count + 1) x job_visibility_timeout), but its record expires after job_ttl_days (${var.job_ttl_days} days = ${var.job_ttl_days * 86400} s): it could still be running after it reads 404. Raise job_ttl_days, or lower job_visibility_timeout or job_max_receive_count."
+    }
+    precondition {
       condition     = var.default_max_tokens <= local.max_tokens_limit
       error_message = "default_max_tokens (${var.default_max_tokens}) must not exceed the synchronous max_tokens limit (${local.max_tokens_limit})."
     }
@@ -38,9 +42,14 @@ locals {
   # Where both functions store code; a job's object is under jobs/ (codegen/storage.py's
   # JOBS_FOLDER), which both read back: the worker to adopt what a cut-off delivery stored,
   # the API to answer a finished job's code.
-  output_prefix        = "code-output/"
+  output_prefix = "code-output/"
+  # Which keys each code-writing function stores at (codegen/storage.py's object_key and
+  # job_object_key; tests/unit/test_stored_keys.py holds them equal): a synchronous answer
+  # under its date (YYYY/MM/DD/), a job's under jobs/. Neither may write the other's.
+  stored_answer_keys   = "????/??/??/*"
+  stored_job_keys      = "jobs/*"
   metrics_namespace    = "CodeGen"
-  stored_jobs_code_arn = "${module.storage.bucket_arn}/${local.output_prefix}jobs/*"
+  stored_jobs_code_arn = "${module.storage.bucket_arn}/${local.output_prefix}${local.stored_job_keys}"
   # What a synchronous request's time leaves the model: the function's timeout less the
   # store's budget (3.5 s), a connection (3 s), the answer (0.5 s) and a first token (1 s),
   # as codegen/generation.py and codegen/settings.py spend them.
@@ -138,6 +147,7 @@ module "function" {
   output_bucket_name         = module.storage.bucket_name
   output_bucket_arn          = module.storage.bucket_arn
   output_prefix              = local.output_prefix
+  stored_keys                = local.stored_answer_keys
   model_id                   = var.model_id
   environment                = local.function_environment
   attach_additional_policy   = true
@@ -242,6 +252,7 @@ module "worker" {
   output_bucket_name       = module.storage.bucket_name
   output_bucket_arn        = module.storage.bucket_arn
   output_prefix            = local.output_prefix
+  stored_keys              = local.stored_job_keys
   model_id                 = var.model_id
   environment              = local.function_environment
   attach_additional_policy = true

@@ -128,6 +128,19 @@ def test_a_synchronous_limit_the_model_cannot_meet_is_refused_before_anything_ch
     assert status == 400 and "a job (header Prefer: respond-async)" in json.loads(data)["message"]
 
 
+def test_a_job_that_could_outlive_its_record_is_refused_before_anything_changes(
+    local_stage, deployed
+):
+    # 3 deliveries of 12 hours each can run for 36 hours; the record is kept for 1 day.
+    with pytest.raises(TerraformError) as refused:
+        local_stage.deploy(
+            LAMBDA_DIR, job_ttl_days=1, job_visibility_timeout=43200, job_max_receive_count=2
+        )
+    message = " ".join(str(refused.value).split())
+    assert "A job may run until its deadline, 129600 s" in message
+    assert "its record expires after job_ttl_days (1 days = 86400 s)" in message
+
+
 def model_faults(local_stage, method: str, rule: dict | None = None) -> dict:
     return set_faults(local_stage.state.model_url, local_stage.state.token, method, rule)
 

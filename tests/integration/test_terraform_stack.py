@@ -104,8 +104,9 @@ def test_role_is_least_privilege(stack, aws):
         "UseStageKeyThroughItsServices",
     }
     assert _list(statements["StoreGeneratedCode"]["Action"]) == ["s3:PutObject"]
+    # The API stores synchronous answers only, under their date: never a job's key.
     assert _list(statements["StoreGeneratedCode"]["Resource"]) == [
-        "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/*"
+        "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/????/??/??/*"
     ]
     assert _list(statements["InvokeConfiguredModel"]["Action"]) == ["bedrock:InvokeModel"]
     assert _list(statements["InvokeConfiguredModel"]["Resource"]) == [
@@ -159,6 +160,8 @@ def test_the_job_roles_may_do_only_their_part(stack, aws):
     for role in (api, worker):
         assert _list(role["ReadJobsCode"]["Action"]) == ["s3:GetObject"]
         assert _list(role["ReadJobsCode"]["Resource"]) == [jobs_code]
+    # The worker stores jobs' code only.
+    assert _list(worker["StoreGeneratedCode"]["Resource"]) == [jobs_code]
     assert sorted(_list(worker["RunJobs"]["Action"])) == [
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",

@@ -137,3 +137,5 @@ def test_no_jobs_message_can_expire_before_its_job_is_settled(name):
     )
     assert deadline < int(retention.group(1)) == 14 * 86400
     assert visibility >= values["worker_timeout"] + 10
+    # And the job's record outlives its deadline (terraform/main.tf's precondition).
+    assert deadline <= values["job_ttl_days"] * 86400

@@ -83,7 +83,7 @@ data "aws_iam_policy_document" "permissions" {
   # A function that writes code stores it, and calls the stage's model: a plain model id in
   # the stage's Region, or an inference profile. One that does not (generates_code) neither.
   dynamic "statement" {
-    for_each = var.generates_code ? ["${var.output_bucket_arn}/${local.prefix}/*"] : []
+    for_each = var.generates_code ? ["${var.output_bucket_arn}/${local.prefix}/${var.stored_keys}"] : []
     content {
       sid       = "StoreGeneratedCode"
       actions   = ["s3:PutObject"]

@@ -124,6 +124,17 @@ variable "output_prefix" {
   default     = "code-output/"
 }
 
+variable "stored_keys" {
+  description = "The keys under output_prefix the function stores code at, as an IAM resource pattern (? one character, * any): its s3:PutObject reaches those only."
+  type        = string
+  default     = "*"
+
+  validation {
+    condition     = length(var.stored_keys) > 0 && !startswith(var.stored_keys, "/")
+    error_message = "stored_keys is a key pattern under output_prefix, e.g. \"jobs/*\" (not empty, no leading /)."
+  }
+}
+
 variable "model_id" {
   description = "Bedrock model id, or inference profile id (us./eu./apac./global. prefix) the function converses with."
   type        = string
