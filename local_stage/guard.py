@@ -5,11 +5,17 @@ The local stack listens on 127.0.0.1 only, but a web page in the user's browser 
 - name a loopback host in `Host` (a DNS-rebinding page sends its own host name there);
 - come from no `Origin`, or from the server's own (no cross-site request, simple or not: a
   browser sends a "simple" cross-origin POST, form-encoded like SQS's query API, even where no
-  CORS grant lets the page read the answer).
-A request to a server's own paths (/_local/: health, faults, the console) must also carry the
-stack's token (`X-Local-Token`, or `?token=` for the console's page and links), which only the
-user can read (the stack's 0600 state file, the URL `local.up` printed). The AWS API paths
-are left to SigV4 for the rest: the SDKs and Terraform never send the token, nor an `Origin`.
+  CORS grant lets the page read the answer);
+- not be marked by the browser as `Sec-Fetch-Site: cross-site` or `same-site`. A browser sends
+  that header on every request, an `<img>`'s GET too, which carries no `Origin`: so a page of
+  any other site cannot make the user's browser call a local server at all. (A navigation the
+  user makes says `none`, the console's own calls `same-origin`; other clients send none.)
+A request to a server's own paths (/_local/: health, faults, the console) and to moto's
+(/moto-api/: its recorder, which would write every request body to disk, and its reset) must
+also carry the stack's token (`X-Local-Token`, or `?token=` for the console's page and links),
+which only the user can read (the stack's 0600 state file, the URL `local.up` printed). The AWS
+API paths are left to SigV4 for the rest: the SDKs and Terraform never send the token, nor an
+`Origin`, nor `Sec-Fetch-Site`.
 """
 
 import hmac
@@ -24,6 +30,10 @@ from aiohttp import web
 from local_stage.contract import LOCAL_PREFIX, TOKEN_HEADER, TOKEN_QUERY
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+# Paths of the servers' own that need the stack's token (moto's own control API included).
+TOKEN_PREFIXES = (LOCAL_PREFIX, "/moto-api/")
+# What a browser says of a request a page of another site makes.
+FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 # Names under .localhost are this machine's in every browser (RFC 6761), whatever DNS says.
 LOOPBACK_SUFFIX = ".localhost"
 
@@ -35,14 +45,21 @@ class Refusal:
 
 
 def refusal(
-    path: str, host: str | None, origin: str | None, token: str | None, expected: str
+    path: str,
+    host: str | None,
+    origin: str | None,
+    token: str | None,
+    expected: str,
+    fetch_site: str | None = None,
 ) -> Refusal | None:
     """Why a request to `path` is refused, or None when it may go on."""
     if not host or not _is_loopback(_host_name(host)):
         return Refusal(403, f"Host {host!r} is not this machine's loopback address")
     if origin is not None and origin != f"http://{host}":
         return Refusal(403, f"requests from {origin!r} are refused (cross-origin)")
-    if not path.startswith(LOCAL_PREFIX):
+    if fetch_site is not None and fetch_site.strip().lower() in FOREIGN_FETCH_SITES:
+        return Refusal(403, f"requests a browser marks {fetch_site!r} are refused (another site)")
+    if not path.startswith(TOKEN_PREFIXES):
         return None
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         return Refusal(
@@ -74,6 +91,7 @@ def aiohttp_guard(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]
             request.headers.get("Origin"),
             request.headers.get(TOKEN_HEADER) or request.query.get(TOKEN_QUERY),
             expected,
+            request.headers.get("Sec-Fetch-Site"),
         )
         if refused is not None:
             return web.json_response({"message": refused.message}, status=refused.status)
@@ -94,6 +112,7 @@ def wsgi_guard(app: Callable[..., Iterable[bytes]], expected: str):
             environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"))
             or (query.get(TOKEN_QUERY) or [None])[0],
             expected,
+            environ.get("HTTP_SEC_FETCH_SITE"),
         )
         if refused is None:
             return app(environ, start_response)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.paths import BUILD_DIR, LAMBDA_DIR
+from deploy.paths import BUILD_DIR, LAMBDA_DIR, REPO_ROOT
 from local_stage.console.app import PAGE_HEADERS
 from local_stage.console.browser import (
     FIREFOX_MISSING,
@@ -315,6 +315,28 @@ def test_the_emulator_grants_no_cross_origin_request(local_stage):
     for url in (f"{state.emulator_url}/", f"{state.gateway_url}/local/code-generation"):
         assert fetch(url, "POST", form, **simple)[0] == 403, url
     assert fetch(f"{state.emulator_url}/", "POST", form, Host="evil.example")[0] == 403
+
+
+def test_no_page_of_another_site_reaches_a_local_server_and_motos_recorder_needs_the_token(
+    local_stage,
+):
+    """An <img> on another site's page sends a GET with no Origin: its browser still marks it
+    cross-site (or same-site), and every local server refuses it; moto's recorder, which
+    would write every request body (prompts, code) to disk, starts for the token only."""
+    state = local_stage.state
+    for server, path in (
+        (state.emulator_url, "/moto-api/recorder/start-recording"),
+        (state.emulator_url, "/"),
+        (state.gateway_url, "/local/code-generation"),
+        (state.model_url, "/model/x/converse"),
+    ):
+        for site in ("cross-site", "same-site"):
+            assert fetch(f"{server}{path}", **{"Sec-Fetch-Site": site})[0] == 403, (server, site)
+    recorder = f"{state.emulator_url}/moto-api/recorder"
+    assert fetch(f"{recorder}/start-recording")[0] == 403  # no token, no browser header
+    assert fetch(f"{recorder}/reset-recording", "POST", b"")[0] == 403
+    assert fetch(f"{state.emulator_url}/moto-api/reset", "POST", b"")[0] == 403
+    assert not (REPO_ROOT / "moto_recording").exists()
 
 
 def test_the_stack_file_holding_the_token_is_the_users_alone(local_stage):

@@ -17,7 +17,7 @@ from deploy.deployer import StageDeployer
 from deploy.paths import REPO_ROOT
 from deploy.scratch import scratch_deployer
 from deploy.workdir import StageBusy
-from local_stage.contract import ACCESS_KEY, SECRET_KEY
+from local_stage.contract import ACCESS_KEY, SECRET_KEY, TOKEN_HEADER
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
 
@@ -39,7 +39,9 @@ def moto_url():
     server = Emulator()
     server.start()
     url = server.url
-    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    reset = urllib.request.Request(
+        f"{url}/moto-api/reset", method="POST", headers={TOKEN_HEADER: server.token}
+    )
     urllib.request.urlopen(reset, timeout=10).close()
     yield url
     urllib.request.urlopen(reset, timeout=10).close()

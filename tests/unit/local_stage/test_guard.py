@@ -80,3 +80,24 @@ def test_the_emulator_answers_its_local_paths_only_to_the_token():
 def test_only_json_is_json():
     assert is_json("application/json") and is_json("application/json; charset=utf-8")
     assert not any(is_json(t) for t in (None, "", "text/plain", "multipart/form-data"))
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "Cross-Site"])
+def test_a_request_a_browser_marks_as_another_sites_is_refused_on_every_path(site):
+    """An <img> of another site's page sends a GET with no Origin; its browser still says
+    where it comes from. Refused everywhere, the token and the API paths alike."""
+    for path, token in ((PATH, TOKEN), ("/local/code-generation", None), ("/", None)):
+        refused = refusal(path, "127.0.0.1:8080", None, token, TOKEN, site)
+        assert refused is not None and refused.status == 403 and "another site" in refused.message
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none", None])
+def test_the_users_own_navigation_and_the_consoles_own_calls_go_through(site):
+    assert refusal(PATH, "127.0.0.1:8080", None, TOKEN, TOKEN, site) is None
+
+
+@pytest.mark.parametrize("path", ["/moto-api/recorder/start-recording", "/moto-api/reset"])
+def test_motos_own_control_paths_need_the_token(path):
+    refused = refusal(path, "127.0.0.1:8080", None, None, TOKEN)
+    assert refused is not None and refused.status == 403 and "token" in refused.message
+    assert refusal(path, "127.0.0.1:8080", None, TOKEN, TOKEN) is None
