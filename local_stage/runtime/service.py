@@ -10,7 +10,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from local_stage.contract import new_token
 from local_stage.control_plane import Function
+from local_stage.guard import aiohttp_guard
 from local_stage.log_shipper import LogShipper
 from local_stage.runtime.code_store import CodeStore
 from local_stage.runtime.deployment import unpack_function
@@ -49,7 +51,12 @@ class RuntimeService:
         self._logs: dict[str, FunctionLog] = {}
         self._next_id = 0
         # Lambda takes a synchronous response of up to 6 MB (errors and init errors are small).
-        app = web.Application(client_max_size=MAX_RESPONSE_BYTES)
+        # The local servers' guard: a DNS-rebinding page (its own Host) cannot take events or
+        # steal invocations, nor another site's page post an init error. The Runtime API has
+        # no /_local/ path, so the token is never asked (the runtime clients cannot send it).
+        app = web.Application(
+            client_max_size=MAX_RESPONSE_BYTES, middlewares=[aiohttp_guard(new_token())]
+        )
         app.router.add_get(f"{PREFIX}/invocation/next", self._next)
         app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/response", self._response)
         app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/error", self._error)
