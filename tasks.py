@@ -415,6 +415,34 @@ def _print_stack(current) -> None:
         print(f"  model:    {current.state.model_url} (your Bedrock-compatible endpoint)")
 
 
+@task(name="env", help={"json": "one JSON object instead of shell export lines"})
+def local_env(c, json_=False):
+    """Print what sends the AWS CLI, boto3 and other AWS tools to the local stage, signed with
+    its own credentials: `eval "$(invoke local.env)"` (they are the stack's secret)."""
+    import shlex
+
+    from deploy.emulator_target import emulator_environment
+    from deploy.stages import load_stage
+    from local_stage import supervisor
+
+    current = supervisor.status()
+    if not current.running or current.state is None:
+        print("local stage: not running (start it with `invoke local.up`)", file=sys.stderr)
+        raise Exit(code=3)
+    state = current.state
+    variables = emulator_environment(
+        state.emulator_url, load_stage("local").region, state.credentials
+    )
+    if state.model_url:
+        variables["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = state.model_url
+    if json_:
+        print(json.dumps(variables, indent=2, sort_keys=True))
+        return
+    print("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_DEFAULT_PROFILE")
+    for name, value in sorted(variables.items()):
+        print(f"export {name}={shlex.quote(value)}")
+
+
 @task(name="console", help={"open": "open it in your web browser too"})
 def local_console(c, open=False):
     """Print the local console's URL (it holds the stack's token: keep it to yourself)."""
@@ -499,7 +527,12 @@ def _share(value: float | None) -> str:
 
 
 local = Collection(
-    "local", up=local_up, down=local_down, status=local_status, console=local_console
+    "local",
+    up=local_up,
+    down=local_down,
+    status=local_status,
+    console=local_console,
+    env=local_env,
 )
 model = Collection("model", enable=model_enable)
 namespace = Collection(

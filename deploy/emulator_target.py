@@ -32,12 +32,15 @@ _INSTANCE_MARKER = ".emulator-instance"
 _NOT_RUNNING = "the local stack is not running: start it with `invoke local.up`"
 
 
-def emulator_environment(url: str, region: str) -> dict[str, str]:
-    """Variables that send boto3 and the AWS provider to the emulator at `url`."""
+def emulator_environment(
+    url: str, region: str, credentials: tuple[str, str] = contract.DEFAULT_CREDENTIALS
+) -> dict[str, str]:
+    """Variables that send boto3, the AWS CLI and the AWS provider to the emulator at `url`,
+    signing with `credentials` (the stack's own pair)."""
     return {
         "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": contract.ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": contract.SECRET_KEY,
+        "AWS_ACCESS_KEY_ID": credentials[0],
+        "AWS_SECRET_ACCESS_KEY": credentials[1],
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -69,11 +72,28 @@ class EmulatorTarget:
             url = stack.emulator_url
         return url.rstrip("/")
 
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """The running stack's own signing pair when its emulator is this one (`local.up`
+        makes a random one per stack); for an emulator named by $CODEGEN_EMULATOR_URL, the
+        keys in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY when set (as `invoke local.env`
+        exports them); else the default pair of an emulator started on its own (a test's)."""
+        stack = contract.running_stack(self.state_dir)
+        if stack is not None and stack.emulator_url.rstrip("/") == self.url:
+            return stack.credentials
+        key_id, secret = (
+            os.environ.get("AWS_ACCESS_KEY_ID"),
+            os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        )
+        if self._url is None and os.environ.get(EMULATOR_URL_VARIABLE) and key_id and secret:
+            return key_id, secret
+        return contract.DEFAULT_CREDENTIALS
+
     def environment(self, base: Mapping[str, str], work_root: Path) -> dict[str, str]:
         env = terraform_environment(base, work_root)
         for name in _CLEARED:
             env.pop(name, None)
-        env.update(emulator_environment(self.url, self.stage.region))
+        env.update(emulator_environment(self.url, self.stage.region, self.credentials))
         return env
 
     def before_changes(
@@ -118,7 +138,7 @@ class EmulatorTarget:
     def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
         if outputs.get("route_authorization") != "AWS_IAM":
             return None
-        return Credentials(contract.ACCESS_KEY, contract.SECRET_KEY)
+        return Credentials(*self.credentials)
 
     def answered_by(self) -> str | None:
         model = contract.running_model(self.state_dir)
@@ -132,10 +152,9 @@ class EmulatorTarget:
             if stack is None or not stack.model_url:
                 raise EndpointError(f"{_NOT_RUNNING} (with a model server)")
             url = stack.model_url
+        key_id, secret = self.credentials
         return boto3.Session(
-            aws_access_key_id=contract.ACCESS_KEY,
-            aws_secret_access_key=contract.SECRET_KEY,
-            region_name=self.stage.region,
+            aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.stage.region
         ).client(service, endpoint_url=url)
 
     def _instance(self) -> str | None:

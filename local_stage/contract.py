@@ -24,9 +24,11 @@ RUNTIMES_DIR = STATE_DIR / "runtimes"
 # Where the tooling leaves the zips it built: the runtime falls back to them when the
 # emulator does not hold a deployed zip's bytes.
 BUILD_DIR = STATE_DIR.parent / "build"
-# The only credentials the local stack accepts, and checks SigV4 signatures against.
-ACCESS_KEY = "test"
-SECRET_KEY = "test"
+# The credentials of a local server started on its own (a test's in-process emulator, a model
+# server run by hand). A stack `local.up` starts has a random pair of its own instead, kept in
+# its 0600 stack file: nothing else on the machine can sign for it (local_stage.emulator
+# checks every AWS API request's signature, the gateway and the model server theirs).
+DEFAULT_CREDENTIALS = ("test", "test")
 ACCOUNT_ID = "123456789012"  # the account the emulator (moto) answers for them
 # AWS's rule that the emulator enforces and the preflight checks against, in one place: Lambda
 # keeps min(this, the account's limit) of its concurrency unreserved (PutFunctionConcurrency's
@@ -39,9 +41,10 @@ HEALTH_PATH = "/_local/health"
 LOCAL_PREFIX = "/_local/"
 TOKEN_HEADER = "X-Local-Token"
 TOKEN_QUERY = "token"
-# How `local.up` hands one token to both of its servers (read once, then removed from the
-# environment, so nothing they start inherits it).
+# How `local.up` hands one token and one credential pair ("KEY:SECRET") to both of its
+# servers (read once, then removed from the environment, so nothing they start inherits them).
 TOKEN_VARIABLE = "CODEGEN_LOCAL_TOKEN"
+CREDENTIALS_VARIABLE = "CODEGEN_LOCAL_CREDENTIALS"
 
 
 class _StateFile:
@@ -67,6 +70,13 @@ class StackState(_StateFile):
     gateway_url: str
     model_url: str | None = None
     token: str = ""  # what every /_local/ path asks for
+    # What every AWS API request to the stack must be signed with (local.up's random pair).
+    access_key: str = DEFAULT_CREDENTIALS[0]
+    secret_key: str = DEFAULT_CREDENTIALS[1]
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return self.access_key, self.secret_key
 
     @property
     def console_url(self) -> str:
@@ -99,6 +109,21 @@ def server_token() -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_credentials() -> tuple[str, str]:
+    """A stack's own access key id (AWS-shaped: 20 upper-case characters) and secret."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
+    return key_id, secrets.token_urlsafe(30)
+
+
+def server_credentials() -> tuple[str, str]:
+    """The pair a local server checks signatures against: the one `local.up` handed it (then
+    gone from the environment), else DEFAULT_CREDENTIALS (a server started on its own)."""
+    handed = os.environ.pop(CREDENTIALS_VARIABLE, "")
+    key_id, _, secret = handed.partition(":")
+    return (key_id, secret) if key_id and secret else DEFAULT_CREDENTIALS
 
 
 def running_stack(state_dir: Path = STATE_DIR) -> StackState | None:

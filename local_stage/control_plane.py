@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local_stage.contract import ACCESS_KEY, SECRET_KEY
+from local_stage.contract import DEFAULT_CREDENTIALS
 from local_stage.emulator.changes import ChangeCounter
 
 
@@ -155,11 +155,19 @@ class SqsMapping:
 
 
 class ControlPlane:
-    def __init__(self, endpoint_url: str, region: str, changes: ChangeCounter) -> None:
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str,
+        changes: ChangeCounter,
+        credentials: tuple[str, str] = DEFAULT_CREDENTIALS,
+    ) -> None:
         self.region = region
         self._endpoint_url = endpoint_url
         self._session = boto3.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=region
+            aws_access_key_id=credentials[0],
+            aws_secret_access_key=credentials[1],
+            region_name=region,
         )
         self._apigw = self.client("apigatewayv2")
         self._lambda = self.client("lambda")

@@ -116,7 +116,7 @@ def injecting(app: Callable[..., Iterable[bytes]], table: FaultTable):
         time.sleep(rule.delay_s)
         if rule.status is None:
             return app(environ, start_response)
-        content_type, body = _error_body(environ, rule.code)
+        content_type, body = error_body(environ, rule.code)
         start_response(
             f"{rule.status} Injected",
             [
@@ -130,18 +130,20 @@ def injecting(app: Callable[..., Iterable[bytes]], table: FaultTable):
     return middleware
 
 
-def _error_body(environ: dict[str, Any], code: str) -> tuple[str, bytes]:
+def error_body(
+    environ: dict[str, Any], code: str, message: str = "fault injected by the local stage"
+) -> tuple[str, bytes]:
     """An error as the request's protocol words one: JSON with `__type` for the JSON-1.x
     services (their calls name an X-Amz-Target), else XML (query and REST-XML services; the
-    REST-JSON ones read `x-amzn-ErrorType`)."""
-    message = "fault injected by the local stage"
+    REST-JSON ones read `x-amzn-ErrorType`, which the caller sends as well)."""
     if environ.get("HTTP_X_AMZ_TARGET"):
         return "application/x-amz-json-1.1", json.dumps(
             {"__type": code, "message": message}
         ).encode()
+    text = message.replace("&", "&amp;").replace("<", "&lt;")
     return (
         "application/xml",
-        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode(),
+        f"<Error><Code>{code}</Code><Message>{text}</Message></Error>".encode(),
     )
 
 

@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local_stage.contract import ACCESS_KEY, SECRET_KEY
+from local_stage.contract import DEFAULT_CREDENTIALS
 from local_stage.emf import metric_data, put_metric_data
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,14 @@ def group_of(destination_arn: str) -> str:
 
 
 class LogShipper:
-    def __init__(self, emulator_url: str, region: str) -> None:
+    def __init__(
+        self, emulator_url: str, region: str, credentials: tuple[str, str] = DEFAULT_CREDENTIALS
+    ) -> None:
         config = Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=10)
         session = boto3.session.Session(
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=region
+            aws_access_key_id=credentials[0],
+            aws_secret_access_key=credentials[1],
+            region_name=region,
         )
         self._logs = session.client("logs", endpoint_url=emulator_url, config=config)
         self._cloudwatch = session.client("cloudwatch", endpoint_url=emulator_url, config=config)

@@ -20,21 +20,20 @@ from aiohttp import web
 from local_stage.console.app import Console
 from local_stage.console.feed import RequestFeed
 from local_stage.contract import (
-    ACCESS_KEY,
     BUILD_DIR,
     RUNTIMES_DIR,
-    SECRET_KEY,
     STACK_FILE_NAME,
     STATE_DIR,
     StackState,
+    server_credentials,
     server_token,
 )
 from local_stage.control_plane import ControlPlane
 from local_stage.emulator.account import DEFAULT_CONCURRENCY_LIMIT, AccountFacts
+from local_stage.emulator.principals import Principals
 from local_stage.emulator.server import Emulator
 from local_stage.event_sources.sqs import EventSourcePollers
 from local_stage.gateway.app import Gateway
-from local_stage.gateway.principals import Principals
 from local_stage.log_shipper import LogShipper
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
 
@@ -53,13 +52,14 @@ async def serve(
     stack_file: Path,
     account_concurrency: int = DEFAULT_CONCURRENCY_LIMIT,
 ) -> None:
-    token = server_token()  # before anything is started: nothing inherits it
-    emulator = Emulator(emulator_port, token, AccountFacts(account_concurrency))
+    token = server_token()  # before anything is started: nothing inherits them
+    credentials = server_credentials()
+    emulator = Emulator(emulator_port, token, AccountFacts(account_concurrency), credentials)
     emulator.start()
     endpoints = {"AWS_ENDPOINT_URL": emulator.url}
     if model_url:
         endpoints["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = model_url
-    shipper = LogShipper(emulator.url, region)
+    shipper = LogShipper(emulator.url, region, credentials)
     shipper.start()
     runtime = RuntimeService(
         RuntimeSettings(
@@ -68,16 +68,16 @@ async def serve(
             build_dir=build_dir,
             region=region,
             endpoints=endpoints,
-            credentials=(ACCESS_KEY, SECRET_KEY),
+            credentials=credentials,
             max_concurrency=max_concurrency,
         ),
         shipper,
     )
     await runtime.start()
-    control = ControlPlane(emulator.url, region, emulator.changes)
+    control = ControlPlane(emulator.url, region, emulator.changes, credentials)
     pollers = EventSourcePollers(control, runtime, max_concurrency)
     await pollers.start()
-    principals = Principals({ACCESS_KEY: SECRET_KEY})
+    principals = Principals({credentials[0]: credentials[1]})
     feed = RequestFeed()
     console = Console(
         control,
@@ -87,6 +87,7 @@ async def serve(
         state_dir=state_dir,
         emulator_url=emulator.url,
         token=token,
+        credentials=credentials,
     )
     gateway = Gateway(
         control,
@@ -107,7 +108,14 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    state = StackState(os.getpid(), emulator.url, f"http://127.0.0.1:{bound}", model_url, token)
+    state = StackState(
+        os.getpid(),
+        emulator.url,
+        f"http://127.0.0.1:{bound}",
+        model_url,
+        token,
+        *credentials,
+    )
     state.write(stack_file)
     logger.info("local stage ready: gateway %s, emulator %s", state.gateway_url, emulator.url)
     try:

@@ -22,6 +22,7 @@ import psutil
 
 from layer_builder.errors import UserError
 from local_stage.contract import (
+    CREDENTIALS_VARIABLE,
     MODEL_FILE_NAME,
     RUNTIMES_DIR,
     STACK_FILE_NAME,
@@ -30,6 +31,7 @@ from local_stage.contract import (
     ModelServerState,
     StackState,
     health_request,
+    new_credentials,
     new_token,
     running_model,
     running_stack,
@@ -112,6 +114,7 @@ def up(
     state_dir: Path = STATE_DIR,
     client: str | None = None,
     account_concurrency: int | None = None,
+    credentials: tuple[str, str] | None = None,
 ) -> tuple[StackState, bool]:
     """Start the local stage unless it runs; returns its state and whether it was started.
 
@@ -119,8 +122,9 @@ def up(
     runtime version, gets its runtime venv made now rather than at the first request.
     `client` is the Lambda runtime client its workers use (default: `runtime_client()`).
     `account_concurrency` is the emulated account's Lambda concurrency limit (default AWS's,
-    local_stage.emulator.account). A new emulator starts empty: the deploy side notices (its
-    instance id changed) by itself."""
+    local_stage.emulator.account). `credentials` is the stack's signing pair (default: a new
+    random one; the stack file keeps it, 0600). A new emulator starts empty: the deploy side
+    notices (its instance id changed) by itself."""
     model = model or ModelChoice()
     client = client or runtime_client()
     model_arguments = [] if model.bedrock_url else model.server_arguments()  # fail early
@@ -138,12 +142,14 @@ def up(
     log_dir = state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     token = new_token()  # one per stack: both servers' /_local/ paths ask for it
+    key_id, secret = credentials or new_credentials()  # and every AWS request's signature
+    handed = {TOKEN_VARIABLE: token, CREDENTIALS_VARIABLE: f"{key_id}:{secret}"}
     model_url = model.bedrock_url
     if model_url is None:
-        model_url = _start_model_server(model_arguments, state_dir, log_dir, report, token).url
+        model_url = _start_model_server(model_arguments, state_dir, log_dir, report, handed).url
     try:
         stage_server = _start_stage_server(
-            model_url, state_dir, log_dir, client, token, account_concurrency
+            model_url, state_dir, log_dir, client, handed, account_concurrency
         )
         return stage_server, True
     except BaseException:
@@ -159,7 +165,7 @@ def down(state_dir: Path = STATE_DIR) -> bool:
 
 # -- processes ---------------------------------------------------------------------------------
 def _start_model_server(
-    arguments: list[str], state_dir: Path, log_dir: Path, report, token: str
+    arguments: list[str], state_dir: Path, log_dir: Path, report, handed: dict[str, str]
 ) -> ModelServerState:
     state_file = state_dir / MODEL_FILE_NAME
     state_file.unlink(missing_ok=True)
@@ -170,7 +176,7 @@ def _start_model_server(
         "the model server",
         lambda: ModelServerState.read(state_file),
         lambda s: s.url,
-        env={**os.environ, TOKEN_VARIABLE: token},
+        env={**os.environ, **handed},
     )
     report(f"model server ready: {state.model} ({state.backend}) at {state.url}")
     return state
@@ -181,7 +187,7 @@ def _start_stage_server(
     state_dir: Path,
     log_dir: Path,
     client: str,
-    token: str,
+    handed: dict[str, str],
     account_concurrency: int | None,
 ) -> StackState:
     stack_file = state_dir / STACK_FILE_NAME
@@ -207,7 +213,7 @@ def _start_stage_server(
         "the local stage server",
         lambda: StackState.read(stack_file),
         lambda s: s.gateway_url,
-        env={**os.environ, CLIENT_VARIABLE: client, TOKEN_VARIABLE: token},
+        env={**os.environ, CLIENT_VARIABLE: client, **handed},
     )
 
 

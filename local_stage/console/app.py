@@ -35,9 +35,7 @@ from local_stage.console.feed import RequestFeed
 from local_stage.console.highlight import as_html, stylesheet
 from local_stage.console.resources import ConsoleError, StageResources
 from local_stage.contract import (
-    ACCESS_KEY,
     CONSOLE_PATH,
-    SECRET_KEY,
     health_request,
     running_model,
 )
@@ -81,8 +79,10 @@ class Console:
         state_dir: Path,
         emulator_url: str,
         token: str,
+        credentials: tuple[str, str],
     ) -> None:
         self.resources = StageResources(control)
+        self._credentials = Credentials(*credentials)  # the stack's: "try it" signs with them
         self.feed = feed
         self.runtime = runtime
         self.pollers = pollers
@@ -334,7 +334,7 @@ class Console:
         data = json.dumps(body).encode() if body is not None else b""
         headers = {"Content-Type": "application/json"} if body is not None else {}
         signed = AWSRequest(method=method, url=url, data=data, headers=headers)
-        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "execute-api", self.region).add_auth(signed)
+        SigV4Auth(self._credentials, "execute-api", self.region).add_auth(signed)
         started = time.perf_counter()
         timeout = aiohttp.ClientTimeout(total=60)
         async with (

@@ -17,7 +17,7 @@ from moto.moto_server import werkzeug_app
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_stage.contract import HEALTH_PATH, new_token
+from local_stage.contract import DEFAULT_CREDENTIALS, HEALTH_PATH, new_token
 from local_stage.emulator import (
     backends,
     fidelity_cloudwatch,
@@ -27,6 +27,8 @@ from local_stage.emulator import (
 )
 from local_stage.emulator.account import AccountFacts, answering_account
 from local_stage.emulator.changes import ChangeCounter
+from local_stage.emulator.principals import Principals
+from local_stage.emulator.signatures import verifying
 from local_stage.faults import FaultTable, injecting
 from local_stage.guard import wsgi_guard
 
@@ -65,10 +67,15 @@ def _answering_health(app: Callable[..., Iterable[bytes]], instance: str):
 
 class Emulator:
     """moto's server on 127.0.0.1:`port` (0 picks a free port); its /_local/ paths ask for
-    `token`. `account` is what it answers about the account (local_stage.emulator.account)."""
+    `token`, every AWS API request a signature by `credentials` (or by a key made in it).
+    `account` is what it answers about the account (local_stage.emulator.account)."""
 
     def __init__(
-        self, port: int = 0, token: str | None = None, account: AccountFacts | None = None
+        self,
+        port: int = 0,
+        token: str | None = None,
+        account: AccountFacts | None = None,
+        credentials: tuple[str, str] = DEFAULT_CREDENTIALS,
     ) -> None:
         self.token = token or new_token()  # None: one nobody else knows
         fidelity_s3.install()
@@ -88,6 +95,7 @@ class Emulator:
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
         app = answering_account(app, self.account, backends.lambda_reservations)
         app = _answering_health(injecting(app, self.faults), self.instance)
+        app = verifying(app, Principals({credentials[0]: credentials[1]}))
         app = wsgi_guard(app, self.token)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler

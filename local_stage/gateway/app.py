@@ -14,10 +14,10 @@ from aiohttp import web
 from local_stage.console.feed import RequestFeed
 from local_stage.contract import ACCOUNT_ID, HEALTH_PATH
 from local_stage.control_plane import Api, ControlPlane, Route
+from local_stage.emulator.principals import Principals
 from local_stage.gateway import results
 from local_stage.gateway.access_log import AccessRecord, render
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
-from local_stage.gateway.principals import Principals
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route
 from local_stage.gateway.throttle import Throttle

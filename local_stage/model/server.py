@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from local_stage.contract import ACCESS_KEY, SECRET_KEY, ModelServerState, server_token
+from local_stage.contract import ModelServerState, server_credentials, server_token
 from local_stage.model.app import ModelServer
 from local_stage.model.engine import Engine
 from local_stage.model.llama_engine import (
@@ -55,7 +55,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
 
 async def serve(engine: Engine, args: argparse.Namespace) -> None:
     scheduler = Scheduler(engine, max_queue=args.max_queue, timeout_s=args.timeout)
-    credentials = None if args.no_auth else {ACCESS_KEY: SECRET_KEY}
+    key_id, secret = server_credentials()
+    credentials = None if args.no_auth else {key_id: secret}
     token = server_token()
     server = ModelServer(scheduler, credentials=credentials, region=args.region, token=token)
     runner = web.AppRunner(

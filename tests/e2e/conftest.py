@@ -28,7 +28,7 @@ from local_stage import supervisor
 from local_stage.contract import StackState
 from local_stage.runtime.interpreter import CLIENTS, available_clients
 from tests.conftest import stack_client
-from tests.e2e.helpers import BASE_VARIABLES, write_function
+from tests.e2e.helpers import BASE_VARIABLES, CREDENTIALS, write_function
 
 
 def tree_digest(root: Path) -> str:
@@ -119,6 +119,7 @@ def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
         python=load_stage("local").python_version,
         report=lambda line: None,
         client=client,
+        credentials=(CREDENTIALS.access_key, CREDENTIALS.secret_key),
     )
     assert started
     try:

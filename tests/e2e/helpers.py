@@ -14,9 +14,11 @@ import boto3
 from botocore.credentials import Credentials
 
 from deploy.call import call
-from local_stage.contract import ACCESS_KEY, SECRET_KEY, TOKEN_HEADER
+from local_stage.contract import TOKEN_HEADER
 
-CREDENTIALS = Credentials(ACCESS_KEY, SECRET_KEY)
+# The shared stacks' own signing pair (local.up makes a random one; the tests name theirs so
+# that every module can sign): the well-known `test` pair is refused by them, as by any stack.
+CREDENTIALS = Credentials("AKIAE2ETESTSTACK0001", "e2e-stack-secret-not-the-default")
 
 # Every variant keeps these: job timings short enough that a redelivery is watched in
 # seconds, yet leaving the model time to answer on a loaded 2-core machine (a worker keeps its
@@ -77,8 +79,8 @@ def emulator_client(emulator_url: str, service: str):
         service,
         endpoint_url=emulator_url,
         region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
+        aws_access_key_id=CREDENTIALS.access_key,
+        aws_secret_access_key=CREDENTIALS.secret_key,
     )
 
 

@@ -114,7 +114,7 @@ def test_event_follows_payload_2_0(local_stage, deployed):
     assert context["http"]["path"] == "/local/code-generation"
     assert context["http"]["sourceIp"] == "127.0.0.1"
     assert context["accountId"] == "123456789012" and len(context["requestId"]) == 36
-    assert context["authorizer"]["iam"]["accessKey"] == "test"
+    assert context["authorizer"]["iam"]["accessKey"] == CREDENTIALS.access_key
     assert abs(context["timeEpoch"] / 1000 - time.time()) < 60
     assert reply["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "codegen-local"
     assert reply["env"]["MODEL_ID"] == "anthropic.claude-haiku-5-5"

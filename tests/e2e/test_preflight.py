@@ -18,7 +18,7 @@ from deploy.preflight import ENABLED_RECORD, PreflightFailed
 from deploy.status import read_model
 from local_stage.contract import TOKEN_HEADER
 from local_stage.emulator.account import CATALOGUE, PATH, quota_names
-from tests.e2e.helpers import emulator_client, set_faults
+from tests.e2e.helpers import CREDENTIALS, emulator_client, set_faults
 
 pytestmark = [pytest.mark.e2e]
 
@@ -58,7 +58,12 @@ def checks(report) -> dict:
 
 
 def test_the_local_stage_passes_every_check_through_the_cli(local_stage, account):
-    env = {**os.environ, "CODEGEN_EMULATOR_URL": local_stage.state.emulator_url}
+    env = {
+        **os.environ,
+        "CODEGEN_EMULATOR_URL": local_stage.state.emulator_url,
+        "AWS_ACCESS_KEY_ID": CREDENTIALS.access_key,
+        "AWS_SECRET_ACCESS_KEY": CREDENTIALS.secret_key,
+    }
     done = subprocess.run(
         [sys.executable, "-m", "invoke", "preflight", "--stage", "local"],
         cwd=REPO_ROOT,

@@ -17,7 +17,7 @@ from deploy.deployer import StageDeployer
 from deploy.paths import REPO_ROOT
 from deploy.scratch import scratch_deployer
 from deploy.workdir import StageBusy
-from local_stage.contract import ACCESS_KEY, SECRET_KEY, TOKEN_HEADER
+from local_stage.contract import DEFAULT_CREDENTIALS, TOKEN_HEADER
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.registry]
 
@@ -76,8 +76,8 @@ def start_deploy_and_wait_for_resources(moto_url: str, root: Path) -> subprocess
         "dynamodb",
         endpoint_url=moto_url,
         region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
+        aws_access_key_id=DEFAULT_CREDENTIALS[0],
+        aws_secret_access_key=DEFAULT_CREDENTIALS[1],
     )
     deadline = time.monotonic() + 300
     while True:

@@ -7,7 +7,7 @@ import json
 import boto3
 from moto import mock_aws
 
-from local_stage.gateway.principals import Principals
+from local_stage.emulator.principals import Principals
 
 
 @mock_aws

@@ -25,6 +25,13 @@ class Principals:
         key = iam_user_access_key(access_key) or assumed_role(access_key)
         return key.secret_access_key if key is not None else None
 
+    def session_token(self, access_key: str) -> str | None:
+        """The session token a temporary key must come with; None for a long-term key."""
+        if access_key in self._root:
+            return None
+        session = assumed_role(access_key)
+        return session.session_token if session is not None else None
+
     def identity(self, access_key: str, session_token: str | None) -> dict[str, Any] | None:
         """What API Gateway reports for a verified key; None when a temporary key comes
         without its session's token (AWS refuses such a request as an invalid token)."""
