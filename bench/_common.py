@@ -84,6 +84,7 @@ def deploy_open_stage(root: Path, state: Any) -> tuple[str, dict[str, Any]]:
         root,
         state.emulator_url,
         LAMBDA_DIR,
+        credentials=state.credentials,
         route_authorization="NONE",
         throttling_rate_limit=100000,
         throttling_burst_limit=100000,

@@ -125,6 +125,7 @@ def main() -> None:
                 root,
                 state.emulator_url,
                 source,
+                credentials=state.credentials,
                 route_authorization="NONE",
                 throttling_rate_limit=100000,
                 throttling_burst_limit=100000,

@@ -62,14 +62,15 @@ TASKS = [
 PROMPT = load_stage("local").variables["system_prompt"]  # the stage's own template
 
 
-def bedrock(url: str):
+def bedrock(url: str, credentials: tuple[str, str]):
+    """The model server's client, signing with the stack's own pair."""
     config = Config(retries={"total_max_attempts": 1}, read_timeout=120)
     return boto3.client(
         "bedrock-runtime",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=credentials[0],
+        aws_secret_access_key=credentials[1],
         config=config,
     )
 
@@ -154,7 +155,7 @@ def batch_seconds(client) -> tuple[float, float, bool]:
 
 
 def deploy(root: Path, state) -> str:
-    deployer = scratch_deployer(root, state.emulator_url)
+    deployer = scratch_deployer(root, state.emulator_url, credentials=state.credentials)
     deployer.deploy()
     return f"{state.gateway_url}/local/code-generation"
 
@@ -166,7 +167,7 @@ def main() -> None:
         with bench_stage(root) as state:
             up_seconds = time.perf_counter() - started
             model = supervisor.status(root / "state").model
-            client = bedrock(state.model_url or "")
+            client = bedrock(state.model_url or "", state.credentials)
             streamed(client, TASKS[0], 16, 0.0)  # warm up
             direct, served = speed_pair(client)
             sequential, together, same_texts = batch_seconds(client)
@@ -176,7 +177,7 @@ def main() -> None:
             ]
             first_tokens = [streamed(client, task, 64, 0.0)[0] for task in TASKS * 2]
             url = deploy(root, state)
-            credentials = Credentials("test", "test")
+            credentials = Credentials(*state.credentials)
             puts, tokens, model_times = [], [], []
             for index in range(PUT_RUNS):
                 task = TASKS[index % len(TASKS)]

@@ -74,7 +74,12 @@ def log_delay() -> tuple[float, float]:
         root = Path(scratch)
         with bench_stage(root) as state:
             url, outputs = deploy_open_stage(root, state)
-            target = EmulatorTarget(load_stage("local"), state.emulator_url, lambda line: None)
+            target = EmulatorTarget(
+                load_stage("local"),
+                state.emulator_url,
+                lambda line: None,
+                credentials=state.credentials,
+            )
             logs = target.client("logs")  # as `invoke logs` reads the local stage
             reader = LogReader(logs, sources(outputs, "api"))
             put(url)  # warm: the function started, the model loaded

@@ -48,6 +48,7 @@ class StageDeployer:
     work_root: Path = WORK_ROOT
     base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     emulator_url: str | None = None  # the emulated stage's emulator, if not the running one
+    emulator_credentials: tuple[str, str] | None = None  # its signing pair, if known
     sink: Sink | None = stderr_sink
     report: Reporter = stderr_reporter
     keep_services: str | None = None  # None: lambda/services.txt
@@ -64,7 +65,10 @@ class StageDeployer:
 
     def __post_init__(self) -> None:
         self.target: StageTarget = target_for(
-            self.stage, emulator_url=self.emulator_url, report=self.report
+            self.stage,
+            emulator_url=self.emulator_url,
+            emulator_credentials=self.emulator_credentials,
+            report=self.report,
         )
         self.env = self.target.environment(self.base_env, self.work_root)
         self.workdir: Workdir = prepare_workdir(self.stage, self.work_root)

@@ -52,12 +52,18 @@ class EmulatorTarget:
     evaluates_alarms = False
 
     def __init__(
-        self, stage: Stage, url: str | None, report: Reporter, state_dir: Path = contract.STATE_DIR
+        self,
+        stage: Stage,
+        url: str | None,
+        report: Reporter,
+        state_dir: Path = contract.STATE_DIR,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self.stage = stage
         self.report = report
         self.state_dir = state_dir
         self._url = url
+        self._credentials = credentials  # the emulator's pair, when the caller knows it
 
     @property
     def url(self) -> str:
@@ -74,10 +80,13 @@ class EmulatorTarget:
 
     @property
     def credentials(self) -> tuple[str, str]:
-        """The running stack's own signing pair when its emulator is this one (`local.up`
+        """The pair this target was given; else the running stack's own pair when its
+        emulator is this one (`local.up`
         makes a random one per stack); for an emulator named by $CODEGEN_EMULATOR_URL, the
         keys in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY when set (as `invoke local.env`
         exports them); else the default pair of an emulator started on its own (a test's)."""
+        if self._credentials is not None:
+            return self._credentials
         stack = contract.running_stack(self.state_dir)
         if stack is not None and stack.emulator_url.rstrip("/") == self.url:
             return stack.credentials

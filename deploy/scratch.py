@@ -19,11 +19,14 @@ def scratch_deployer(
     source: Path | None = None,
     *,
     base_env: Mapping[str, str] | None = None,
+    credentials: tuple[str, str] | None = None,
     **overrides: Any,
 ) -> StageDeployer:
     """A deployer of the local stage under `root` (work/, build/, local.tfvars.json) with
-    `overrides` over its variables; the function's code from `source` (default: lambda/).
-    Deployers made with the same `root` share one Terraform state."""
+    `overrides` over its variables; the function's code from `source` (default: lambda/);
+    `credentials`, the emulator's signing pair (a stack's `StackState.credentials`; default:
+    the running stack's, or an emulator's own default). Deployers made with the same `root`
+    share one Terraform state."""
     base = load_stage(DEFAULT_STAGE)
     variables = {**base.variables, **overrides}
     root.mkdir(parents=True, exist_ok=True)
@@ -34,6 +37,7 @@ def scratch_deployer(
         work_root=root / "work",
         base_env=dict(os.environ if base_env is None else base_env),
         emulator_url=emulator_url,
+        emulator_credentials=credentials,
         sink=None,
         report=lambda line: None,
         build_dir=root / "build",

@@ -57,12 +57,18 @@ class StageTarget(Protocol):
         ...
 
 
-def target_for(stage: Stage, *, emulator_url: str | None = None, report: Reporter) -> StageTarget:
+def target_for(
+    stage: Stage,
+    *,
+    emulator_url: str | None = None,
+    emulator_credentials: tuple[str, str] | None = None,
+    report: Reporter,
+) -> StageTarget:
     """The one place that tells an emulated stage from a real one."""
     if stage.emulated:
         from deploy.emulator_target import EmulatorTarget
 
-        return EmulatorTarget(stage, emulator_url, report)
+        return EmulatorTarget(stage, emulator_url, report, credentials=emulator_credentials)
     from deploy.aws_target import AwsTarget
 
     return AwsTarget(stage, report)
