@@ -67,7 +67,11 @@ class LocalStage:
         what a verb such as `invoke eval` is given."""
         variables = {**BASE_VARIABLES, **overrides}
         deployer = scratch_deployer(
-            self.root / "stage", self.state.emulator_url, source, **variables
+            self.root / "stage",
+            self.state.emulator_url,
+            source,
+            credentials=self.state.credentials,
+            **variables,
         )
         deployer.target.state_dir = self.state_dir  # this stack's gateway, not `.local`'s
         return deployer
