@@ -166,17 +166,8 @@ def text_models(bedrock: Any) -> list[CatalogueEntry]:
 
 
 def _profiles(bedrock: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        arguments: dict[str, Any] = {"typeEquals": "SYSTEM_DEFINED", "maxResults": 1000}
-        if token:
-            arguments["nextToken"] = token
-        page = bedrock.list_inference_profiles(**arguments)
-        found.extend(page.get("inferenceProfileSummaries", []))
-        token = page.get("nextToken")
-        if not token:
-            return found
+    pages = bedrock.get_paginator("list_inference_profiles").paginate(typeEquals="SYSTEM_DEFINED")
+    return [profile for page in pages for profile in page.get("inferenceProfileSummaries", [])]
 
 
 def active_choices(bedrock: Any) -> str:

@@ -398,17 +398,8 @@ def _guarded(name: str, action: str, check: Callable[[], Check]) -> Check:
 
 
 def _bedrock_quotas(quotas: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        arguments: dict[str, Any] = {"ServiceCode": "bedrock", "MaxResults": 100}
-        if token:
-            arguments["NextToken"] = token
-        page = quotas.list_service_quotas(**arguments)
-        found.extend(page.get("Quotas", []))
-        token = page.get("NextToken")
-        if not token:
-            return found
+    pages = quotas.get_paginator("list_service_quotas").paginate(ServiceCode="bedrock")
+    return [quota for page in pages for quota in page.get("Quotas", [])]
 
 
 def _quota_for(quotas: list[dict[str, Any]], kind: str, model: ModelInfo) -> dict[str, Any] | None:
