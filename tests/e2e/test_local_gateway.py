@@ -222,7 +222,8 @@ def test_unknown_routes_get_404(local_stage, deployed):
 def test_aws_iam_routes_refuse_unsigned_and_badly_signed_requests(local_stage, deployed):
     status, _, data = send(local_stage.url(), sign=False)
     assert (status, json.loads(data)) == (403, {"message": "Forbidden"})
-    status, _, data = send(local_stage.url(), credentials=Credentials("test", "wrong"))
+    wrong_secret = Credentials(CREDENTIALS.access_key, "not-the-stack-secret")
+    status, _, data = send(local_stage.url(), credentials=wrong_secret)
     assert status == 403 and "signature" in json.loads(data)["message"]
     status, _, data = send(local_stage.url(), credentials=Credentials("nobody", "test"))
     assert status == 403 and "security token" in json.loads(data)["message"]
