@@ -479,22 +479,29 @@ def bench(c, only=None):
         "only": "some tasks of the suite, comma-separated (default: all of them)",
         "compare": "an earlier run's report (eval-<stage>.json) to show the change against",
         "out": "where the report and its chart go (default build/bench)",
+        "unconfined": "run a stage in AWS's code even where the sandbox cannot confine it",
     },
 )
 @_user_errors
-def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None):
+def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None, unconfined=False):
     """Measure the code a stage writes: each task of the built-in suite through the stage's
     real API (temperature 0), its answer run against the task's tests in a sandbox; prints
     pass@1, the share that parse, latency p50/p95, tokens and cost per task. It runs
     model-written code on this machine (see the README's "Measuring the code")."""
     from pathlib import Path
 
-    from deploy.evaluation.stage import chosen_tasks, earlier_run, run_on_stage
+    from deploy.evaluation.stage import (
+        check_confinement,
+        chosen_tasks,
+        earlier_run,
+        run_on_stage,
+    )
     from deploy.paths import BUILD_DIR
 
     tasks = chosen_tasks(only)  # options first: before the stage is looked at
     earlier = earlier_run(compare)
     deployer = _deployer(stage)
+    check_confinement(deployer.stage.emulated, unconfined)
     record = run_on_stage(
         deployer, tasks, Path(out) if out else BUILD_DIR / "bench", earlier, print
     )

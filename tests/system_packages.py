@@ -15,3 +15,10 @@ def require(missing: str | None, what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{missing}: .ci/run installs {what}, so CI must have it")
     pytest.skip(missing)
+
+
+def require_node() -> None:
+    """The eval's JavaScript tasks need a node (.ci/run installs Node.js)."""
+    from deploy.evaluation.sandbox import runtime_missing
+
+    require(runtime_missing("javascript"), "Node.js")

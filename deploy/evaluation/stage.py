@@ -12,7 +12,12 @@ from typing import Any
 
 from deploy.call import build_body, generate
 from deploy.evaluation.runner import EvalError, compare, evaluate, run_record
-from deploy.evaluation.sandbox import javascript_permissions, network_isolation, runtime_missing
+from deploy.evaluation.sandbox import (
+    confinement,
+    javascript_permissions,
+    runtime_missing,
+    sandbox_description,
+)
 from deploy.evaluation.suite import TASKS, Task
 from deploy.tools import tool_bin
 
@@ -51,6 +56,19 @@ def earlier_run(path: str | None) -> dict[str, Any] | None:
     return earlier
 
 
+def check_confinement(emulated: bool, unconfined: bool) -> None:
+    """Model-written code from a stage in AWS runs here only in a sandbox that keeps it off
+    this machine's files and network, unless the caller says --unconfined."""
+    sandbox = confinement()
+    if emulated or unconfined or sandbox.strong:
+        return
+    raise EvalError(
+        f"this machine's sandbox cannot keep model-written code from your files and network "
+        f"({sandbox.describe()}); use Linux 6.7+ with Landlock, or pass --unconfined to run "
+        "it anyway"
+    )
+
+
 def run_on_stage(
     deployer: Any,
     tasks: list[Task],
@@ -80,8 +98,7 @@ def run_on_stage(
     if not tasks:
         raise EvalError("no task can run on this machine: " + "; ".join(set(skipped.values())))
     report(
-        f"{len(tasks)} tasks on stage {deployer.stage.name}; the sandbox refuses the "
-        f"network by {network_isolation()}"
+        f"{len(tasks)} tasks on stage {deployer.stage.name}; the sandbox: {sandbox_description()}"
         + (
             f"; node's permission model refuses {javascript_permissions()}"
             if any(task.language == "javascript" for task in tasks)
@@ -97,7 +114,7 @@ def run_on_stage(
         system_prompt_sha256=hashlib.sha256(deployed["SYSTEM_PROMPT"].encode()).hexdigest(),
         syntax_repair=deployed.get("SYNTAX_REPAIR") == "true",
         when=datetime.now(UTC).isoformat(timespec="seconds"),
-        network_isolation=network_isolation(),
+        sandbox=sandbox_description(),
         skipped=skipped,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
