@@ -16,9 +16,13 @@ also carry the stack's token (`X-Local-Token`, or `?token=` for the console's pa
 which only the user can read (the stack's 0600 state file, the URL `local.up` printed). The AWS
 API paths are left to SigV4 for the rest: the SDKs and Terraform never send the token, nor an
 `Origin`, nor `Sec-Fetch-Site`.
+A request from another machine (a server bound to a non-loopback address, as `model.server
+--host 0.0.0.0` may be) must carry the token on every path: its `Host` proves nothing, since
+a network client writes whatever it likes there.
 """
 
 import hmac
+import ipaddress
 import json
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
@@ -51,15 +55,17 @@ def refusal(
     token: str | None,
     expected: str,
     fetch_site: str | None = None,
+    peer: str | None = None,
 ) -> Refusal | None:
-    """Why a request to `path` is refused, or None when it may go on."""
+    """Why a request to `path` from `peer` (the client's address; None: this machine) is
+    refused, or None when it may go on."""
     if not host or not _is_loopback(_host_name(host)):
         return Refusal(403, f"Host {host!r} is not this machine's loopback address")
     if origin is not None and origin != f"http://{host}":
         return Refusal(403, f"requests from {origin!r} are refused (cross-origin)")
     if fetch_site is not None and fetch_site.strip().lower() in FOREIGN_FETCH_SITES:
         return Refusal(403, f"requests a browser marks {fetch_site!r} are refused (another site)")
-    if not path.startswith(TOKEN_PREFIXES):
+    if not path.startswith(TOKEN_PREFIXES) and _is_loopback_peer(peer):
         return None
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         return Refusal(
@@ -68,6 +74,15 @@ def refusal(
             "the URL `invoke local.console` prints)",
         )
     return None
+
+
+def _is_loopback_peer(peer: str | None) -> bool:
+    if peer is None:
+        return True
+    try:
+        return ipaddress.ip_address(peer.split("%", 1)[0]).is_loopback
+    except ValueError:  # a Unix socket's peer: this machine
+        return True
 
 
 def _is_loopback(name: str) -> bool:
@@ -92,6 +107,7 @@ def aiohttp_guard(expected: str) -> Callable[..., Awaitable[web.StreamResponse]]
             request.headers.get(TOKEN_HEADER) or request.query.get(TOKEN_QUERY),
             expected,
             request.headers.get("Sec-Fetch-Site"),
+            request.remote,
         )
         if refused is not None:
             return web.json_response({"message": refused.message}, status=refused.status)
@@ -113,6 +129,7 @@ def wsgi_guard(app: Callable[..., Iterable[bytes]], expected: str):
             or (query.get(TOKEN_QUERY) or [None])[0],
             expected,
             environ.get("HTTP_SEC_FETCH_SITE"),
+            environ.get("REMOTE_ADDR"),
         )
         if refused is None:
             return app(environ, start_response)

@@ -90,7 +90,12 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (a non-loopback one: a request from another machine "
+        "must carry the token, on every path)",
+    )
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument(
         "--model",

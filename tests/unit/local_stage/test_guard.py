@@ -101,3 +101,43 @@ def test_motos_own_control_paths_need_the_token(path):
     refused = refusal(path, "127.0.0.1:8080", None, None, TOKEN)
     assert refused is not None and refused.status == 403 and "token" in refused.message
     assert refusal(path, "127.0.0.1:8080", None, TOKEN, TOKEN) is None
+
+
+@pytest.mark.parametrize("path", ["/model/anthropic.claude-haiku-5-5/invoke", "/", PATH])
+def test_a_request_from_another_machine_needs_the_token_on_every_path(path):
+    """A server bound to a non-loopback address (model.server --host 0.0.0.0): a network
+    client may write a loopback Host, but its address is not loopback."""
+    for peer in ("192.168.1.20", "10.0.0.7", "fe80::1"):
+        refused = refusal(path, "127.0.0.1:8080", None, None, TOKEN, peer=peer)
+        assert refused is not None and "token" in refused.message, peer
+        assert refusal(path, "127.0.0.1:8080", None, TOKEN, TOKEN, peer=peer) is None
+    for peer in ("127.0.0.1", "::1", None):  # this machine: the AWS paths are SigV4's
+        if not path.startswith("/_local/"):
+            assert refusal(path, "127.0.0.1:8080", None, None, TOKEN, peer=peer) is None
+
+
+def test_an_aiohttp_server_refuses_a_remote_peer_without_the_token():
+    import asyncio
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from local_stage.guard import aiohttp_guard
+
+    guard = aiohttp_guard(TOKEN)
+
+    async def handler(request):
+        return web.Response(text="inner")
+
+    def request(remote: str, **headers: str):
+        mocked = make_mocked_request(
+            "POST", "/model/m/invoke", headers={"Host": "127.0.0.1:8080", **headers}
+        )
+        return mocked.clone(remote=remote)
+
+    async def answer(remote: str, **headers: str) -> web.Response:
+        return await guard(request(remote, **headers), handler)
+
+    assert asyncio.run(answer("192.168.1.20")).status == 403
+    assert asyncio.run(answer("192.168.1.20", **{TOKEN_HEADER: TOKEN})).text == "inner"
+    assert asyncio.run(answer("127.0.0.1")).text == "inner"
