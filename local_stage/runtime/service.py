@@ -7,7 +7,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psutil
 from aiohttp import web
 
 from local_stage.contract import new_token
@@ -26,6 +28,19 @@ from local_stage.runtime.worker import Worker
 logger = logging.getLogger(__name__)
 PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's 6,291,556-byte synchronous limit
+
+
+def _owns_connection(pid: int, client_end: tuple[str, int]) -> bool:
+    """Whether process `pid` holds the TCP socket whose local end is `client_end`."""
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(tuple(c.laddr[:2]) == tuple(client_end) for c in connections if c.laddr)
+
+
+def _refused(message: str) -> web.Response:
+    return web.json_response({"errorMessage": message}, status=403)
 
 
 @dataclass(frozen=True)
@@ -54,8 +69,10 @@ class RuntimeService:
         # The local servers' guard: a DNS-rebinding page (its own Host) cannot take events or
         # steal invocations, nor another site's page post an init error. The Runtime API has
         # no /_local/ path, so the token is never asked (the runtime clients cannot send it).
+        # Each port answers its own worker process only (see _only_its_worker).
         app = web.Application(
-            client_max_size=MAX_RESPONSE_BYTES, middlewares=[aiohttp_guard(new_token())]
+            client_max_size=MAX_RESPONSE_BYTES,
+            middlewares=[aiohttp_guard(new_token()), self._only_its_worker],
         )
         app.router.add_get(f"{PREFIX}/invocation/next", self._next)
         app.router.add_post(f"{PREFIX}/invocation/{{request_id}}/response", self._response)
@@ -164,6 +181,24 @@ class RuntimeService:
         pool.worker_exited(worker)
 
     # -- Runtime API handlers -------------------------------------------------------------------
+    @web.middleware
+    async def _only_its_worker(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A worker's Runtime API port answers that worker's process and no other: another
+        local process (another user's included) that finds the port can neither take its
+        invocations nor answer them. The runtime clients cannot send a secret (awslambdaric
+        takes AWS_LAMBDA_RUNTIME_API as host:port), so the connection itself is checked: its
+        client end must be one of the worker process's own sockets."""
+        transport = request.transport
+        port = transport.get_extra_info("sockname")[1] if transport else None
+        worker = self._by_port.get(port) if port is not None else None
+        peer = transport.get_extra_info("peername") if transport else None
+        if worker is None or peer is None or worker.process is None:
+            return web.json_response({"errorMessage": "unknown runtime"}, status=410)
+        if not await asyncio.to_thread(_owns_connection, worker.process.pid, peer[:2]):
+            logger.warning("runtime API on port %s refused a process not its worker's", port)
+            return _refused("this Runtime API answers its own worker process only")
+        return await handler(request)
+
     def _worker(self, request: web.Request) -> Worker:
         port = request.transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
         worker = self._by_port.get(port)

@@ -51,3 +51,56 @@ def test_a_page_of_another_site_cannot_post_an_init_error():
 def test_a_loopback_caller_is_answered_by_the_runtime_api_itself():
     # No worker listens behind this test server's port: the API's own answer, not the guard's.
     assert answers("GET", f"{PREFIX}/invocation/next") == 410
+
+
+def status_through_the_worker_check(worker_pid: int) -> int:
+    """A request from this process to a Runtime API port whose worker is `worker_pid`, through
+    the service's own check (the handler behind it answers 200)."""
+    from types import SimpleNamespace
+
+    from aiohttp import web
+
+    async def scenario() -> int:
+        service = RuntimeService(
+            RuntimeSettings(
+                root=Path("/nonexistent"),
+                runtimes=Path("/nonexistent"),
+                build_dir=Path("/nonexistent"),
+                region="us-east-1",
+                endpoints={},
+                credentials=("k", "s"),
+            )
+        )
+        app = web.Application(middlewares=[service._only_its_worker])
+
+        async def next_invocation(request: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        app.router.add_get(f"{PREFIX}/invocation/next", next_invocation)
+        server = TestServer(app)
+        await server.start_server()
+        service._by_port[server.port] = SimpleNamespace(process=SimpleNamespace(pid=worker_pid))
+        try:
+            async with (
+                ClientSession() as session,
+                session.get(server.make_url(f"{PREFIX}/invocation/next")) as answer,
+            ):
+                return answer.status
+        finally:
+            await server.close()
+
+    return asyncio.run(asyncio.wait_for(scenario(), timeout=10))
+
+
+def test_a_workers_runtime_api_answers_its_own_process_only():
+    import os
+    import subprocess
+    import sys
+
+    assert status_through_the_worker_check(os.getpid()) == 200  # the request is this process's
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:  # another local process that found the port: refused
+        assert status_through_the_worker_check(other.pid) == 403
+    finally:
+        other.kill()
+        other.wait()
