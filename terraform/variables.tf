@@ -219,8 +219,8 @@ variable "job_max_receive_count" {
   type        = number
 
   validation {
-    condition     = var.job_max_receive_count >= 1 && var.job_max_receive_count <= 10 && floor(var.job_max_receive_count) == var.job_max_receive_count
-    error_message = "job_max_receive_count must be a whole number from 1 to 10."
+    condition     = var.job_max_receive_count >= 5 && var.job_max_receive_count <= 10 && floor(var.job_max_receive_count) == var.job_max_receive_count
+    error_message = "job_max_receive_count must be a whole number from 5 to 10: fewer deliveries and a passing throttle can dead-letter a job that would have run (AWS advises at least 5 for SQS event sources)."
   }
 }
 

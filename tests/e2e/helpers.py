@@ -26,7 +26,7 @@ CREDENTIALS = Credentials("AKIAE2ETESTSTACK0001", "e2e-stack-secret-not-the-defa
 # created once and never updated (the AWS provider waits ~25 s after each change to a queue).
 WORKER_TIMEOUT_S = 20
 JOB_VISIBILITY_S = 30  # the least the validation allows: worker_timeout + 10
-JOB_MAX_RECEIVES = 2
+JOB_MAX_RECEIVES = 5  # the least the validation allows
 BASE_VARIABLES = {
     "worker_timeout": WORKER_TIMEOUT_S,
     "job_visibility_timeout": JOB_VISIBILITY_S,

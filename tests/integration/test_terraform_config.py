@@ -103,3 +103,24 @@ def test_a_backend_with_s3_locking_needs_terraform_1_10_and_says_so():
     assert check_version(VersionOnly((1, 9, 5))) == (1, 9, 5)  # type: ignore[arg-type]
     with pytest.raises(TerraformError, match=r"1\.4\.0 is too old: install 1\.5\.0"):
         check_version(VersionOnly((1, 4, 0)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("receives", "refused"), [(1, True), (4, True), (5, False), (10, False)])
+def test_a_job_is_delivered_at_least_five_times(receives, refused, terraform_env, tmp_path):
+    """The root's own validation of job_max_receive_count (its block, planned on its own)."""
+    import json
+    import re
+
+    source = (TERRAFORM_DIR / "variables.tf").read_text()
+    block = re.search(r'^variable "job_max_receive_count" \{\n.*?^\}\n', source, re.M | re.S)
+    assert block is not None
+    (tmp_path / "main.tf").write_text(block.group(0))
+    values = tmp_path / "values.tfvars.json"
+    values.write_text(json.dumps({"job_max_receive_count": receives}))
+    runner = TerraformRunner(tmp_path, terraform_env, sink=None)
+    runner.init(backend=False)
+    if not refused:
+        runner.plan([values], tmp_path / "plan")
+        return
+    with pytest.raises(TerraformError, match="from 5 to 10"):
+        runner.plan([values], tmp_path / "plan")
