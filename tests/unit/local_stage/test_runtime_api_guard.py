@@ -11,18 +11,23 @@ from aiohttp.test_utils import TestServer
 from local_stage.runtime.service import PREFIX, RuntimeService, RuntimeSettings
 
 
+def new_service() -> RuntimeService:
+    """A Runtime API service with no functions (nothing is spawned)."""
+    nowhere = Path("/nonexistent")
+    settings = RuntimeSettings(
+        root=nowhere,
+        runtimes=nowhere,
+        build_dir=nowhere,
+        region="us-east-1",
+        endpoints={},
+        credentials=("k", "s"),
+    )
+    return RuntimeService(settings)
+
+
 def answers(method: str, path: str, **headers: str) -> int:
     async def scenario() -> int:
-        service = RuntimeService(
-            RuntimeSettings(
-                root=Path("/nonexistent"),
-                runtimes=Path("/nonexistent"),
-                build_dir=Path("/nonexistent"),
-                region="us-east-1",
-                endpoints={},
-                credentials=("k", "s"),
-            )
-        )
+        service = new_service()
         server = TestServer(service._runner.app)
         await server.start_server()
         try:
@@ -61,16 +66,7 @@ def status_through_the_worker_check(worker_pid: int) -> int:
     from aiohttp import web
 
     async def scenario() -> int:
-        service = RuntimeService(
-            RuntimeSettings(
-                root=Path("/nonexistent"),
-                runtimes=Path("/nonexistent"),
-                build_dir=Path("/nonexistent"),
-                region="us-east-1",
-                endpoints={},
-                credentials=("k", "s"),
-            )
-        )
+        service = new_service()
         app = web.Application(middlewares=[service._only_its_worker])
 
         async def next_invocation(request: web.Request) -> web.Response:
