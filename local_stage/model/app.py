@@ -5,9 +5,12 @@ against the local credentials, Bedrock's error shapes.
     POST /model/{modelId}/converse-stream   ConverseStream (an AWS event stream)
     POST /model/{modelId}/invoke            InvokeModel with an Anthropic messages body
     GET  /_local/health                     which model answers, how busy it is
+    *    /_local/faults                     Bedrock's failures on demand (local_stage.faults)
+    *    /_local/script                     scripted answers (local_stage.model.scripted)
 
-Every modelId is served by the one configured backend; responses name the model that really
-answered (`x-local-model` header, and the bodies' model fields).
+Every modelId is served by the one configured backend, or by a script whose rule matches the
+request; responses name the model that really answered (`x-local-model` header, and the
+bodies' model fields).
 """
 
 import asyncio
@@ -32,13 +35,15 @@ from local_stage.model.chat import Completion
 from local_stage.model.errors import BedrockError, internal, validation
 from local_stage.model.protocol import converse_response, parse_converse, usage
 from local_stage.model.scheduler import Scheduler
+from local_stage.model.scripted import PATH as SCRIPT_PATH
+from local_stage.model.scripted import Script, ScriptedEngine, ScriptRule, ScriptTable
 from local_stage.sigv4 import verify
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 20 * 1024 * 1024
 SIGNING_NAME = "bedrock"
 
-Operation = Callable[[web.Request, Any, str], Awaitable[web.StreamResponse]]
+Operation = Callable[[web.Request, Any, str, Scheduler], Awaitable[web.StreamResponse]]
 
 
 class ModelServer:
@@ -58,8 +63,11 @@ class ModelServer:
         self.region = region
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[aiohttp_guard(token)])
         self.faults = FaultTable()  # Bedrock's failures on demand, for tests of the function
+        self.scripts = ScriptTable()  # answers on the scenario's clock, for tests of timing
+        self._scripted: dict[Script, Scheduler] = {}  # one per script, made on first use
         self.app.router.add_get(HEALTH_PATH, self._health)
         self.app.router.add_route("*", FAULTS_PATH, self._faults)
+        self.app.router.add_route("*", SCRIPT_PATH, self._script)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._operations: dict[str, Operation] = {
             "converse": self._converse,
@@ -101,6 +109,40 @@ class ModelServer:
             return web.json_response({"error": "GET, POST a rule, or DELETE all"}, status=405)
         return web.json_response({"rules": self.faults.describe()})
 
+    async def _script(self, request: web.Request) -> web.Response:
+        """POST a script rule (local_stage.model.scripted), GET the rules with their hits,
+        DELETE them all (generations under way finish)."""
+        if request.method == "DELETE":
+            self.scripts.clear()
+        elif request.method == "POST" and not is_json(request.content_type):
+            return web.json_response({"error": JSON_ONLY.replace("fault", "script")}, status=415)
+        elif request.method == "POST":
+            try:
+                self.scripts.add(ScriptRule.parse(await request.json()))
+            except (ValueError, TypeError) as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+        elif request.method != "GET":
+            return web.json_response({"error": "GET, POST a rule, or DELETE all"}, status=405)
+        return web.json_response({"rules": self.scripts.describe()})
+
+    def _scheduler_for(self, path: str) -> Scheduler:
+        """The scheduler of the script whose rule takes this request, else the server's own."""
+        script = self.scripts.take(path)
+        if script is None:
+            return self.scheduler
+        if script not in self._scripted:
+            self._scripted[script] = Scheduler(
+                ScriptedEngine(script),
+                max_queue=self.scheduler.max_queue,
+                timeout_s=self.scheduler.timeout_s,
+            )
+        return self._scripted[script]
+
+    def close(self) -> None:
+        """Stop every generation (the model's and the scripts') and release the engines."""
+        for scheduler in [self.scheduler, *self._scripted.values()]:
+            scheduler.close()
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
@@ -141,7 +183,7 @@ class ModelServer:
             payload = json.loads(body) if body else {}
         except ValueError as exc:
             raise validation(f"The request body is not valid JSON: {exc}") from exc
-        return await operation(request, payload, request_id)
+        return await operation(request, payload, request_id, self._scheduler_for(request.path))
 
     def _authenticate(self, request: web.Request, body: bytes) -> None:
         if self.credentials is None:
@@ -160,21 +202,26 @@ class ModelServer:
             raise BedrockError(verdict.code, 403, verdict.message)
 
     # -- operations ---------------------------------------------------------------------------
-    async def _converse(self, request: web.Request, payload: Any, request_id: str) -> web.Response:
+    async def _converse(
+        self, request: web.Request, payload: Any, request_id: str, scheduler: Scheduler
+    ) -> web.Response:
         chat = parse_converse(payload)
         started = time.perf_counter()
-        completion = await self.scheduler.complete(chat)
+        completion = await scheduler.complete(chat)
         latency = _ms_since(started)
+        model = scheduler.engine.name
         return web.json_response(
-            converse_response(completion, latency, self.engine.name),
-            headers=self._headers(request_id),
+            converse_response(completion, latency, model), headers=self._headers(request_id, model)
         )
 
-    async def _invoke(self, request: web.Request, payload: Any, request_id: str) -> web.Response:
+    async def _invoke(
+        self, request: web.Request, payload: Any, request_id: str, scheduler: Scheduler
+    ) -> web.Response:
         chat = parse_messages_body(payload)
         started = time.perf_counter()
-        completion = await self.scheduler.complete(chat)
-        headers = self._headers(request_id)
+        completion = await scheduler.complete(chat)
+        model = scheduler.engine.name
+        headers = self._headers(request_id, model)
         headers.update(
             {
                 "X-Amzn-Bedrock-Input-Token-Count": str(completion.input_tokens),
@@ -182,17 +229,18 @@ class ModelServer:
                 "X-Amzn-Bedrock-Invocation-Latency": str(_ms_since(started)),
             }
         )
-        return web.json_response(messages_response(completion, self.engine.name), headers=headers)
+        return web.json_response(messages_response(completion, model), headers=headers)
 
     async def _converse_stream(
-        self, request: web.Request, payload: Any, request_id: str
+        self, request: web.Request, payload: Any, request_id: str, scheduler: Scheduler
     ) -> web.StreamResponse:
         chat = parse_converse(payload)
         started = time.perf_counter()
         texts: asyncio.Queue[str] = asyncio.Queue()
-        generation = self.scheduler.submit(chat, texts.put_nowait)  # may throttle: before 200
+        generation = scheduler.submit(chat, texts.put_nowait)  # may throttle: before 200
+        model = scheduler.engine.name
         response = web.StreamResponse(
-            headers={**self._headers(request_id), "Content-Type": eventstream.CONTENT_TYPE}
+            headers={**self._headers(request_id, model), "Content-Type": eventstream.CONTENT_TYPE}
         )
         await response.prepare(request)
         await response.write(eventstream.event("messageStart", {"role": "assistant"}))
@@ -221,9 +269,7 @@ class ModelServer:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await finished
         await response.write(eventstream.event("contentBlockStop", {"contentBlockIndex": 0}))
-        await response.write(
-            eventstream.event("messageStop", _message_stop(completion, self.engine.name))
-        )
+        await response.write(eventstream.event("messageStop", _message_stop(completion, model)))
         await response.write(
             eventstream.event(
                 "metadata",
@@ -234,8 +280,10 @@ class ModelServer:
         return response
 
     # -- shapes -------------------------------------------------------------------------------
-    def _headers(self, request_id: str) -> dict[str, str]:
-        return {"x-amzn-RequestId": request_id, "x-local-model": _header_safe(self.engine.name)}
+    def _headers(self, request_id: str, model: str | None = None) -> dict[str, str]:
+        """`model`: the one that answered (the server's engine unless a script did)."""
+        name = model or self.engine.name
+        return {"x-amzn-RequestId": request_id, "x-local-model": _header_safe(name)}
 
     def _error(self, error: BedrockError, request_id: str) -> web.Response:
         headers = {**self._headers(request_id), "X-Amzn-ErrorType": error.code}

@@ -25,11 +25,12 @@ class Job:
     deadline: float = float("inf")  # time.monotonic() after which the model times out
     cancelled: threading.Event = field(default_factory=threading.Event)
 
-    def check(self) -> None:
-        """Raise when the caller went away or the time is up (called between tokens)."""
+    def check(self, now: float | None = None) -> None:
+        """Raise when the caller went away or the time is up (called between tokens); `now`
+        is time.monotonic() unless the caller keeps its own clock."""
         if self.cancelled.is_set():
             raise Cancelled()
-        if time.monotonic() > self.deadline:
+        if (time.monotonic() if now is None else now) >= self.deadline:
             raise model_timeout(
                 "Model has timed out in processing the request. Try your "
                 "request again, or ask for fewer tokens."

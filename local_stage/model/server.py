@@ -2,6 +2,7 @@
 
     python -m local_stage.model.server [--port N] [--model PATH.gguf]
     python -m local_stage.model.server --openai-url http://127.0.0.1:8000 --openai-model NAME
+    python -m local_stage.model.server --script answer.json   (local_stage.model.scripted)
 
 Loads the model once, then serves until SIGTERM/SIGINT. Writes its state file (pid, URL,
 model) once ready and removes it on exit.
@@ -9,6 +10,7 @@ model) once ready and removes it on exit.
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -28,12 +30,18 @@ from local_stage.model.llama_engine import (
 from local_stage.model.models import MODEL_VARIABLE, ModelNotFound, model_source, resolve_gguf
 from local_stage.model.openai_engine import OpenAICompatibleEngine
 from local_stage.model.scheduler import Scheduler
+from local_stage.model.scripted import Script, ScriptedEngine
 
 logger = logging.getLogger("local_stage.model")
 OPENAI_KEY_VARIABLE = "CODEGEN_OPENAI_API_KEY"  # read from the environment, never an argument
 
 
 def build_engine(args: argparse.Namespace) -> Engine:
+    if args.script:
+        try:
+            return ScriptedEngine(Script.parse(json.loads(args.script.read_text())))
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"error: --script {args.script}: {exc}") from None
     if args.openai_url:
         if not args.openai_model:
             raise SystemExit("--openai-url needs --openai-model (the model name it serves)")
@@ -72,7 +80,11 @@ async def serve(engine: Engine, args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stopping.set)
     url = f"http://{args.host}:{port}"
     if args.state_file:
-        source = model_source(args.model, args.openai_url, args.openai_model)
+        source = (
+            f"script:{args.script.resolve()}"
+            if args.script
+            else model_source(args.model, args.openai_url, args.openai_model)
+        )
         state = ModelServerState(os.getpid(), url, engine.name, engine.kind, source, token)
         state.write(args.state_file)
     logger.info("model server ready at %s: %s (%s)", url, engine.name, engine.kind)
@@ -81,7 +93,7 @@ async def serve(engine: Engine, args: argparse.Namespace) -> None:
     finally:
         logger.info("stopping")
         await runner.cleanup()
-        await asyncio.to_thread(scheduler.close)
+        await asyncio.to_thread(server.close)
         if args.state_file:
             args.state_file.unlink(missing_ok=True)
 
@@ -118,6 +130,13 @@ def parser() -> argparse.ArgumentParser:
         help="forward to this OpenAI-compatible server instead of a GGUF",
     )
     parser.add_argument("--openai-model", default=os.environ.get("CODEGEN_OPENAI_MODEL"))
+    parser.add_argument(
+        "--script",
+        type=Path,
+        default=None,
+        help="answer every request with this JSON script (text, tokens_per_s, "
+        "first_token_delay_s, ...) instead of a model: no CPU, the script's timing",
+    )
     parser.add_argument(
         "--parallelism",
         type=int,

@@ -2,12 +2,13 @@
 gateway (deploy/call.py's), function source trees to deploy, and waiting on a condition
 instead of sleeping."""
 
+import contextlib
 import json
 import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -15,6 +16,7 @@ from botocore.credentials import Credentials
 
 from deploy.call import call
 from local_stage.contract import TOKEN_HEADER
+from local_stage.model.scripted import Script
 
 # The shared stacks' own signing pair (local.up makes a random one; the tests name theirs so
 # that every module can sign): the well-known `test` pair is refused by them, as by any stack.
@@ -33,11 +35,10 @@ BASE_VARIABLES = {
     "job_max_receive_count": JOB_MAX_RECEIVES,
 }
 
-# A job long enough to be seen running (its progress recorded) for a while: 1,500 tokens take
-# 5 s at 300 tokens a second, and 100 s at the 15 a second a loaded 2-core CI machine gives
-# while other stacks' models write too; the worker has time for that at half the speed again.
+# A job long enough to be seen running (its progress recorded, at most every 5 s) for a while:
+# the model's answer is scripted, LONG_TOKENS tokens at 40 a second, 20 s on any machine.
 LONG_VARIANT = {"worker_timeout": 240, "job_visibility_timeout": 250, "reserved_concurrency": 1}
-LONG_JOB_DEADLINE_S = 300  # a test's wait for a LONG job: one worker run, with room to spare
+LONG_JOB_DEADLINE_S = 120  # a test's wait for a LONG job: one worker run, with room to spare
 LONG = {
     "message": (
         "a Python module of thirty small string utility functions, each with a docstring "
@@ -47,6 +48,11 @@ LONG = {
     "max_tokens": 1500,
     "temperature": 0,
 }
+LONG_ANSWER = "".join(
+    f"def util_{n}(text: str) -> str:\n    return text.strip()\n\n\n" for n in range(114)
+)
+LONG_TOKENS = len(Script(LONG_ANSWER).tokens())  # 799
+LONG_SCRIPT = {"path": "/model/*/converse-stream", "text": LONG_ANSWER, "tokens_per_s": 40}
 
 
 def send(
@@ -100,9 +106,32 @@ def write_function(root: Path, handler_source: str, files: dict[str, str] | None
 def set_faults(server_url: str, token: str, method: str, rule: dict | None = None) -> dict:
     """POST a fault rule to a local server (the emulator or the model server), GET its
     rules, or DELETE them, with the stack's `token`; its JSON answer."""
+    return _local_rules(f"{server_url}/_local/faults", token, method, rule)
+
+
+def set_script(model_url: str, token: str, method: str, rule: dict | None = None) -> dict:
+    """POST a script rule to the model server (local_stage.model.scripted: the requests it
+    matches are answered with its text at its rate, on the scenario's clock), GET its rules,
+    or DELETE them; its JSON answer."""
+    return _local_rules(f"{model_url}/_local/script", token, method, rule)
+
+
+@contextlib.contextmanager
+def scripted(local_stage, rule: dict) -> Iterator[None]:
+    """The stack's model answers the requests `rule` matches with its script, until the end of
+    the block (every script rule is then removed)."""
+    model, token = local_stage.state.model_url, local_stage.state.token
+    set_script(model, token, "POST", rule)
+    try:
+        yield
+    finally:
+        set_script(model, token, "DELETE")
+
+
+def _local_rules(url: str, token: str, method: str, rule: dict | None) -> dict:
     data = json.dumps(rule).encode() if rule is not None else None
     request = urllib.request.Request(
-        f"{server_url}/_local/faults",
+        url,
         data=data,
         method=method,
         headers={"Content-Type": "application/json", TOKEN_HEADER: token},

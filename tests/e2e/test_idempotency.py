@@ -1,7 +1,7 @@
 """Idempotency-Key through the local stack: the real function behind the gateway, the model
-server counting its calls. A retry after the gateway gave up gets the first answer and the
-model ran once; a duplicate sent meanwhile gets 409, another request with the key 422; keys
-are per caller, and every session of one role is one caller."""
+server's script answering and counting its calls. A retry after the gateway gave up gets the
+first answer and the model ran once; a duplicate sent meanwhile gets 409, another request
+with the key 422; keys are per caller, and every session of one role is one caller."""
 
 import concurrent.futures
 import io
@@ -13,7 +13,7 @@ from botocore.credentials import Credentials
 
 from deploy.call import generate
 from deploy.paths import LAMBDA_DIR
-from tests.e2e.helpers import CREDENTIALS, emulator_client, send, set_faults, wait_for
+from tests.e2e.helpers import CREDENTIALS, emulator_client, send, set_script, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,34 +25,33 @@ pytestmark = [
 
 REQUEST = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 48}
 BODY = json.dumps(REQUEST).encode()
-# 20 s leave the model 12 s, 360 tokens at the local model's 30 a second. With 15 s, a CI run
-# once counted two model calls for one answer: most likely the 7 s left for the delay and 48
-# tokens ran out on loaded cores (a 504, retried by the caller).
 VARIANT = {"timeout": 20, "integration_timeout_ms": 1000, "default_max_tokens": 200}
-MODEL_DELAY_S = 4.0  # every model call: past the integration timeout, within the model budget
+# Every model call is scripted: its first token 4 s after the call (past the gateway's 1 s,
+# within the 12 s the function's 20 s leave the model), then 40 tokens in 1 s, whatever the
+# machine's speed.
+SCRIPT = {
+    "path": "/model/*/converse",
+    "text": "def add(a: int, b: int) -> int:\n    return a + b\n" * 5,
+    "first_token_delay_s": 4.0,
+    "tokens_per_s": 40,
+}
 
 
 @pytest.fixture
 def stage(local_stage):
     """The real function with a 1 s integration timeout (the gateway answers 503 after it
-    while the function runs on), every model call slowed past it, and calls counted. Its
-    20 s timeout leaves the model call 12 s (codegen.generation's budget)."""
+    while the function runs on), every model call scripted past it, and calls counted."""
     outputs = local_stage.deploy(LAMBDA_DIR, **VARIANT).outputs
     model = local_stage.state.model_url
-    set_faults(
-        model,
-        local_stage.state.token,
-        "POST",
-        {"path": "/model/*/converse", "delay_s": MODEL_DELAY_S},
-    )
+    set_script(model, local_stage.state.token, "POST", SCRIPT)
     yield local_stage, outputs
-    set_faults(model, local_stage.state.token, "DELETE")
+    set_script(model, local_stage.state.token, "DELETE")
 
 
 def model_calls(local_stage) -> int:
-    return set_faults(local_stage.state.model_url, local_stage.state.token, "GET")["rules"][0][
-        "hits"
-    ]
+    """The model calls the script has answered."""
+    rules = set_script(local_stage.state.model_url, local_stage.state.token, "GET")["rules"]
+    return rules[0]["hits"]
 
 
 def keyed_put(local_stage, key: str, body: bytes = BODY, credentials=CREDENTIALS):

@@ -23,8 +23,11 @@ from tests.e2e.helpers import (
     JOB_VISIBILITY_S,
     LONG,
     LONG_JOB_DEADLINE_S,
+    LONG_SCRIPT,
+    LONG_TOKENS,
     LONG_VARIANT,
     emulator_client,
+    scripted,
     send,
     set_faults,
     wait_for,
@@ -253,20 +256,21 @@ def test_a_long_jobs_progress_grows_while_the_model_writes(local_stage):
     """The worker streams: a job's GET shows the tokens written so far (every 5 s at most)
     while it runs, growing, then the model's own count once it succeeds."""
     local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
-    job_url = submit(local_stage, LONG)
     seen: list[int] = []
-    deadline = time.monotonic() + LONG_JOB_DEADLINE_S
-    while time.monotonic() < deadline:
-        status, view = job(job_url)
-        assert status == 200, view
-        if view["status"] in ("succeeded", "failed"):
-            break
-        if "progress" in view:
-            assert view["status"] == "running" and view["progress"]["estimated"] is True
-            seen.append(view["progress"]["output_tokens"])
-        time.sleep(0.5)
+    with scripted(local_stage, LONG_SCRIPT):  # 20 s of writing, on any machine
+        job_url = submit(local_stage, LONG)
+        deadline = time.monotonic() + LONG_JOB_DEADLINE_S
+        while time.monotonic() < deadline:
+            status, view = job(job_url)
+            assert status == 200, view
+            if view["status"] in ("succeeded", "failed"):
+                break
+            if "progress" in view:
+                assert view["status"] == "running" and view["progress"]["estimated"] is True
+                seen.append(view["progress"]["output_tokens"])
+            time.sleep(0.5)
     assert view["status"] == "succeeded", view
-    assert "progress" not in view and view["usage"]["output_tokens"] > 0
+    assert "progress" not in view and view["usage"]["output_tokens"] == LONG_TOKENS
     assert len(set(seen)) >= 2 and seen == sorted(seen) and seen[0] > 0, seen
     print(f"progress seen: {sorted(set(seen))}; final {view['usage']['output_tokens']} tokens")
 
