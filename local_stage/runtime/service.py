@@ -163,7 +163,7 @@ class RuntimeService:
             credentials=self.settings.credentials,
             endpoints=self.settings.endpoints,
         )
-        command = [str(interpreter.python), "-m", "awslambdaric", function.handler]
+        command = self.runtime_command(interpreter, function)
         try:
             await worker.start(command, env, task_dir)
         except Exception:
@@ -172,6 +172,10 @@ class RuntimeService:
             await self._sites.pop(port).stop()
             raise
         return worker
+
+    def runtime_command(self, interpreter: RuntimeInterpreter, function: Function) -> list[str]:
+        """The worker process: awslambdaric running the function's handler."""
+        return [str(interpreter.python), "-m", "awslambdaric", function.handler]
 
     def _exited(self, pool: WorkerPool, worker: Worker) -> None:
         self._by_port.pop(worker.port, None)

@@ -193,19 +193,12 @@ def test_a_worker_killed_mid_request_is_a_500_and_the_next_request_is_served(loc
         # Workers that talked to the model server keep a connection to it: the busy one and
         # warm idle ones alike.
         model_port = int(local_stage.state.model_url.rsplit(":", 1)[1])
-        killed = set()
+        # The next request is sent at once: a killed idle worker whose exit the runtime has
+        # not seen yet must not be handed it (tests/unit/local_stage/test_runtime_handoff.py).
         for child in server.children(recursive=True):
             connections = child.net_connections(kind="tcp")
             if any(c.raddr and c.raddr.port == model_port for c in connections):
                 child.kill()
-                killed.add(child.pid)
-        # Until the runtime has reaped them, a killed idle worker can still be handed the
-        # next request (a known race, see the note on issue 20): wait for that first.
-        wait_for(
-            lambda: not killed & {p.pid for p in server.children(recursive=True)},
-            10,
-            "the runtime to see its killed workers exit",
-        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         killer = pool.submit(kill_the_busy_worker)
