@@ -19,15 +19,21 @@ if [ "$#" -gt 0 ]; then
 fi
 # The Terraform scan (checkov, ~25 s of one core) runs beside the tests; its verdict counts.
 scan_log="$(mktemp)"
-trap 'rm -f "$scan_log"' EXIT
+skips="$(mktemp)"
+trap 'rm -f "$scan_log" "$skips"' EXIT
 bash scripts/scan-terraform.sh >"$scan_log" 2>&1 &
 scan=$!
 status=0
-.venv/bin/python -m pytest -n "${CODEGEN_TEST_WORKERS:-4}" --dist loadgroup --durations=10 ||
-  status=$?
+CODEGEN_SKIP_SUMMARY="$skips" .venv/bin/python -m pytest -n "${CODEGEN_TEST_WORKERS:-4}" \
+  --dist loadgroup --durations=10 || status=$?
 scan_status=0
 wait "$scan" || scan_status=$?
 cat "$scan_log"
+# Last, what did not run on this machine and how to make it run (one line per group).
+if [ -s "$skips" ]; then
+  echo "==> skipped on this machine:"
+  cat "$skips"
+fi
 if [ "$scan_status" -ne 0 ]; then
   echo "error: the Terraform scan failed (above)" >&2
   exit "$scan_status"

@@ -2,7 +2,10 @@
 end-to-end test the shared local stack of its runtime client, one worker per stack when the
 run is spread over several (pytest-xdist)."""
 
+import os
 import sys
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +54,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         client = stack_client(item)
         if client is not None:
             item.add_marker(pytest.mark.xdist_group(f"local-stack-{client}"))
+
+
+SKIP_SUMMARY_VARIABLE = "CODEGEN_SKIP_SUMMARY"  # scripts/test.sh prints this file last
+
+
+def skipped_groups(reports: list[pytest.TestReport]) -> list[str]:
+    """One line per group of skipped tests (a module and one reason), most tests first:
+    "tests/e2e/test_console.py: 4 tests skipped, no Chromium ...: needs ..."."""
+    groups: Counter[tuple[str, str]] = Counter()
+    for report in reports:
+        if isinstance(report.longrepr, tuple):
+            _path, _line, reason = report.longrepr
+        else:
+            reason = str(report.longrepr)
+        module = report.nodeid.split("::", 1)[0]
+        groups[(module, reason.removeprefix("Skipped: "))] += 1
+    return [
+        f"{module}: {count} test{'s' if count > 1 else ''} skipped, {reason}"
+        for (module, reason), count in sorted(groups.items(), key=lambda g: (-g[1], g[0]))
+    ]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say what did not run, and why, in one line per group; also into the file named by
+    $CODEGEN_SKIP_SUMMARY, for scripts/test.sh to print after everything else."""
+    reports = [r for r in terminalreporter.stats.get("skipped", []) if r.skipped]
+    lines = skipped_groups(reports)
+    if lines:
+        terminalreporter.section("what did not run, and why")
+        for line in lines:
+            terminalreporter.write_line(line)
+    target = os.environ.get(SKIP_SUMMARY_VARIABLE)
+    if target:
+        Path(target).write_text("".join(f"{line}\n" for line in lines))

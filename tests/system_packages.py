@@ -1,20 +1,27 @@
-"""What the tests need from the system's packages (a browser, Node.js), which `.ci/run`
-installs: missing on a laptop, a test says so and skips; missing under CI, it fails, since
-CI must have them."""
+"""What the tests need from the machine (a browser, Node.js, curl, a Landlock kernel), which
+`.ci/run` installs or CI machines have: missing on a laptop, a test says so and skips (and
+scripts/test.sh ends with one line per skipped group); missing under CI, it fails, since CI
+must have them."""
 
 import os
 
 import pytest
 
 
+def under_ci() -> bool:
+    """The one rule for "this run is CI": CI set, and not to false or 0 (as CI services set
+    it, and as a user may unset it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "false", "0")
+
+
 def require(missing: str | None, what: str) -> None:
-    """Skip (or, under CI, fail) saying `missing`, unless it is None; `what` names the
-    package `.ci/run` installs."""
+    """Skip (or, under CI, fail) saying `missing`, unless it is None; `what` names what the
+    machine needs (the package `.ci/run` installs)."""
     if missing is None:
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{missing}: .ci/run installs {what}, so CI must have it")
-    pytest.skip(missing)
+    if under_ci():
+        pytest.fail(f"{missing}: CI must have {what} (.ci/run installs it)")
+    pytest.skip(f"{missing}: needs {what}")
 
 
 def require_node() -> None:

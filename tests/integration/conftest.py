@@ -6,16 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.system_packages import require
+
 
 @pytest.fixture(scope="session")
 def terraform_env() -> dict[str, str]:
     """The environment Terraform tests run with; a missing Terraform fails in CI, skips
     elsewhere (with the reason)."""
     if shutil.which("terraform") is None and not os.environ.get("CODEGEN_TERRAFORM"):
-        message = "terraform is not on PATH (install Terraform >= 1.5)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        require("terraform is not on PATH", "Terraform >= 1.5")
     return dict(os.environ)
 
 

@@ -81,8 +81,9 @@ def test_javascript_sees_none_of_the_callers_environment(monkeypatch):
 
 
 def test_javascript_may_read_only_its_own_directory_and_start_nothing():
+    require_node()
     if not _node_permission_flags():
-        pytest.skip("this node has no permission model")
+        pytest.skip("this node has no permission model: needs Node.js 20 or later")
 
     def denied(outcome: Outcome) -> bool:  # node's words for it, in 20 and in later ones
         return not outcome.passed and any(
@@ -148,7 +149,7 @@ def mode(request, monkeypatch) -> Confinement:
     require(None if actual.landlock else "this kernel has no Landlock", "a Linux 5.13+ kernel")
     if request.param == "namespaces":
         if not actual.namespaces:
-            pytest.skip("this machine lets no user make a namespace")
+            pytest.skip("this machine lets no user make a namespace: the Landlock-only mode ran")
         return actual
     monkeypatch.setattr(sandbox, "_namespace_prefix", lambda: ())
     alone = Confinement(namespaces=False, landlock=actual.landlock, pids_cgroup=actual.pids_cgroup)
@@ -226,8 +227,7 @@ CURL = {
 @pytest.mark.parametrize("language", ["python", "javascript"])
 def test_a_curl_child_cannot_reach_the_network(mode, language):
     curl = shutil.which("curl")
-    if curl is None:
-        pytest.skip("no curl on this machine to try with")
+    require(None if curl else "no curl on PATH to try with", "curl")
     with listener() as (port, reached):
         outcome = run(language, CURL[language].format(curl=curl, port=port))
     assert not outcome.passed and reached == []
