@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from local_stage.guard import is_json
 from local_stage.sigv4 import credential_scope
@@ -73,12 +73,26 @@ class FaultRule:
         )
 
 
-class FaultTable:
-    def __init__(self) -> None:
-        self._rules: list[FaultRule] = []
-        self._lock = threading.Lock()
+class Rule(Protocol):
+    """What a RuleTable keeps: a rule that counts its hits up to `times` (0: no limit)."""
 
-    def add(self, rule: FaultRule) -> None:
+    times: int
+    hits: int
+
+
+R = TypeVar("R", bound=Rule)
+
+
+class RuleTable(Generic[R]):
+    """Rules in the order they were added, safe across threads (the emulator's WSGI threads
+    and the model server's loop): the first live rule that matches a request takes it."""
+
+    def __init__(self, describe: Callable[[R], dict[str, Any]]) -> None:
+        self._rules: list[R] = []
+        self._lock = threading.Lock()
+        self._describe = describe
+
+    def add(self, rule: R) -> None:
         with self._lock:
             self._rules.append(rule)
 
@@ -88,18 +102,25 @@ class FaultTable:
 
     def describe(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [asdict(rule) for rule in self._rules]
+            return [self._describe(rule) for rule in self._rules]
 
-    def take(self, method: str, path: str, service: str = "") -> FaultRule | None:
-        """The first live rule for this request (counting the hit), or None."""
+    def take_first(self, matches: Callable[[R], bool]) -> R | None:
+        """The first live rule that `matches` (counting the hit), or None."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path, service) and (
-                    rule.times == 0 or rule.hits < rule.times
-                ):
+                if matches(rule) and (rule.times == 0 or rule.hits < rule.times):
                     rule.hits += 1
                     return rule
         return None
+
+
+class FaultTable(RuleTable[FaultRule]):
+    def __init__(self) -> None:
+        super().__init__(asdict)
+
+    def take(self, method: str, path: str, service: str = "") -> FaultRule | None:
+        """The first live rule for this request (counting the hit), or None."""
+        return self.take_first(lambda rule: rule.matches(method, path, service))
 
 
 def injecting(app: Callable[..., Iterable[bytes]], table: FaultTable):

@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from local_stage.contract import HEALTH_PATH
-from local_stage.faults import JSON_ONLY, FaultRule, FaultTable
+from local_stage.faults import JSON_ONLY, FaultRule, FaultTable, RuleTable
 from local_stage.faults import PATH as FAULTS_PATH
 from local_stage.guard import aiohttp_guard, is_json
 from local_stage.model import eventstream
@@ -96,34 +96,12 @@ class ModelServer:
     async def _faults(self, request: web.Request) -> web.Response:
         """POST a rule (path glob over /model/{id}/{operation}, a Bedrock error `code` and its
         `status`, `delay_s`, `times`), GET the rules with their hits, DELETE them all."""
-        if request.method == "DELETE":
-            self.faults.clear()
-        elif request.method == "POST" and not is_json(request.content_type):
-            return web.json_response({"error": JSON_ONLY}, status=415)
-        elif request.method == "POST":
-            try:
-                self.faults.add(FaultRule.parse(await request.json()))
-            except (ValueError, TypeError) as exc:
-                return web.json_response({"error": str(exc)}, status=400)
-        elif request.method != "GET":
-            return web.json_response({"error": "GET, POST a rule, or DELETE all"}, status=405)
-        return web.json_response({"rules": self.faults.describe()})
+        return await _rules_endpoint(request, self.faults, FaultRule.parse, "fault")
 
     async def _script(self, request: web.Request) -> web.Response:
         """POST a script rule (local_stage.model.scripted), GET the rules with their hits,
         DELETE them all (generations under way finish)."""
-        if request.method == "DELETE":
-            self.scripts.clear()
-        elif request.method == "POST" and not is_json(request.content_type):
-            return web.json_response({"error": JSON_ONLY.replace("fault", "script")}, status=415)
-        elif request.method == "POST":
-            try:
-                self.scripts.add(ScriptRule.parse(await request.json()))
-            except (ValueError, TypeError) as exc:
-                return web.json_response({"error": str(exc)}, status=400)
-        elif request.method != "GET":
-            return web.json_response({"error": "GET, POST a rule, or DELETE all"}, status=405)
-        return web.json_response({"rules": self.scripts.describe()})
+        return await _rules_endpoint(request, self.scripts, ScriptRule.parse, "script")
 
     def _scheduler_for(self, path: str) -> Scheduler:
         """The scheduler of the script whose rule takes this request, else the server's own."""
@@ -288,6 +266,24 @@ class ModelServer:
     def _error(self, error: BedrockError, request_id: str) -> web.Response:
         headers = {**self._headers(request_id), "X-Amzn-ErrorType": error.code}
         return web.json_response({"message": error.message}, status=error.status, headers=headers)
+
+
+async def _rules_endpoint(
+    request: web.Request, table: RuleTable[Any], parse: Callable[[Any], Any], kind: str
+) -> web.Response:
+    """A /_local/ rules path: POST a rule (JSON only), GET the rules, DELETE them all."""
+    if request.method == "DELETE":
+        table.clear()
+    elif request.method == "POST" and not is_json(request.content_type):
+        return web.json_response({"error": JSON_ONLY.replace("fault", kind)}, status=415)
+    elif request.method == "POST":
+        try:
+            table.add(parse(await request.json()))
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+    elif request.method != "GET":
+        return web.json_response({"error": "GET, POST a rule, or DELETE all"}, status=405)
+    return web.json_response({"rules": table.describe()})
 
 
 def _delta(text: str) -> bytes:

@@ -19,12 +19,12 @@ ends it with ModelTimeoutException, and a caller that goes away stops it.
 
 import fnmatch
 import re
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, get_args
 
+from local_stage.faults import RuleTable
 from local_stage.model.chat import ChatRequest, Completion, StopReason, StopScanner
 from local_stage.model.engine import Job
 
@@ -163,31 +163,13 @@ class ScriptRule:
         return {**asdict(self.script), "path": self.path, "times": self.times, "hits": self.hits}
 
 
-@dataclass
-class ScriptTable:
+class ScriptTable(RuleTable[ScriptRule]):
     """The model server's script rules, in the order they were added."""
 
-    _rules: list[ScriptRule] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, rule: ScriptRule) -> None:
-        with self._lock:
-            self._rules.append(rule)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def describe(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [rule.describe() for rule in self._rules]
+    def __init__(self) -> None:
+        super().__init__(ScriptRule.describe)
 
     def take(self, path: str) -> Script | None:
         """The script of the first live rule for `path` (counting the hit), or None."""
-        with self._lock:
-            for rule in self._rules:
-                live = rule.times == 0 or rule.hits < rule.times
-                if live and fnmatch.fnmatchcase(path, rule.path):
-                    rule.hits += 1
-                    return rule.script
-        return None
+        rule = self.take_first(lambda rule: fnmatch.fnmatchcase(path, rule.path))
+        return None if rule is None else rule.script
