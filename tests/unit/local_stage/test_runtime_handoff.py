@@ -17,6 +17,7 @@ import local_stage.runtime.service as service_module
 from local_stage.control_plane import Function
 from local_stage.runtime.interpreter import RuntimeInterpreter
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
+from tests.unit.local_stage.functions import a_function
 
 # A runtime client: take the next invocation, answer with its event, for ever.
 ECHO_RUNTIME = """
@@ -33,18 +34,7 @@ while True:
     connection.getresponse().read()
 """
 
-FUNCTION = Function(
-    name="echo",
-    arn="arn:aws:lambda:us-east-1:123456789012:function:echo",
-    handler="echo.handler",
-    runtime="python3.12",
-    timeout=10,
-    memory=128,
-    environment={},
-    code_sha256="ZWNobw==",
-    layers=(),
-    reserved_concurrency=None,
-)
+FUNCTION = a_function("echo", timeout=10, code_sha256="ZWNobw==")
 
 
 class EchoRuntime(RuntimeService):

@@ -6,22 +6,11 @@ import json
 
 import pytest
 
-from local_stage.control_plane import Function
 from local_stage.runtime.invocation import Invocation, InvokeResult
 from local_stage.runtime.pool import PoolRetired, WorkerPool
+from tests.unit.local_stage.functions import a_function
 
-FUNCTION = Function(
-    name="f",
-    arn="arn:aws:lambda:us-east-1:123456789012:function:f",
-    handler="h.handler",
-    runtime="python3.12",
-    timeout=3,
-    memory=128,
-    environment={},
-    code_sha256="c2hh",
-    layers=(),
-    reserved_concurrency=None,
-)
+FUNCTION = a_function()
 
 
 class FakeWorker:
