@@ -118,6 +118,7 @@ def test_a_job_whose_generation_fails_ends_failed_with_the_error_code(local_stag
     assert done["error"]["code"] == "ModelAccessDenied" and done["error"]["status"] == 502
 
 
+@pytest.mark.runtime_client  # errors and crashes are client-sensitive
 def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_stage, deployed, aws):
     # The first model call hangs long enough for the worker to be killed while it waits.
     set_faults(
@@ -145,6 +146,7 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
     assert job(job_url)[1] == done  # and it stays as it ended
 
 
+@pytest.mark.runtime_client  # errors and crashes are client-sensitive
 def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(
     local_stage, deployed, aws
 ):

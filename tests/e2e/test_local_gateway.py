@@ -246,7 +246,9 @@ def test_a_hanging_handler_is_ended_by_the_function_timeout(local_stage, deploye
     status, _, data = send(local_stage.url() + "?mode=hang")
     elapsed = time.monotonic() - start
     assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
-    assert 2.9 < elapsed < 6, elapsed
+    # Not ended before its 3 s (a slow machine only adds to this); that the timeout ended it,
+    # and not the client's 40 s, is the log's line below.
+    assert elapsed > 2.9, elapsed
     log = local_stage.function_log()
     assert "Task timed out after 3.00 seconds" in log
     assert echo(local_stage)["version"] == "v1"
@@ -264,8 +266,9 @@ def test_past_the_integration_timeout_the_gateway_answers_503(local_stage, deplo
     local_stage.deploy(deployed, timeout=10, integration_timeout_ms=1000, default_max_tokens=1)
     start = time.monotonic()
     status, _, data = send(local_stage.url() + "?mode=sleep&s=5")
+    # The gateway's 503, not the function's answer after its 5 s sleep; never before 1 s.
     assert (status, json.loads(data)) == (503, {"message": "Service Unavailable"})
-    assert 0.9 < time.monotonic() - start < 4.0
+    assert time.monotonic() - start > 0.9
 
 
 @pytest.mark.runtime_client
