@@ -33,7 +33,7 @@ from botocore.credentials import Credentials
 
 from local_stage.console.feed import RequestFeed
 from local_stage.console.highlight import as_html, stylesheet
-from local_stage.console.resources import ConsoleError, StageResources
+from local_stage.console.resources import ConsoleError, Stage, StageResources
 from local_stage.contract import (
     CONSOLE_PATH,
     health_request,
@@ -203,6 +203,11 @@ class Console:
             "model": {"name": state.model, "backend": state.backend, "source": state.source},
         }
 
+    async def _stage(self, request: web.Request) -> Stage:
+        """The stage the page shows: the one its `?stage=` names (a stack may hold several,
+        deployed side by side), else the deployed API's first."""
+        return await _blocking(self.resources.stage, request.query.get("stage") or None)
+
     # -- the feed --------------------------------------------------------------------------
     async def _requests(self, request: web.Request) -> web.Response:
         after = _int(request.query.get("after", "0"), "after")
@@ -214,7 +219,7 @@ class Console:
         entry = self.feed.find(request.match_info["request_id"])
         if entry is None:
             raise ConsoleError(404, "no such request in the feed (it keeps the last 500)")
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         answer = entry.answer()
         ids = [entry.request_id]
         if isinstance(answer, dict) and isinstance(answer.get("job_id"), str):
@@ -235,7 +240,7 @@ class Console:
 
     # -- jobs and dead letters -------------------------------------------------------------
     async def _jobs(self, request: web.Request) -> web.Response:
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         if not stage.jobs_table or not stage.queue_url:
             return web.json_response({"jobs": [], "dead_letter_queue": None, "dead_letters": []})
         jobs, (dlq, letters) = await asyncio.gather(
@@ -246,7 +251,7 @@ class Console:
 
     async def _send_back(self, request: web.Request) -> web.Response:
         _json_body_required(request)
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         if not stage.queue_url:
             raise ConsoleError(409, "the stage has no job queue")
         sent = await _blocking(
@@ -256,7 +261,7 @@ class Console:
 
     # -- objects ---------------------------------------------------------------------------
     async def _objects(self, request: web.Request) -> web.Response:
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         if not stage.bucket:
             raise ConsoleError(409, "the stage has no bucket")
         listing = await _blocking(
@@ -265,7 +270,7 @@ class Console:
         return web.json_response(listing)
 
     async def _object(self, request: web.Request) -> web.StreamResponse:
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         key = request.query.get("key", "")
         if not stage.bucket or not key:
             raise ConsoleError(400, "name an object: ?key=...")
@@ -311,14 +316,14 @@ class Console:
         for name in ("max_tokens", "temperature", "top_p", "top_k"):
             if asked.get(name) not in (None, ""):
                 body[name] = asked[name]
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         method = "POST" if asked.get("mode") == "job" else "PUT"  # POST: the job route
         return web.json_response(
             await self._through_gateway(request, method, stage.path(method), body)
         )
 
     async def _job(self, request: web.Request) -> web.Response:
-        stage = await _blocking(self.resources.stage)
+        stage = await self._stage(request)
         job_id = request.match_info["job_id"]
         if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", job_id):
             raise ConsoleError(400, "a job id is a UUID")

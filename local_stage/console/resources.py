@@ -51,13 +51,23 @@ class StageResources:
         self.control = control
         self._types = TypeDeserializer()
 
-    def stage(self) -> Stage:
-        """The deployed API's stage (the first, if several) and what its functions use."""
+    def stage(self, name: str | None = None) -> Stage:
+        """The deployed API stage called `name` (default: the first API's) and what its
+        functions use."""
         apis = self.control.apis()
         if not apis:
             raise ConsoleError(409, "nothing is deployed yet: run `invoke deploy`")
-        api = next(iter(apis.values()))
-        stage = next((name for name in api.stages if name != "$default"), "$default")
+        if name is None:
+            api = next(iter(apis.values()))
+            stage = next((s for s in api.stages if s != "$default"), "$default")
+        else:
+            named = [api for api in apis.values() if name in api.stages]
+            if not named:
+                stages = sorted({stage for api in apis.values() for stage in api.stages})
+                raise ConsoleError(
+                    404, f"no deployed API has a stage {name!r} (the stages: {', '.join(stages)})"
+                )
+            api, stage = named[0], name
         names: list[str] = []
         routes = {route.method: route.path for route in api.routes if route.route_key != "$default"}
         for route in api.routes:

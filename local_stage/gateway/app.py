@@ -19,7 +19,7 @@ from local_stage.gateway import results
 from local_stage.gateway.access_log import AccessRecord, render
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
 from local_stage.gateway.results import HttpResponse, map_result
-from local_stage.gateway.routing import match_route
+from local_stage.gateway.routing import match_route, select_api
 from local_stage.gateway.throttle import Throttle
 from local_stage.guard import aiohttp_guard
 from local_stage.log_shipper import LogShipper, group_of
@@ -110,7 +110,7 @@ class Gateway:
         if body is None:
             return results.TOO_LARGE
         request[_BODY] = body
-        api = self._select_api(request)
+        api = select_api(self.control.apis(), request.host, request.path)
         if api is None:
             return results.NOT_FOUND
         stage_name, path = self._split_stage(api, request.path)
@@ -233,15 +233,6 @@ class Gateway:
             response_type=headers.get("content-type", ""),
             location=headers.get("location"),
         )
-
-    def _select_api(self, request: web.Request) -> Api | None:
-        apis = self.control.apis()
-        prefix = request.host.split(".", 1)[0]
-        if prefix in apis:
-            return apis[prefix]
-        if len(apis) == 1:
-            return next(iter(apis.values()))
-        return None
 
     @staticmethod
     def _split_stage(api: Api, path: str) -> tuple[str | None, str]:

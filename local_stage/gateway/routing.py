@@ -1,7 +1,25 @@
 """HTTP API route selection: exact paths beat `{param}` paths beat `{proxy+}`, a method beats
-ANY, and `$default` catches the rest."""
+ANY, and `$default` catches the rest; and which of the emulator's APIs a request is for."""
 
-from local_stage.control_plane import Route
+from collections.abc import Mapping
+
+from local_stage.control_plane import Api, Route
+
+
+def select_api(apis: Mapping[str, Api], host: str, path: str) -> Api | None:
+    """The API a request is for. On AWS its host names it (`{api-id}.execute-api...`), and so
+    may a request here (`{api-id}.localhost`); but such names do not resolve outside a browser,
+    so a request to the gateway's own address is for the only API, or, when the emulator holds
+    several (stages deployed side by side), for the one with a stage named by the path's first
+    segment. None when no API, or more than one, fits."""
+    named = apis.get(host.split(".", 1)[0])
+    if named is not None:
+        return named
+    if len(apis) == 1:
+        return next(iter(apis.values()))
+    first = path.lstrip("/").split("/", 1)[0]
+    staged = [api for api in apis.values() if first in api.stages and first != "$default"]
+    return staged[0] if len(staged) == 1 else None
 
 
 def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:

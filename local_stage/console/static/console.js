@@ -4,7 +4,15 @@
 "use strict";
 
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
+// The stage shown, when the stack holds several (`?stage=local-long`); else the only one.
+const STAGE = new URLSearchParams(location.search).get("stage") || "";
 const API = "api/";
+
+// The console API's URL for `path`, naming the page's stage when it has one.
+function apiUrl(path) {
+  if (!STAGE) return API + path;
+  return API + path + (path.includes("?") ? "&" : "?") + "stage=" + encodeURIComponent(STAGE);
+}
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -13,7 +21,7 @@ async function api(path, options = {}) {
     headers["Content-Type"] = "application/json";
     options = { ...options, method: options.method || "POST", body: JSON.stringify(options.json) };
   }
-  const answer = await fetch(API + path, { ...options, headers, cache: "no-store" });
+  const answer = await fetch(apiUrl(path), { ...options, headers, cache: "no-store" });
   const text = await answer.text();
   let body;
   try { body = JSON.parse(text); } catch { body = text; }
@@ -147,7 +155,7 @@ async function showRequest(requestId, tr) {
 function objectView(object) {
   const code = el("div", { class: "code" });
   code.innerHTML = object.html;
-  const link = el("a", { href: `${API}object?key=${encodeURIComponent(object.key)}&download=1&token=${encodeURIComponent(TOKEN)}`, download: object.key.split("/").pop() }, "download");
+  const link = el("a", { href: `${apiUrl(`object?key=${encodeURIComponent(object.key)}&download=1`)}&token=${encodeURIComponent(TOKEN)}`, download: object.key.split("/").pop() }, "download");
   const meta = Object.entries(object.metadata).map(([name, value]) => `${name}: ${value}`).join(" · ");
   return el("div", { class: "object" },
     el("p", { class: "meta" }, el("code", {}, object.key), ` (${object.size} bytes) `, link),

@@ -8,7 +8,9 @@ import pytest
 
 from local_stage.console.feed import RequestFeed
 from local_stage.console.highlight import as_html
-from local_stage.console.resources import ConsoleError, Stage
+from local_stage.console.resources import ConsoleError, Stage, StageResources
+from local_stage.control_plane import Api, Route
+from local_stage.control_plane import Stage as ApiStage
 
 
 def record(feed: RequestFeed, request_id: str, answer: object, status: int = 200):
@@ -70,6 +72,32 @@ def test_the_stages_paths_come_from_the_deployed_routes():
         stage.path("POST")
     default = Stage("api", "$default", ("f",), None, None, None, routes)
     assert default.path("PUT") == "/code-generation"
+
+
+class TwoApis:
+    """A control plane whose emulator holds two APIs, stages `local` and `local-long`."""
+
+    def apis(self) -> dict[str, Api]:
+        def api(api_id: str, stage: str, path: str) -> Api:
+            routes = [Route(f"PUT {path}", "AWS_IAM", None)]
+            return Api(api_id, api_id, routes, {stage: ApiStage(stage, None, None, {}, {})})
+
+        return {"a1": api("a1", "local", "/one"), "b2": api("b2", "local-long", "/two")}
+
+    def function(self, name: str) -> None:
+        return None
+
+    def sqs_mappings(self, default_concurrency: int) -> frozenset:
+        return frozenset()
+
+
+def test_the_console_shows_the_stage_its_page_names_or_else_the_first():
+    resources = StageResources(TwoApis())
+    assert resources.stage().path("PUT") == "/local/one"
+    assert resources.stage("local-long").path("PUT") == "/local-long/two"
+    assert resources.stage("local-long").api_id == "b2"
+    with pytest.raises(ConsoleError, match=r"no deployed API has a stage 'dev'.*local, local-long"):
+        resources.stage("dev")
 
 
 def test_code_is_highlighted_by_language_or_extension_and_always_escaped():

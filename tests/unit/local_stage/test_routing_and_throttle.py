@@ -1,7 +1,7 @@
 import pytest
 
-from local_stage.control_plane import Function, Route
-from local_stage.gateway.routing import match_route
+from local_stage.control_plane import Api, Function, Route, Stage
+from local_stage.gateway.routing import match_route, select_api
 from local_stage.gateway.throttle import Throttle, TokenBucket
 
 
@@ -32,6 +32,30 @@ def test_route_selection_follows_http_api_priorities(method, path, expected, par
     )
     route, found = match_route(routes, method, path)
     assert route.route_key == expected and found == params
+
+
+def _api(api_id: str, *stages: str) -> Api:
+    return Api(api_id, api_id, [], {name: Stage(name, None, None, {}, {}) for name in stages})
+
+
+def test_the_api_is_the_one_the_host_names_the_only_one_or_the_one_with_the_paths_stage():
+    local, long = _api("a1", "local"), _api("b2", "local-long")
+    both = {"a1": local, "b2": long}
+    assert select_api({"a1": local}, "127.0.0.1:9", "/local-long/x") is local  # the only one
+    assert select_api(both, "b2.localhost:9", "/local/x") is long  # the host names it
+    assert select_api(both, "127.0.0.1:9", "/local/code-generation") is local
+    assert select_api(both, "127.0.0.1:9", "/local-long/code-generation") is long
+    assert select_api(both, "127.0.0.1:9", "/other/code-generation") is None
+    assert select_api({}, "127.0.0.1:9", "/local/x") is None
+
+
+def test_two_apis_with_a_stage_of_one_name_are_told_apart_only_by_host():
+    first, second = _api("a1", "local"), _api("b2", "local")
+    both = {"a1": first, "b2": second}
+    assert select_api(both, "127.0.0.1:9", "/local/x") is None
+    assert select_api(both, "a1.localhost:9", "/local/x") is first
+    default_only = {"a1": _api("a1", "$default"), "b2": _api("b2", "$default")}
+    assert select_api(default_only, "127.0.0.1:9", "/$default/x") is None
 
 
 def test_no_route_and_no_default_is_none():
