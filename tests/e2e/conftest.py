@@ -1,97 +1,188 @@
-"""One local stack per Lambda runtime client per test run, its stage deployed from empty once;
-each test declares the stage variant it needs and gets it as an in-place update.
-
-A variant is a function source tree and variables over the stage's own. `LocalStage.deploy`
-applies it through the real Terraform only when it is not the variant already deployed, so
-the tests that share a variant pay for it once, and no test depends on what ran before it.
+"""One local stack per Lambda runtime client per test run; every stage variant its tests name
+deployed into it once, concurrently, before its first test (tests/e2e/variants.py).
 
 Tests marked `runtime_client` run on a stack of each client this OS has (both on Linux,
 `http` on macOS); every other test runs on one of them (tests/conftest.py chooses which).
 """
 
-import hashlib
-import json
+import concurrent.futures
 import os
 import shutil
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deploy.artifacts import build_stage_layer, keep_services_for
 from deploy.deployer import DeployReport, StageDeployer
-from deploy.paths import LAMBDA_DIR
 from deploy.scratch import scratch_deployer
 from deploy.stages import load_stage
+from deploy.terraform import TerraformError
 from local_stage import supervisor
 from local_stage.contract import StackState
 from local_stage.runtime.interpreter import CLIENTS, available_clients
 from tests.conftest import stack_client
-from tests.e2e.helpers import BASE_VARIABLES, CREDENTIALS, write_function
+from tests.e2e.helpers import CREDENTIALS, write_function
+from tests.e2e.variants import Variant
+
+VARIANTS_MARKER = "variants"
+# Deploys at once into one stack: Terraform's time there is mostly waiting (the AWS provider's
+# queue checks), but each apply is a few processes that want a core now and then.
+CONCURRENT_DEPLOYS = 4
 
 
-def tree_digest(root: Path) -> str:
-    """A digest of a source tree's files (paths and bytes), compiled caches left out."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+@dataclass
+class StageVariant:
+    """A variant deployed as a stage of its own in a stack: its URL, outputs and logs."""
+
+    variant: Variant
+    stack: "LocalStage"
+    stage: str = ""  # the deployed stage's name: the variant's, or its second try's
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stage = self.stage or self.variant.stage
+
+    @property
+    def root(self) -> Path:
+        return self.stack.root / "stages" / self.stage
+
+    @property
+    def function_name(self) -> str:
+        return str(self.outputs["function_name"])
+
+    def url(self, path: str = "/code-generation") -> str:
+        return f"{self.stack.state.gateway_url}/{self.stage}{path}"
+
+    def function_log(self, function: str | None = None) -> str:
+        return self.stack.function_log(function or self.function_name)
+
+    def deployer(self, source: Path | None = None, **overrides: Any) -> StageDeployer:
+        """The deployer of this variant's stage (its Terraform state), with `overrides` over
+        its variables: what a verb such as `invoke eval` is given, or a deploy a test expects
+        to be refused."""
+        deployer = scratch_deployer(
+            self.root,
+            self.stack.state.emulator_url,
+            source or self.variant.source(self.stack.root),
+            credentials=self.stack.state.credentials,
+            **{**self.variant.all_variables(self.stage), **overrides},
+        )
+        deployer.target.state_dir = self.stack.state_dir  # this stack's gateway, not `.local`'s
+        return deployer
+
+    def redeploy(self, source: Path | None = None, **overrides: Any) -> DeployReport:
+        """This stage changed in place: only for a variant that one test alone runs on."""
+        report = self.deployer(source, **overrides).deploy()
+        self.outputs = report.outputs
+        return report
 
 
 @dataclass
 class LocalStage:
-    """The shared local stack (its state and directory) and the stage variant it serves."""
+    """The shared local stack (its state and directory) and the stage variants in it."""
 
     state: StackState
     root: Path
     client: str
-    _deployed: tuple[str, str] | None = field(default=None, repr=False)
-    _outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    _variants: dict[Variant, StageVariant] = field(default_factory=dict, repr=False)
+    _failed: dict[Variant, str] = field(default_factory=dict, repr=False)  # the deploy's error
 
-    def deploy(self, source: Path = LAMBDA_DIR, **overrides: Any) -> DeployReport:
-        """The stage with the function from `source` and `overrides` over its variables (and
-        BASE_VARIABLES); `changed` is False when that variant was already deployed."""
-        variables = {**BASE_VARIABLES, **overrides}
-        variant = (tree_digest(source), json.dumps(variables, sort_keys=True))
-        if variant == self._deployed:
-            return DeployReport(False, self._outputs)
-        self._deployed = None  # a failed deploy leaves the stage in no known variant
-        report = self.deployer(source, **overrides).deploy()
-        self._deployed, self._outputs = variant, report.outputs
-        return report
-
-    def deployer(self, source: Path = LAMBDA_DIR, **overrides: Any) -> StageDeployer:
-        """The deployer of this stack's stage (its state), for the variant `overrides` name:
-        what a verb such as `invoke eval` is given."""
-        variables = {**BASE_VARIABLES, **overrides}
-        deployer = scratch_deployer(
-            self.root / "stage",
-            self.state.emulator_url,
-            source,
-            credentials=self.state.credentials,
-            **variables,
+    def deploy_variants(self, variants: Iterable[Variant]) -> None:
+        """Every variant as a stage of its own, concurrently; the layer built once for all."""
+        deployed = [StageVariant(variant, self) for variant in variants]
+        if not deployed:
+            return
+        stage = load_stage("local")
+        layer_dir = self.root / "layer"
+        build_stage_layer(
+            stage.arch,
+            stage.python_version,
+            keep_services=keep_services_for(None),
+            report=lambda line: None,
+            build_dir=layer_dir,
         )
-        deployer.target.state_dir = self.state_dir  # this stack's gateway, not `.local`'s
-        return deployer
+        with concurrent.futures.ThreadPoolExecutor(CONCURRENT_DEPLOYS) as pool:
+            deploys = {pool.submit(self._deploy, each, layer_dir): each for each in deployed}
+            for done in concurrent.futures.as_completed(deploys):
+                variant = deploys[done].variant
+                try:
+                    self._variants[variant] = done.result()
+                except Exception as exc:  # the tests on this variant fail with it
+                    self._failed[variant] = f"{type(exc).__name__}: {exc}"
+
+    def _deploy(self, first: StageVariant, layer_dir: Path) -> StageVariant:
+        """`first` deployed; if that fails, the variant once more as a stage of another name.
+
+        Why: under load, the emulator and the AWS provider now and then leave a function
+        created that the provider then sees as a conflict (409 "Function already exist") and
+        retries for five minutes before it fails; no rerun of that stage can get past it. The
+        first failure is reported as a warning of the run."""
+        try:
+            return self._apply(first, layer_dir)
+        except TerraformError as exc:
+            second = StageVariant(first.variant, self, f"{first.stage}2")
+            warnings.warn(
+                f"variant {first.variant.name!r}: deploying stage {first.stage} failed, deployed "
+                f"again as {second.stage}: {' '.join(str(exc).split())[-600:]}",
+                stacklevel=1,
+            )
+            return self._apply(second, layer_dir)
+
+    @staticmethod
+    def _apply(stage: StageVariant, layer_dir: Path) -> StageVariant:
+        shutil.copytree(layer_dir, stage.root / "build", dirs_exist_ok=True)
+        stage.outputs = stage.deployer().deploy().outputs
+        return stage
+
+    def on(self, variant: Variant) -> StageVariant:
+        """The deployed stage of a variant the test named (`@pytest.mark.variants`)."""
+        if variant in self._failed:
+            pytest.fail(f"variant {variant.name!r} failed to deploy: {self._failed[variant]}")
+        if variant not in self._variants:
+            pytest.fail(
+                f"variant {variant.name!r} is not deployed on this stack: name it with "
+                f"@pytest.mark.{VARIANTS_MARKER}(...) on the test or its module"
+            )
+        return self._variants[variant]
+
+    def deployer(self, **overrides: Any) -> StageDeployer:
+        """A deployer of a stage that is never deployed (`local-spare`), with `overrides` over
+        the base variant's variables: for reading the account (a preflight) without touching
+        a stage that other tests run on."""
+        return StageVariant(Variant("spare"), self).deployer(**overrides)
 
     def function_source(
         self, name: str, handler_source: str, files: dict[str, str] | None = None
     ) -> Path:
         """A function source tree of its own under this stack's directory (see
-        `write_function`)."""
+        `write_function`), e.g. a new version for `StageVariant.redeploy`."""
         return write_function(self.root / "functions" / name, handler_source, files)
 
     @property
     def state_dir(self) -> Path:
         return self.root / "state"
 
-    def function_log(self, function: str = "codegen-local") -> str:
+    def function_log(self, function: str) -> str:
+        """A function's log, as the stack's runtime writes it."""
         return (self.state_dir / "logs" / f"{function}.log").read_text()
 
-    def url(self, stage: str = "local", path: str = "/code-generation") -> str:
-        return f"{self.state.gateway_url}/{stage}{path}"
+
+def declared_variants(items: Iterable[pytest.Item], client: str) -> list[Variant]:
+    """The variants the tests of `client`'s stack name, each once, in the order of use."""
+    found: dict[Variant, None] = {}
+    for item in items:
+        if stack_client(item) != client:
+            continue
+        for marker in item.iter_markers(VARIANTS_MARKER):
+            for variant in marker.args:
+                if not isinstance(variant, Variant):
+                    raise TypeError(f"{item.nodeid}: @pytest.mark.variants takes Variant objects")
+                found.setdefault(variant)
+    return list(found)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by stack
@@ -109,7 +200,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
-    """The stack of the runtime client this test is parametrized with (tests/conftest.py)."""
+    """The stack of the runtime client this test is parametrized with (tests/conftest.py),
+    with every variant its tests name deployed."""
     if shutil.which("terraform") is None and not os.environ.get("CODEGEN_TERRAFORM"):
         pytest.fail("terraform is not on PATH (install Terraform >= 1.5)")
     client = request.param
@@ -127,6 +219,8 @@ def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
     )
     assert started
     try:
-        yield LocalStage(state, root, client)
+        stack = LocalStage(state, root, client)
+        stack.deploy_variants(declared_variants(request.session.items, client))
+        yield stack
     finally:
         supervisor.down(state_dir=root / "state")  # (a `breaks_stack` test may have already)

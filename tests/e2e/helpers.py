@@ -22,10 +22,9 @@ from local_stage.model.scripted import Script
 # that every module can sign): the well-known `test` pair is refused by them, as by any stack.
 CREDENTIALS = Credentials("AKIAE2ETESTSTACK0001", "e2e-stack-secret-not-the-default")
 
-# Every variant keeps these: job timings short enough that a redelivery is watched in
-# seconds, yet leaving the model time to answer on a loaded 2-core machine (a worker keeps its
-# storage budget back from its timeout), and the same in every variant, so that the queues are
-# created once and never updated (the AWS provider waits ~25 s after each change to a queue).
+# Every variant (tests/e2e/variants.py) starts from these, unless it says otherwise: job
+# timings short enough that a redelivery is watched in seconds, yet leaving the model time to
+# answer on a loaded 2-core machine (a worker keeps its storage budget back from its timeout).
 WORKER_TIMEOUT_S = 20
 JOB_VISIBILITY_S = 30  # the least the validation allows: worker_timeout + 10
 JOB_MAX_RECEIVES = 5  # the least the validation allows
@@ -35,9 +34,8 @@ BASE_VARIABLES = {
     "job_max_receive_count": JOB_MAX_RECEIVES,
 }
 
-# A job long enough to be seen running (its progress recorded, at most every 5 s) for a while:
-# the model's answer is scripted, LONG_TOKENS tokens at 40 a second, 20 s on any machine.
-LONG_VARIANT = {"worker_timeout": 240, "job_visibility_timeout": 250, "reserved_concurrency": 1}
+# A long job (on the variant LONG_JOBS, tests/e2e/variants.py): the model's answer is
+# scripted, LONG_TOKENS tokens at 40 a second, 20 s on any machine.
 LONG_JOB_DEADLINE_S = 120  # a test's wait for a LONG job: one worker run, with room to spare
 LONG = {
     "message": (

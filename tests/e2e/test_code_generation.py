@@ -10,10 +10,10 @@ import time
 import psutil
 import pytest
 
-from deploy.paths import LAMBDA_DIR
 from deploy.terraform import TerraformError
 from local_stage.contract import running_model
 from tests.e2e.helpers import emulator_client, send, set_faults, wait_for
+from tests.e2e.variants import BASE, Variant
 
 pytestmark = [
     pytest.mark.e2e,
@@ -23,6 +23,11 @@ pytestmark = [
     pytest.mark.model,
 ]
 
+# A stage whose system prompt is its own (the model is told it; each object names it).
+OWN_PROMPT = "You write {language} only. Reply with one fenced ```{tag} block and nothing else."
+PROMPT = Variant("prompt", {"system_prompt": OWN_PROMPT})
+pytestmark.append(pytest.mark.variants(BASE))
+
 PALINDROME = {
     "message": "a function that checks whether a string is a palindrome",
     "key": "python",
@@ -30,9 +35,13 @@ PALINDROME = {
 }
 
 
+def base_url(local_stage) -> str:
+    return local_stage.on(BASE).url()
+
+
 @pytest.fixture
 def deployed(local_stage):
-    return local_stage.deploy(LAMBDA_DIR).outputs
+    return local_stage.on(BASE).outputs
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +51,7 @@ def s3(local_stage):
 
 @pytest.mark.runtime_client
 def test_a_put_returns_generated_python_that_parses_and_stores_it(local_stage, deployed, s3):
-    status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+    status, headers, data = send(base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60)
     assert status == 200, data
     reply = json.loads(data)
     ast.parse(reply["code"])
@@ -62,7 +71,7 @@ def test_a_put_returns_generated_python_that_parses_and_stores_it(local_stage, d
 
 def test_text_plain_gets_the_code_alone_with_its_location(local_stage, deployed, s3):
     status, headers, data = send(
-        local_stage.url(),
+        base_url(local_stage),
         json.dumps(PALINDROME).encode(),
         headers=[("Accept", "text/plain")],
         timeout=60,
@@ -75,7 +84,7 @@ def test_text_plain_gets_the_code_alone_with_its_location(local_stage, deployed,
 
 def test_the_local_models_limits_come_back_as_the_functions_statuses(local_stage, deployed):
     body = {**PALINDROME, "max_tokens": 3}
-    status, _, data = send(local_stage.url(), json.dumps(body).encode(), timeout=60)
+    status, _, data = send(base_url(local_stage), json.dumps(body).encode(), timeout=60)
     reply = json.loads(data)
     assert status == 200 and reply["truncated"] is True and reply["stop_reason"] == "max_tokens"
     assert reply["usage"]["output_tokens"] == 3
@@ -97,7 +106,9 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
     )
     try:
         started = time.monotonic()
-        status, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+        status, headers, data = send(
+            base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60
+        )
         elapsed = time.monotonic() - started
     finally:
         faults(local_stage, "DELETE")
@@ -118,12 +129,12 @@ def test_a_synchronous_limit_the_model_cannot_meet_is_refused_before_anything_ch
 ):
     # local counts on 30 tokens/s: 28 s less 8 leave 600 tokens, not 601.
     with pytest.raises(TerraformError) as refused:
-        local_stage.deploy(LAMBDA_DIR, max_tokens_limit=601)
+        local_stage.on(BASE).deployer(max_tokens_limit=601).deploy()
     message = " ".join(str(refused.value).split())
     assert "max_tokens_limit (601) is more than the model writes" in message
     assert "600 tokens" in message
     status, _, data = send(
-        local_stage.url(), json.dumps({**PALINDROME, "max_tokens": 601}).encode()
+        base_url(local_stage), json.dumps({**PALINDROME, "max_tokens": 601}).encode()
     )
     assert status == 400 and "a job (header Prefer: respond-async)" in json.loads(data)["message"]
 
@@ -133,9 +144,9 @@ def test_a_job_that_could_outlive_its_record_is_refused_before_anything_changes(
 ):
     # 5 deliveries and the deadline's one more, of 12 hours each: 72 hours; the record: 1 day.
     with pytest.raises(TerraformError) as refused:
-        local_stage.deploy(
-            LAMBDA_DIR, job_ttl_days=1, job_visibility_timeout=43200, job_max_receive_count=5
-        )
+        local_stage.on(BASE).deployer(
+            job_ttl_days=1, job_visibility_timeout=43200, job_max_receive_count=5
+        ).deploy()
     message = " ".join(str(refused.value).split())
     assert "A job may run until its deadline, 259200 s" in message
     assert "its record expires after job_ttl_days (1 days = 86400 s)" in message
@@ -165,7 +176,9 @@ def test_bedrock_failures_reach_the_caller_as_documented_and_store_nothing(
     before = object_count(s3, deployed["bucket_name"])
     model_faults(local_stage, "POST", {"path": "/model/*/converse", "status": status, "code": code})
     try:
-        got, headers, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+        got, headers, data = send(
+            base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60
+        )
         hits = model_faults(local_stage, "GET")["rules"][0]["hits"]
     finally:
         model_faults(local_stage, "DELETE")
@@ -202,11 +215,11 @@ def test_a_worker_killed_mid_request_is_a_500_and_the_next_request_is_served(loc
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         killer = pool.submit(kill_the_busy_worker)
-        status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+        status, _, data = send(base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60)
         killer.result()
     model_faults(local_stage, "DELETE")
     assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
-    status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+    status, _, data = send(base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60)
     assert status == 200 and json.loads(data)["stored"] is True
 
 
@@ -224,11 +237,12 @@ def test_with_the_model_server_down_the_caller_gets_502_at_once(local_stage, dep
         "the model server to stop",
     )
     started = time.monotonic()
-    status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode(), timeout=60)
+    status, _, data = send(base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60)
     assert (status, json.loads(data)["error"]) == (502, "ModelUnreachable")
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.variants(PROMPT)
 def test_the_stages_prompt_is_its_own_checked_at_deploy_and_named_by_each_answer(local_stage, s3):
     """system_prompt is a stage setting: a template without {language} is refused before
     anything changes; another template is what the model is told, and each stored object
@@ -238,13 +252,13 @@ def test_the_stages_prompt_is_its_own_checked_at_deploy_and_named_by_each_answer
     from deploy.stages import load_stage
 
     with pytest.raises(TerraformError) as refused:
-        local_stage.deploy(LAMBDA_DIR, system_prompt="Write good code.")
+        local_stage.on(BASE).deployer(system_prompt="Write good code.").deploy()
     assert "system_prompt must name the language as {language}" in str(refused.value)
-    own = "You write {language} only. Reply with one fenced ```{tag} block and nothing else."
     default = load_stage("local").variables["system_prompt"]
-    for template, variant in ((default, {}), (own, {"system_prompt": own})):
-        outputs = local_stage.deploy(LAMBDA_DIR, **variant).outputs
-        status, _, data = send(local_stage.url(), json.dumps(PALINDROME).encode())
+    for template, variant in ((default, BASE), (OWN_PROMPT, PROMPT)):
+        stage = local_stage.on(variant)
+        outputs = stage.outputs
+        status, _, data = send(stage.url(), json.dumps(PALINDROME).encode())
         assert status == 200, data
         answer = json.loads(data)
         assert answer["syntax"]["status"] in ("ok", "error")  # python: always checked

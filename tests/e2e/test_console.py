@@ -9,13 +9,14 @@ fail instead, since .ci/run installs it.
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from deploy.paths import BUILD_DIR, LAMBDA_DIR, REPO_ROOT
+from deploy.paths import BUILD_DIR, REPO_ROOT
 from local_stage.console.app import PAGE_HEADERS
 from local_stage.console.browser import (
     FIREFOX_MISSING,
@@ -30,11 +31,11 @@ from tests.e2e.helpers import (
     LONG,
     LONG_JOB_DEADLINE_S,
     LONG_SCRIPT,
-    LONG_VARIANT,
     emulator_client,
     scripted,
     wait_for,
 )
+from tests.e2e.variants import LONG_JOBS
 from tests.system_packages import require
 
 pytestmark = [
@@ -43,6 +44,7 @@ pytestmark = [
     pytest.mark.registry,
     pytest.mark.terraform,
     pytest.mark.model,
+    pytest.mark.variants(LONG_JOBS),
 ]
 SCREENSHOT = BUILD_DIR / "console.png"
 
@@ -59,10 +61,14 @@ def browser() -> Iterator["object"]:
 
 @pytest.fixture
 def console(local_stage, browser):
-    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
-    browser.get(local_stage.state.console_url)
+    browser.get(console_url(local_stage))
     wait_until(browser, lambda: text(browser, "connection") == "live", "the feed to go live")
     return browser
+
+
+def console_url(local_stage) -> str:
+    """The console's page of the LONG variant's stage (the stack holds several)."""
+    return f"{local_stage.state.console_url}&stage={local_stage.on(LONG_JOBS).stage}"
 
 
 def wait_until(browser, condition, what: str, timeout_s: float = 120.0) -> None:
@@ -115,11 +121,13 @@ def test_try_it_shows_the_code_and_the_request_appears_with_its_log_lines(consol
         return request_id in lines and "REPORT RequestId" in lines
 
     wait_until(console, logged, "the request's log lines", 30)
-    assert "codegen-local" in text(console, "detail-logs")
+    assert local_stage.on(LONG_JOBS).function_name in text(console, "detail-logs")
     stored = console.find_element(By.CSS_SELECTOR, "#detail-object .hl").text
     assert stored.strip() == code.strip()
     download = console.find_element(By.CSS_SELECTOR, "#detail-object a[download]")
-    assert download.get_attribute("href").endswith(f"&download=1&token={local_stage.state.token}")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(download.get_attribute("href")).query)
+    assert query["download"] == ["1"] and query["token"] == [local_stage.state.token]
+    assert query["stage"] == [local_stage.on(LONG_JOBS).stage]
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     console.save_screenshot(str(SCREENSHOT))
     assert console_errors(console) == []
@@ -159,7 +167,7 @@ def test_a_dead_lettered_message_is_sent_back_to_the_queue(console, local_stage)
     from selenium.webdriver.common.by import By
 
     sqs = emulator_client(local_stage.state.emulator_url, "sqs")
-    outputs = local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT).outputs
+    outputs = local_stage.on(LONG_JOBS).outputs
     dlq_url = sqs.get_queue_url(QueueName=outputs["jobs_dead_letter_queue_name"])["QueueUrl"]
     body = json.dumps({"job_id": "00000000-0000-4000-8000-000000000000", "note": "console"})
     message_id = sqs.send_message(QueueUrl=dlq_url, MessageBody=body)["MessageId"]
@@ -198,8 +206,7 @@ def firefox() -> Iterator["object"]:
 def test_firefox_runs_the_console_too_feed_and_try_it_with_no_console_error(local_stage, firefox):
     """The page uses no browser-specific API: Gecko runs it as Chromium does (the feed goes
     live, "try it" sends a request and shows its code, the request appears in the feed)."""
-    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
-    firefox.navigate(local_stage.state.console_url)
+    firefox.navigate(console_url(local_stage))
 
     def until(expression: str, what: str, timeout_s: float = 60.0):
         """The expression's value, once it is truthy."""

@@ -9,7 +9,7 @@ import pytest
 from deploy.evaluation.runner import compare
 from deploy.evaluation.sandbox import sandbox_description
 from deploy.evaluation.stage import chosen_tasks, run_on_stage
-from deploy.paths import LAMBDA_DIR
+from tests.e2e.variants import BASE
 from tests.system_packages import require_node
 
 pytestmark = [
@@ -18,15 +18,16 @@ pytestmark = [
     pytest.mark.registry,
     pytest.mark.terraform,
     pytest.mark.model,
+    pytest.mark.variants(BASE),
 ]
 
 FEW = "add,digit_sum,reverse_words,is_palindrome"
 
 
 def evaluate(local_stage, tasks: str, tmp_path) -> dict:
-    local_stage.deploy(LAMBDA_DIR)
+    deployer = local_stage.on(BASE).deployer()
     lines: list[str] = []
-    record = run_on_stage(local_stage.deployer(), chosen_tasks(tasks), tmp_path, None, lines.append)
+    record = run_on_stage(deployer, chosen_tasks(tasks), tmp_path, None, lines.append)
     print("\n".join(lines))
     return record
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from deploy.paths import LAMBDA_DIR
 from deploy.tools import tool_bin
 from tests.e2e.helpers import emulator_client, scripted, send, wait_for
+from tests.e2e.variants import Variant
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,6 +26,21 @@ pytestmark = [
     pytest.mark.terraform,
     pytest.mark.model,
 ]
+
+# The real function on a stage whose routes are open (schemathesis does not sign SigV4) and
+# whose answers, jobs' included, are as short as they can be (2 tokens at most).
+OPEN = Variant(
+    "open",
+    {
+        "route_authorization": "NONE",
+        "default_max_tokens": 1,
+        "max_tokens_limit": 2,
+        "async_max_tokens_limit": 2,
+        "throttling_rate_limit": 10000,
+        "throttling_burst_limit": 10000,
+    },
+)
+pytestmark.append(pytest.mark.variants(OPEN))
 
 SCHEMATHESIS_REQUESTS = 1000  # at least, through the gateway
 # Per operation (three). Alone on 2 cores, 500 made 1,829 requests in all (twice; 100 s) and
@@ -42,12 +58,12 @@ def gateway_access(local_stage) -> list[dict]:
     return [json.loads(line) for line in log.read_text().split("\n") if line.strip()]
 
 
-def replayed_answers(local_stage) -> list[int]:
+def replayed_answers(local_stage, stage: "OpenStage") -> list[int]:
     """The statuses of the functions' answers that were replays of an earlier answer (an
     Idempotency-Key reused with the same request): they create no job and store nothing. The
     generator's and the job routes' function both answer keyed requests."""
     statuses: list[int] = []
-    for function in ("codegen-local", "codegen-local-jobs"):
+    for function in stage.functions:
         if not (local_stage.state_dir / "logs" / f"{function}.log").exists():
             continue  # the function has not run yet on this stack
         # Split at newlines only: a record may hold U+2028 or U+0085 (splitlines() breaks
@@ -68,30 +84,26 @@ SCRIPT = {"text": "def f():\n    return 1\n", "tokens_per_s": 1000}
 
 @pytest.fixture
 def open_stage(local_stage):
-    """The real function on a stage whose routes are open (schemathesis does not sign SigV4)
-    and whose answers, jobs' included, are as short as they can be (2 tokens at most), from
-    the model server's script."""
+    """The OPEN variant, its answers from the model server's script."""
     with scripted(local_stage, SCRIPT):
-        yield deploy_open_stage(local_stage)
-
-
-def deploy_open_stage(local_stage) -> "OpenStage":
-    outputs = local_stage.deploy(
-        LAMBDA_DIR,
-        route_authorization="NONE",
-        default_max_tokens=1,
-        max_tokens_limit=2,
-        async_max_tokens_limit=2,
-        throttling_rate_limit=10000,
-        throttling_burst_limit=10000,
-    ).outputs
-    s3 = emulator_client(local_stage.state.emulator_url, "s3")
-    dynamodb = emulator_client(local_stage.state.emulator_url, "dynamodb")
-    return OpenStage(outputs["bucket_name"], s3, outputs["jobs_table"], dynamodb)
+        stage = local_stage.on(OPEN)
+        outputs = stage.outputs
+        yield OpenStage(
+            stage.stage,
+            stage.url(""),
+            (outputs["function_name"], outputs["jobs_function_name"]),
+            outputs["bucket_name"],
+            emulator_client(local_stage.state.emulator_url, "s3"),
+            outputs["jobs_table"],
+            emulator_client(local_stage.state.emulator_url, "dynamodb"),
+        )
 
 
 @dataclass(frozen=True)
 class OpenStage:
+    stage: str  # the deployed stage's name (the first segment of its paths)
+    url: str  # the stage's base URL
+    functions: tuple[str, ...]  # the API's and the job routes' (both answer keyed requests)
     bucket: str
     s3: Any
     jobs_table: str
@@ -115,7 +127,7 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
     local_stage, open_stage, tmp_path
 ):
     before, logged_before = open_stage.objects(), len(gateway_access(local_stage))
-    replays_before = len(replayed_answers(local_stage))
+    replays_before = len(replayed_answers(local_stage, open_stage))
     jobs_before = {job["job_id"]["S"] for job in open_stage.jobs()}
     bin_dir = tool_bin("schemathesis")
     report = tmp_path / "report.json"
@@ -125,7 +137,7 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
             "run",
             str(LAMBDA_DIR / "openapi.yaml"),
             "--url",
-            f"{local_stage.state.gateway_url}/local",
+            open_stage.url,
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,"
             "response_schema_conformance,response_headers_conformance",
@@ -156,7 +168,7 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
     assert len(statuses) >= SCHEMATHESIS_REQUESTS, f"{len(statuses)}:\n{run.stdout[-3000:]}"
     assert set(statuses) <= DOCUMENTED, sorted(set(statuses))
     # Every accepted job (202) exists once, and runs to its end; a replayed 202 is the same job.
-    replays = replayed_answers(local_stage)[replays_before:]
+    replays = replayed_answers(local_stage, open_stage)[replays_before:]
     print(f"schemathesis: replayed answers (reused Idempotency-Key) {sorted(replays)}")
     accepted = sum(1 for entry in answers if entry["status"] == 202) - replays.count(202)
     new_jobs: list[dict] = []
@@ -173,24 +185,25 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
     served = sum(1 for entry in answers if entry["status"] == 200 and entry["method"] == "PUT")
     served -= replays.count(200)
     assert open_stage.objects() - before == served + stored_by_jobs(new_jobs)
-    assert send(local_stage.url(), b"{}", sign=False)[0] == 400  # the gateway is still up
+    still_up = send(f"{open_stage.url}/code-generation", b"{}", sign=False)
+    assert still_up[0] == 400  # the gateway is still up
 
 
 METHODS = st.sampled_from(["PUT", "GET", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "PUT"])
-PATHS = st.sampled_from(
+PATHS = st.sampled_from(  # {stage}: the OPEN variant's deployed stage
     [
-        "/local/code-generation",
-        "/local/code-generation/",
-        "/local/",
+        "/{stage}/code-generation",
+        "/{stage}/code-generation/",
+        "/{stage}/",
         "/other/code-generation",
-        "/local/code-generation?x=%ff",
+        "/{stage}/code-generation?x=%ff",
         "/%2e%2e/",
-        "/local/code-generation?" + "q=1&" * 300,
-        "/local/code-generation/jobs/0badc0de-0000-4000-8000-000000000001",
-        "/local/code-generation/jobs/../../code-generation",
-        "/local/code-generation/jobs/%00",
-        "/local/code-generation/jobs/%0A",
-        "/local/code-generation/jobs/",
+        "/{stage}/code-generation?" + "q=1&" * 300,
+        "/{stage}/code-generation/jobs/0badc0de-0000-4000-8000-000000000001",
+        "/{stage}/code-generation/jobs/../../code-generation",
+        "/{stage}/code-generation/jobs/%00",
+        "/{stage}/code-generation/jobs/%0A",
+        "/{stage}/code-generation/jobs/",
     ]
 )
 JSONISH = st.recursive(
@@ -237,6 +250,7 @@ def test_raw_hostile_http_never_gets_a_5xx(local_stage, open_stage, method, path
     # function must refuse what it cannot read. (Signature checks: test_local_gateway.py.)
     host, port = local_stage.state.gateway_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    path = path.replace("{stage}", open_stage.stage)
     try:
         connection.putrequest(method, path, skip_accept_encoding=True)
         for name, value in headers:

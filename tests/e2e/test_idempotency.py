@@ -12,8 +12,8 @@ import pytest
 from botocore.credentials import Credentials
 
 from deploy.call import generate
-from deploy.paths import LAMBDA_DIR
 from tests.e2e.helpers import CREDENTIALS, emulator_client, send, set_script, wait_for
+from tests.e2e.variants import Variant
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,7 +25,12 @@ pytestmark = [
 
 REQUEST = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 48}
 BODY = json.dumps(REQUEST).encode()
-VARIANT = {"timeout": 20, "integration_timeout_ms": 1000, "default_max_tokens": 200}
+# The real function with a 1 s integration timeout: the gateway answers 503 after it while
+# the function runs on.
+IDEMPOTENT = Variant(
+    "idem", {"timeout": 20, "integration_timeout_ms": 1000, "default_max_tokens": 200}
+)
+pytestmark.append(pytest.mark.variants(IDEMPOTENT))
 # Every model call is scripted: its first token 4 s after the call (past the gateway's 1 s,
 # within the 12 s the function's 20 s leave the model), then 40 tokens in 1 s, whatever the
 # machine's speed.
@@ -39,12 +44,10 @@ SCRIPT = {
 
 @pytest.fixture
 def stage(local_stage):
-    """The real function with a 1 s integration timeout (the gateway answers 503 after it
-    while the function runs on), every model call scripted past it, and calls counted."""
-    outputs = local_stage.deploy(LAMBDA_DIR, **VARIANT).outputs
+    """The IDEMPOTENT variant, every model call scripted past its 1 s, and calls counted."""
     model = local_stage.state.model_url
     set_script(model, local_stage.state.token, "POST", SCRIPT)
-    yield local_stage, outputs
+    yield local_stage, local_stage.on(IDEMPOTENT)
     set_script(model, local_stage.state.token, "DELETE")
 
 
@@ -54,9 +57,9 @@ def model_calls(local_stage) -> int:
     return rules[0]["hits"]
 
 
-def keyed_put(local_stage, key: str, body: bytes = BODY, credentials=CREDENTIALS):
+def keyed_put(stage, key: str, body: bytes = BODY, credentials=CREDENTIALS):
     headers = [("Idempotency-Key", key)]
-    return send(local_stage.url(), body, headers=headers, credentials=credentials)
+    return send(stage.url(), body, headers=headers, credentials=credentials)
 
 
 def objects(s3, bucket: str) -> set[str]:
@@ -65,13 +68,14 @@ def objects(s3, bucket: str) -> set[str]:
 
 
 def test_a_retry_past_the_gateways_timeout_gets_the_first_answer_from_one_model_call(stage):
-    local_stage, outputs = stage
+    local_stage, idempotent = stage
     s3 = emulator_client(local_stage.state.emulator_url, "s3")
-    before = objects(s3, outputs["bucket_name"])
+    bucket = idempotent.outputs["bucket_name"]
+    before = objects(s3, bucket)
     notices = io.StringIO()
     key = str(uuid.uuid4())
     payload = generate(
-        local_stage.url(),
+        idempotent.url(),
         BODY,
         region="us-east-1",
         credentials=CREDENTIALS,
@@ -80,9 +84,9 @@ def test_a_retry_past_the_gateways_timeout_gets_the_first_answer_from_one_model_
     )
     assert "HTTP 503" in notices.getvalue()  # the first try was cut off by the gateway
     assert model_calls(local_stage) == 1
-    assert objects(s3, outputs["bucket_name"]) - before == {payload["key"]}
+    assert objects(s3, bucket) - before == {payload["key"]}
     # Sent once more, it is the same answer again, marked as a replay.
-    status, headers, data = keyed_put(local_stage, key)
+    status, headers, data = keyed_put(idempotent, key)
     assert status == 200 and json.loads(data) == payload
     assert headers["Idempotent-Replayed"] == "true"
     assert headers["X-Request-Id"] == payload["request_id"]
@@ -90,19 +94,19 @@ def test_a_retry_past_the_gateways_timeout_gets_the_first_answer_from_one_model_
 
 
 def test_a_duplicate_sent_while_the_first_runs_is_a_409_and_another_body_a_422(stage):
-    local_stage, _ = stage
+    local_stage, idempotent = stage
     key = str(uuid.uuid4())
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(keyed_put, local_stage, key)
+        first = pool.submit(keyed_put, idempotent, key)
         wait_for(lambda: model_calls(local_stage) == 1, 20, "the first request to reach the model")
-        status, headers, data = keyed_put(local_stage, key)
+        status, headers, data = keyed_put(idempotent, key)
         if status == 503:  # a second worker's cold start can outlast the 1 s: once more
-            status, headers, data = keyed_put(local_stage, key)
+            status, headers, data = keyed_put(idempotent, key)
         assert status == 409 and json.loads(data)["error"] == "RequestInProgress"
         assert int(headers["Retry-After"]) >= 1
         first.result()
     other = json.dumps({**REQUEST, "message": "a function that multiplies"}).encode()
-    status, _, data = keyed_put(local_stage, key, other)
+    status, _, data = keyed_put(idempotent, key, other)
     assert status == 422 and json.loads(data)["error"] == "IdempotencyKeyReused"
     assert model_calls(local_stage) == 1
 
@@ -122,7 +126,7 @@ TRUST = json.dumps(
 
 
 def test_keys_belong_to_the_caller_and_every_session_of_a_role_is_one_caller(stage):
-    local_stage, _ = stage
+    local_stage, idempotent = stage
     emulator = local_stage.state.emulator_url
     iam, sts = emulator_client(emulator, "iam"), emulator_client(emulator, "sts")
     suffix = uuid.uuid4().hex[:8]
@@ -136,7 +140,7 @@ def test_keys_belong_to_the_caller_and_every_session_of_a_role_is_one_caller(sta
         return Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
 
     def answer(credentials: Credentials, key: str) -> dict:
-        url = local_stage.url()
+        url = idempotent.url()
         return generate(url, BODY, region="us-east-1", credentials=credentials, idempotency_key=key)
 
     key = str(uuid.uuid4())

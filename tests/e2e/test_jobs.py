@@ -16,7 +16,6 @@ import pytest
 from botocore.credentials import Credentials
 
 from deploy.call import submit_job, wait_for_job
-from deploy.paths import LAMBDA_DIR
 from tests.e2e.helpers import (
     CREDENTIALS,
     JOB_MAX_RECEIVES,
@@ -25,13 +24,13 @@ from tests.e2e.helpers import (
     LONG_JOB_DEADLINE_S,
     LONG_SCRIPT,
     LONG_TOKENS,
-    LONG_VARIANT,
     emulator_client,
     scripted,
     send,
     set_faults,
     wait_for,
 )
+from tests.e2e.variants import BASE, LONG_JOBS, Variant
 
 pytestmark = [
     pytest.mark.e2e,
@@ -39,7 +38,13 @@ pytestmark = [
     pytest.mark.registry,
     pytest.mark.terraform,
     pytest.mark.model,
+    pytest.mark.variants(BASE),
 ]
+
+# Redeliveries as close together as the validation allows (a visibility of worker_timeout + 10
+# s, worker_timeout 10 s at least), for a message every delivery of which fails at once.
+POISON_VISIBILITY_S = 20
+POISON = Variant("poison", {"worker_timeout": 10, "job_visibility_timeout": POISON_VISIBILITY_S})
 
 SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 64}
 ROOT = "123456789012:123456789012"  # the owner the root caller is: ACCOUNT:ITS-ID (the account)
@@ -47,7 +52,7 @@ ROOT = "123456789012:123456789012"  # the owner the root caller is: ACCOUNT:ITS-
 
 @pytest.fixture
 def deployed(local_stage):
-    return local_stage.deploy(LAMBDA_DIR).outputs
+    return local_stage.on(BASE).outputs
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +60,16 @@ def aws(local_stage):
     return lambda service: emulator_client(local_stage.state.emulator_url, service)
 
 
-def submit(local_stage, body=SHORT, credentials=CREDENTIALS) -> str:
+def submit(stage, body=SHORT, credentials=CREDENTIALS) -> str:
+    """A job submitted to `stage` (the stack: its base variant; or a variant's stage)."""
+    url = stage.url()
     result, job_url = submit_job(
-        local_stage.url(), json.dumps(body).encode(), region="us-east-1", credentials=credentials
+        url, json.dumps(body).encode(), region="us-east-1", credentials=credentials
     )
     assert result.status == 202, result.body
     location = result.header("Location")
-    assert location is not None and location.startswith("/local/code-generation/jobs/")
+    jobs_path = urllib.parse.urlsplit(url).path + "/jobs/"
+    assert location is not None and location.startswith(jobs_path), location
     assert result.json()["status"] == "queued" and result.json()["url"] == location
     return job_url
 
@@ -86,7 +94,7 @@ def record(aws, deployed, job_id: str) -> dict:
 
 @pytest.mark.runtime_client
 def test_a_job_succeeds_and_its_code_is_the_stored_object(local_stage, deployed, aws):
-    job_url = submit(local_stage)
+    job_url = submit(local_stage.on(BASE))
     done = finished(job_url)
     assert done["status"] == "succeeded" and "def " in done["code"]
     assert done["stored"] is True and done["key"].endswith(f"/{done['job_id']}.py")
@@ -111,7 +119,7 @@ def test_a_job_whose_generation_fails_ends_failed_with_the_error_code(local_stag
         {"path": "/model/*/converse-stream", "status": 403, "code": "AccessDeniedException"},
     )
     try:
-        done = finished(submit(local_stage))
+        done = finished(submit(local_stage.on(BASE)))
     finally:
         set_faults(local_stage.state.model_url, local_stage.state.token, "DELETE")
     assert done["status"] == "failed" and "code" not in done
@@ -128,7 +136,7 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
         {"path": "/model/*/converse-stream", "delay_s": 8, "times": 1},
     )
     try:
-        job_url = submit(local_stage)
+        job_url = submit(local_stage.on(BASE))
         # Killed only once its model call is in the model server's hands (the rule hit).
         wait_for(lambda: model_call_held(local_stage), 60, "the job's model call", 0.1)
         assert job(job_url)[1]["status"] == "running"
@@ -147,10 +155,11 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
 
 
 @pytest.mark.runtime_client  # errors and crashes are client-sensitive
-def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(
-    local_stage, deployed, aws
-):
+@pytest.mark.variants(POISON)
+def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(local_stage, aws):
     # A job whose stored request is not one: every delivery fails; the last one fails it.
+    poison = local_stage.on(POISON)
+    deployed = poison.outputs
     job_id = "0badc0de-0000-4000-8000-000000000001"
     now = time.time()
     aws("dynamodb").put_item(
@@ -173,7 +182,7 @@ def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(
     )
     sqs.send_message(QueueUrl=deployed["jobs_queue_url"], MessageBody="not a job at all")
     ours = {json.dumps({"job_id": job_id}), "not a job at all"}
-    dead_letters: set[str] = set()  # the shared stack's other tests may have left theirs too
+    dead_letters: set[str] = set()
 
     def both_dead() -> bool:
         answer = sqs.receive_message(
@@ -185,9 +194,9 @@ def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(
         return ours <= dead_letters
 
     wait_for(
-        both_dead, JOB_VISIBILITY_S * (JOB_MAX_RECEIVES + 1) + 30, "both messages in the DLQ", 1
+        both_dead, POISON_VISIBILITY_S * (JOB_MAX_RECEIVES + 1) + 30, "both messages in the DLQ", 1
     )
-    job_url = local_stage.url(path=f"/code-generation/jobs/{job_id}")
+    job_url = poison.url(path=f"/code-generation/jobs/{job_id}")
     status, view = job(job_url)
     assert status == 200 and view["status"] == "failed"
     assert view["error"]["code"] == "InternalError" and job_id in view["error"]["message"]
@@ -198,12 +207,12 @@ def test_another_principal_cannot_read_the_job(local_stage, deployed, aws):
     iam.create_user(UserName="mallory")
     key = iam.create_access_key(UserName="mallory")["AccessKey"]
     mallory = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
-    job_url = submit(local_stage)
+    job_url = submit(local_stage.on(BASE))
     done = finished(job_url)
     status, view = job(job_url, credentials=mallory)
     assert status == 404 and view["error"] == "JobNotFound" and "code" not in view
     # Mallory's own job is hers alone, and the stage's key cannot read it either.
-    hers = submit(local_stage, credentials=mallory)
+    hers = submit(local_stage.on(BASE), credentials=mallory)
     assert job(hers, credentials=mallory)[0] == 200
     assert job(hers)[0] == 404
     assert job(job_url)[1]["code"] == done["code"]
@@ -215,16 +224,17 @@ def test_another_principal_cannot_read_the_job(local_stage, deployed, aws):
     "suffix", ["not-a-uuid", "0badc0de-0000-4000-8000-00000000000Z", "x" * 100]
 )
 def test_bad_job_ids_are_400_and_unknown_ones_404(local_stage, deployed, suffix):
-    url = local_stage.url(path=f"/code-generation/jobs/{urllib.parse.quote(suffix)}")
+    url = local_stage.on(BASE).url(path=f"/code-generation/jobs/{urllib.parse.quote(suffix)}")
     assert job(url)[0] == 400
-    unknown = local_stage.url(path="/code-generation/jobs/0badc0de-0000-4000-8000-0000000000ff")
+    unknown_id = "0badc0de-0000-4000-8000-0000000000ff"
+    unknown = local_stage.on(BASE).url(path=f"/code-generation/jobs/{unknown_id}")
     assert job(unknown)[0] == 404
 
 
 def test_a_refused_job_request_creates_nothing(local_stage, deployed, aws):
     before = aws("dynamodb").scan(TableName=deployed["jobs_table"], Select="COUNT")["Count"]
     for body in ({"key": "python", "async": True}, {**SHORT, "async": "yes"}):
-        status, _headers, data = send(local_stage.url(), json.dumps(body).encode())
+        status, _headers, data = send(local_stage.on(BASE).url(), json.dumps(body).encode())
         assert status == 400, data
     after = aws("dynamodb").scan(TableName=deployed["jobs_table"], Select="COUNT")["Count"]
     assert after == before
@@ -249,18 +259,18 @@ def kill_workers(local_stage, handler: str) -> int:
     return killed
 
 
-# The last two tests' stage: a worker with time for a long answer (LONG_VARIANT), and a
+# The last two tests' stage (LONG_JOBS): a worker with time for a long answer, and a
 # generator with one reserved instance.
 
 
 @pytest.mark.runtime_client
+@pytest.mark.variants(LONG_JOBS)
 def test_a_long_jobs_progress_grows_while_the_model_writes(local_stage):
     """The worker streams: a job's GET shows the tokens written so far (every 5 s at most)
     while it runs, growing, then the model's own count once it succeeds."""
-    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
     seen: list[int] = []
     with scripted(local_stage, LONG_SCRIPT):  # 20 s of writing, on any machine
-        job_url = submit(local_stage, LONG)
+        job_url = submit(local_stage.on(LONG_JOBS), LONG)
         deadline = time.monotonic() + LONG_JOB_DEADLINE_S
         while time.monotonic() < deadline:
             status, view = job(job_url)
@@ -278,11 +288,12 @@ def test_a_long_jobs_progress_grows_while_the_model_writes(local_stage):
 
 
 @pytest.mark.runtime_client
+@pytest.mark.variants(LONG_JOBS)
 def test_jobs_are_submitted_and_read_while_generations_hold_every_generator(local_stage):
     """The job routes have a function of their own: with the generator's one reserved
     instance held by a slow synchronous generation, a job is still submitted and read at
     once, not queued behind it."""
-    local_stage.deploy(LAMBDA_DIR, **LONG_VARIANT)
+    long_jobs = local_stage.on(LONG_JOBS)
     model = local_stage.state.model_url
     set_faults(
         model,
@@ -293,11 +304,11 @@ def test_jobs_are_submitted_and_read_while_generations_hold_every_generator(loca
     answers: list[int] = []
     try:
         generation = threading.Thread(
-            target=lambda: answers.append(send(local_stage.url(), json.dumps(SHORT).encode())[0])
+            target=lambda: answers.append(send(long_jobs.url(), json.dumps(SHORT).encode())[0])
         )
         generation.start()
         wait_for(lambda: model_call_held(local_stage), 60, "the generation's model call", 0.1)
-        job_url = submit(local_stage)
+        job_url = submit(long_jobs)
         status, view = job(job_url)
         # Both answered while the generation still holds the generator's only instance.
         assert generation.is_alive(), "the job's requests waited for the generation"

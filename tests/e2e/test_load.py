@@ -18,21 +18,31 @@ import psutil
 import pytest
 
 from tests.e2e.helpers import send
-
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]
+from tests.e2e.variants import Variant
 
 RATE, BURST = 5, 5  # the stage's throttling for this module: any machine's flood exceeds it
 HANDLER = """
 def lambda_handler(event, context):
     return {"statusCode": 200, "body": "ok"}
 """
+LIMITED = Variant(
+    "limited", {"throttling_rate_limit": RATE, "throttling_burst_limit": BURST}, HANDLER
+)
+# The API stage's own scale of limits.
+HUNDRED = Variant("hundred", {"throttling_rate_limit": 100, "throttling_burst_limit": 30}, HANDLER)
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.variants(LIMITED, HUNDRED),
+]
 
 
 @pytest.fixture
 def url(local_stage):
-    source = local_stage.function_source("ok", HANDLER)
-    local_stage.deploy(source, throttling_rate_limit=RATE, throttling_burst_limit=BURST)
-    return local_stage.url()
+    return local_stage.on(LIMITED).url()
 
 
 def spaced(url: str, per_second: float, seconds: float) -> list[int]:
@@ -75,15 +85,16 @@ def check_the_surplus(statuses: list[int], seconds: float, rate: float, burst: i
 
 
 def workers_of(local_stage) -> list[psutil.Process]:
-    """The runtime workers of the API function (the shared stack runs the job worker's and
-    the job routes' function's too: the latter has the same handler, so the function's name
-    in each worker's environment tells them apart)."""
+    """The runtime workers of the LIMITED variant's API function (the shared stack runs
+    other functions too, some with the same handler: the function's name in each worker's
+    environment tells them apart)."""
     server = psutil.Process(local_stage.state.pid)
+    name = local_stage.on(LIMITED).function_name
     return [
         process
         for process in server.children(recursive=True)
         if "codegen.handler.lambda_handler" in process.cmdline()
-        and process.environ().get("AWS_LAMBDA_FUNCTION_NAME") == "codegen-local"
+        and process.environ().get("AWS_LAMBDA_FUNCTION_NAME") == name
     ]
 
 
@@ -118,8 +129,6 @@ def test_a_flood_past_100_a_second_and_a_burst_of_30_gets_429(local_stage):
     """The API stage's own scale of limits. Unsigned, the requests the bucket lets through
     are refused by the route's IAM authorization (403) without running the function, so the
     flood outpaces 100 a second on any machine that can run the stack."""
-    source = local_stage.function_source("ok", HANDLER)
-    local_stage.deploy(source, throttling_rate_limit=100, throttling_burst_limit=30)
     refill(100, 30)
-    statuses, seconds = flood(local_stage.url(), 600, workers=32, sign=False)
+    statuses, seconds = flood(local_stage.on(HUNDRED).url(), 600, workers=32, sign=False)
     check_the_surplus(statuses, seconds, 100, 30, ok=403)

@@ -10,12 +10,10 @@ import pytest
 from botocore.credentials import Credentials
 
 from deploy.call import signed_headers
-from deploy.paths import LAMBDA_DIR
 from local_stage import supervisor
 from local_stage.runtime.interpreter import HTTP_CLIENT_DIR
 from tests.e2e.helpers import CREDENTIALS, send, wait_for
-
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.registry, pytest.mark.terraform]
+from tests.e2e.variants import BASE, Variant
 
 TEST_HANDLER = """
 import base64, json, os, sys, time
@@ -78,15 +76,35 @@ def _files(version: str, delay: float = 0.0, broken: bool = False) -> dict[str, 
     return files
 
 
+STUB = Variant("stub", STUB_VARIABLES, TEST_HANDLER, _files("v1"))
+# The stub once more, for the one test that changes its stage in place (a redeploy).
+REDEPLOYED = Variant("redeploy", STUB_VARIABLES, TEST_HANDLER, _files("v1"))
+# The stub sleeping past its integration's 1 s, well within its own 10 s timeout.
+SLOW = Variant(
+    "slow",
+    {"timeout": 10, "integration_timeout_ms": 1000, "default_max_tokens": 1},
+    TEST_HANDLER,
+    _files("v1"),
+)
+BROKEN = Variant("broken", STUB_VARIABLES, TEST_HANDLER, _files("v3", broken=True))
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.registry,
+    pytest.mark.terraform,
+    pytest.mark.variants(STUB),
+]
+
+
 @pytest.fixture
 def deployed(local_stage):
-    source = local_stage.function_source("stub-v1", TEST_HANDLER, _files("v1"))
-    local_stage.deploy(source, **STUB_VARIABLES)
-    return source
+    """The STUB variant's stage."""
+    return local_stage.on(STUB)
 
 
-def echo(local_stage, query: str = "mode=echo", body: bytes = b'{"k": "v"}', **kwargs):
-    status, _, data = send(local_stage.url() + f"?{query}", body, **kwargs)
+def echo(stage, query: str = "mode=echo", body: bytes = b'{"k": "v"}', **kwargs):
+    status, _, data = send(stage.url() + f"?{query}", body, **kwargs)
     assert status == 200, data
     return json.loads(data)
 
@@ -94,14 +112,15 @@ def echo(local_stage, query: str = "mode=echo", body: bytes = b'{"k": "v"}', **k
 @pytest.mark.runtime_client
 def test_event_follows_payload_2_0(local_stage, deployed):
     reply = echo(
-        local_stage,
+        deployed,
         "mode=echo&x=1&x=2&empty=",
         headers=[("Cookie", "c1=a; c2=b"), ("X-Custom", "Hi")],
     )
     event = reply["event"]
     assert event["version"] == "2.0"
     assert event["routeKey"] == "PUT /code-generation"
-    assert event["rawPath"] == "/local/code-generation"  # the stage prefix stays in the path
+    # The stage prefix stays in the path.
+    assert event["rawPath"] == f"/{deployed.stage}/code-generation"
     assert event["rawQueryString"] == "mode=echo&x=1&x=2&empty="
     assert event["queryStringParameters"] == {"mode": "echo", "x": "1,2", "empty": ""}
     assert event["cookies"] == ["c1=a", "c2=b"]
@@ -109,14 +128,14 @@ def test_event_follows_payload_2_0(local_stage, deployed):
     assert event["headers"]["x-custom"] == "Hi"  # names lower-cased
     assert event["body"] == '{"k": "v"}' and event["isBase64Encoded"] is False
     context = event["requestContext"]
-    assert context["stage"] == "local" and context["routeKey"] == "PUT /code-generation"
+    assert context["stage"] == deployed.stage and context["routeKey"] == "PUT /code-generation"
     assert context["http"]["method"] == "PUT"
-    assert context["http"]["path"] == "/local/code-generation"
+    assert context["http"]["path"] == f"/{deployed.stage}/code-generation"
     assert context["http"]["sourceIp"] == "127.0.0.1"
     assert context["accountId"] == "123456789012" and len(context["requestId"]) == 36
     assert context["authorizer"]["iam"]["accessKey"] == CREDENTIALS.access_key
     assert abs(context["timeEpoch"] / 1000 - time.time()) < 60
-    assert reply["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "codegen-local"
+    assert reply["env"]["AWS_LAMBDA_FUNCTION_NAME"] == deployed.function_name
     assert reply["env"]["MODEL_ID"] == "anthropic.claude-haiku-5-5"
     assert reply["env"]["AWS_ENDPOINT_URL"] == local_stage.state.emulator_url
     assert reply["python"] == [3, 12]
@@ -125,7 +144,7 @@ def test_event_follows_payload_2_0(local_stage, deployed):
 
 @pytest.mark.runtime_client
 def test_the_function_runs_under_the_stacks_runtime_client(local_stage, deployed):
-    reply = echo(local_stage)
+    reply = echo(deployed)
     client = reply["client"]
     if local_stage.client == "http":  # macOS's default
         assert client == str(HTTP_CLIENT_DIR / "runtime_client.py")
@@ -133,7 +152,7 @@ def test_the_function_runs_under_the_stacks_runtime_client(local_stage, deployed
         assert client.endswith(".so") and "awslambdaric" not in client  # the C++ module
     # The context awslambdaric builds from the Runtime API's headers, whichever client.
     assert (
-        reply["arn"].endswith(":function:codegen-local") and reply["memory"] == "512"
+        reply["arn"].endswith(f":function:{deployed.function_name}") and reply["memory"] == "512"
     )  # local.tfvars.json
     assert 0 < reply["remaining"] <= 3000
 
@@ -141,13 +160,13 @@ def test_the_function_runs_under_the_stacks_runtime_client(local_stage, deployed
 def test_repeated_headers_are_joined_with_commas(local_stage, deployed):
     import http.client
 
-    url = local_stage.url() + "?mode=echo"
+    url = deployed.url() + "?mode=echo"
     body = b"{}"
     # SigV4 signs a repeated header as its comma-joined values; send it twice.
     headers = signed_headers(url, body, "us-east-1", CREDENTIALS, {"X-Multi": "a,b"})
     host, port = url.split("/")[2].split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.putrequest("PUT", "/local/code-generation?mode=echo")
+    connection.putrequest("PUT", f"/{deployed.stage}/code-generation?mode=echo")
     for name, value in headers.items():
         if name != "X-Multi":
             connection.putheader(name, value)
@@ -164,7 +183,7 @@ def test_repeated_headers_are_joined_with_commas(local_stage, deployed):
 @pytest.mark.runtime_client
 def test_binary_bodies_arrive_base64_encoded(local_stage, deployed):
     payload = bytes(range(256))
-    reply = echo(local_stage, body=payload, headers=[("Content-Type", "application/octet-stream")])
+    reply = echo(deployed, body=payload, headers=[("Content-Type", "application/octet-stream")])
     event = reply["event"]
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == payload
@@ -172,10 +191,10 @@ def test_binary_bodies_arrive_base64_encoded(local_stage, deployed):
 
 @pytest.mark.runtime_client
 def test_results_are_mapped_as_api_gateway_maps_them(local_stage, deployed):
-    status, headers, data = send(local_stage.url() + "?mode=plain")
+    status, headers, data = send(deployed.url() + "?mode=plain")
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert json.loads(data) == {"hello": "world", "version": "v1"}
-    status, headers, data = send(local_stage.url() + "?mode=binary")
+    status, headers, data = send(deployed.url() + "?mode=binary")
     assert status == 201 and data == bytes(range(256))
     assert headers["Content-Type"] == "application/octet-stream"
     assert headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
@@ -184,13 +203,13 @@ def test_results_are_mapped_as_api_gateway_maps_them(local_stage, deployed):
 
 @pytest.mark.runtime_client
 def test_a_5_mb_answer_passes_and_one_over_lambdas_6_mb_is_a_function_error(local_stage, deployed):
-    status, _, data = send(local_stage.url() + "?mode=big")
+    status, _, data = send(deployed.url() + "?mode=big")
     assert status == 200 and data == b"x" * (5 * 1024 * 1024)
-    status, _, data = send(local_stage.url() + "?mode=too-big")
+    status, _, data = send(deployed.url() + "?mode=too-big")
     assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
-    log = local_stage.function_log()
+    log = deployed.function_log()
     assert "exceeded maximum allowed payload size (6291556 bytes)" in log
-    assert echo(local_stage)["version"] == "v1"  # the next request is served
+    assert echo(deployed)["version"] == "v1"  # the next request is served
 
 
 def test_a_body_over_10_mb_gets_413_before_it_is_read(local_stage, deployed):
@@ -198,44 +217,44 @@ def test_a_body_over_10_mb_gets_413_before_it_is_read(local_stage, deployed):
 
     host, port = local_stage.state.gateway_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.putrequest("PUT", "/local/code-generation")
+    connection.putrequest("PUT", f"/{deployed.stage}/code-generation")
     connection.putheader("Content-Length", str(10 * 1024 * 1024 + 1))
     connection.endheaders()  # the body is never sent: the answer must come anyway
     response = connection.getresponse()
     assert response.status == 413
     assert json.loads(response.read()) == {"message": "Request Entity Too Large"}
     connection.close()
-    status, _, _ = send(local_stage.url(), b"x" * (10 * 1024 * 1024 + 1))
+    status, _, _ = send(deployed.url(), b"x" * (10 * 1024 * 1024 + 1))
     assert status == 413
 
 
 def test_unknown_routes_get_404(local_stage, deployed):
     for url, method in [
-        (local_stage.url(), "GET"),
-        (local_stage.url(path="/other"), "PUT"),
-        (local_stage.url(stage="nostage"), "PUT"),
+        (deployed.url(), "GET"),
+        (deployed.url(path="/other"), "PUT"),
+        (f"{local_stage.state.gateway_url}/nostage/code-generation", "PUT"),
     ]:
         status, _, data = send(url, method=method)
         assert (status, json.loads(data)) == (404, {"message": "Not Found"}), url
 
 
 def test_aws_iam_routes_refuse_unsigned_and_badly_signed_requests(local_stage, deployed):
-    status, _, data = send(local_stage.url(), sign=False)
+    status, _, data = send(deployed.url(), sign=False)
     assert (status, json.loads(data)) == (403, {"message": "Forbidden"})
     wrong_secret = Credentials(CREDENTIALS.access_key, "not-the-stack-secret")
-    status, _, data = send(local_stage.url(), credentials=wrong_secret)
+    status, _, data = send(deployed.url(), credentials=wrong_secret)
     assert status == 403 and "signature" in json.loads(data)["message"]
-    status, _, data = send(local_stage.url(), credentials=Credentials("nobody", "test"))
+    status, _, data = send(deployed.url(), credentials=Credentials("nobody", "test"))
     assert status == 403 and "security token" in json.loads(data)["message"]
 
 
 @pytest.mark.runtime_client
 def test_function_errors_and_crashes_give_500_and_the_next_request_works(local_stage, deployed):
     for mode in ("crash", "exit"):
-        status, _, data = send(local_stage.url() + f"?mode={mode}")
+        status, _, data = send(deployed.url() + f"?mode={mode}")
         assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"}), mode
-        assert echo(local_stage)["version"] == "v1"
-    log = local_stage.function_log()
+        assert echo(deployed)["version"] == "v1"
+    log = deployed.function_log()
     assert "the handler crashed" in log
     assert "REPORT RequestId:" in log and "START RequestId:" in log
 
@@ -243,60 +262,62 @@ def test_function_errors_and_crashes_give_500_and_the_next_request_works(local_s
 @pytest.mark.runtime_client
 def test_a_hanging_handler_is_ended_by_the_function_timeout(local_stage, deployed):
     start = time.monotonic()
-    status, _, data = send(local_stage.url() + "?mode=hang")
+    status, _, data = send(deployed.url() + "?mode=hang")
     elapsed = time.monotonic() - start
     assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
     # Not ended before its 3 s (a slow machine only adds to this); that the timeout ended it,
     # and not the client's 40 s, is the log's line below.
     assert elapsed > 2.9, elapsed
-    log = local_stage.function_log()
+    log = deployed.function_log()
     assert "Task timed out after 3.00 seconds" in log
-    assert echo(local_stage)["version"] == "v1"
+    assert echo(deployed)["version"] == "v1"
 
 
+@pytest.mark.variants(REDEPLOYED)
 def test_a_redeploy_is_served_without_restart(local_stage):
+    stage = local_stage.on(REDEPLOYED)
+    assert echo(stage)["version"] == "v1"
     source = local_stage.function_source("stub-v2", TEST_HANDLER, _files("v2", delay=0.5))
-    assert local_stage.deploy(source, **STUB_VARIABLES).changed
-    reply = echo(local_stage)
-    assert reply["version"] == "v2"
+    assert stage.redeploy(source).changed
+    assert echo(stage)["version"] == "v2"
 
 
-def test_past_the_integration_timeout_the_gateway_answers_503(local_stage, deployed):
-    # The handler sleeps past the integration's 1 s but well within its own 10 s timeout.
-    local_stage.deploy(deployed, timeout=10, integration_timeout_ms=1000, default_max_tokens=1)
+@pytest.mark.variants(SLOW)
+def test_past_the_integration_timeout_the_gateway_answers_503(local_stage):
     start = time.monotonic()
-    status, _, data = send(local_stage.url() + "?mode=sleep&s=5")
+    status, _, data = send(local_stage.on(SLOW).url() + "?mode=sleep&s=5")
     # The gateway's 503, not the function's answer after its 5 s sleep; never before 1 s.
     assert (status, json.loads(data)) == (503, {"message": "Service Unavailable"})
     assert time.monotonic() - start > 0.9
 
 
 @pytest.mark.runtime_client
+@pytest.mark.variants(BROKEN)
 def test_a_module_that_fails_to_import_gives_500_each_time(local_stage):
-    source = local_stage.function_source("stub-broken", TEST_HANDLER, _files("v3", broken=True))
-    local_stage.deploy(source, **STUB_VARIABLES)
+    broken = local_stage.on(BROKEN)
     for _ in range(2):
-        status, _, _ = send(local_stage.url() + "?mode=echo")
+        status, _, _ = send(broken.url() + "?mode=echo")
         assert status == 500
-    assert "this module refuses to import" in local_stage.function_log()
+    assert "this module refuses to import" in broken.function_log()
 
 
+@pytest.mark.variants(BASE)
 def test_the_real_function_runs_behind_the_gateway(local_stage):
-    local_stage.deploy(LAMBDA_DIR)
-    status, _, data = send(local_stage.url(), b"not json")
+    status, _, data = send(local_stage.on(BASE).url(), b"not json")
     assert status == 400 and "not valid JSON" in json.loads(data)["message"]
     status, _, data = send(
-        local_stage.url(), json.dumps({"message": "m", "key": "klingon"}).encode()
+        local_stage.on(BASE).url(), json.dumps({"message": "m", "key": "klingon"}).encode()
     )
     assert status == 400 and "python" in json.loads(data)["accepted"]
 
 
 @pytest.mark.breaks_stack
+@pytest.mark.variants(BASE)
 def test_down_leaves_no_process_behind(local_stage):
     root = local_stage.root
     pid = local_stage.state.pid
     server = psutil.Process(pid)
-    send(local_stage.url(), b"{}")  # whatever is deployed: a worker now runs it
+    send(local_stage.on(BASE).url(), b"{}")  # whatever is deployed: a worker now runs it
     assert any("awslambdaric" in " ".join(p.cmdline()) for p in server.children(recursive=True))
     assert supervisor.down(state_dir=local_stage.state_dir)
 

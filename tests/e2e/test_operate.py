@@ -14,9 +14,9 @@ import pytest
 
 from deploy.call import submit_job, wait_for_job
 from deploy.logs import LogReader, sources
-from deploy.paths import LAMBDA_DIR
 from deploy.status import read_status
 from tests.e2e.helpers import CREDENTIALS, emulator_client, send, wait_for
+from tests.e2e.variants import BASE
 
 pytestmark = [
     pytest.mark.e2e,
@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.registry,
     pytest.mark.terraform,
     pytest.mark.model,
+    pytest.mark.variants(BASE),
 ]
 
 SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 48}
@@ -31,7 +32,7 @@ SHORT = {"message": "a function that adds two numbers", "key": "python", "max_to
 
 @pytest.fixture
 def deployed(local_stage):
-    return local_stage.deploy(LAMBDA_DIR).outputs
+    return local_stage.on(BASE).outputs
 
 
 @pytest.fixture
@@ -62,8 +63,8 @@ def records(lines, source: str) -> list[dict]:
 
 def test_a_puts_lines_are_where_aws_keeps_them_with_its_metrics(local_stage, deployed, client):
     since = int(time.time() * 1000) - 1000
-    before = read_status(client, deployed, local_stage.url(), alarms_evaluated=False)
-    status, headers, data = send(local_stage.url(), json.dumps(SHORT).encode(), timeout=60)
+    before = read_status(client, deployed, local_stage.on(BASE).url(), alarms_evaluated=False)
+    status, headers, data = send(local_stage.on(BASE).url(), json.dumps(SHORT).encode(), timeout=60)
     assert status == 200, data
     answer = json.loads(data)
     api_id = headers["apigw-requestid"]
@@ -90,12 +91,12 @@ def test_a_puts_lines_are_where_aws_keeps_them_with_its_metrics(local_stage, dep
     assert record["InputTokens"] == [answer["usage"]["input_tokens"]]
 
     def counted() -> bool:
-        after = read_status(client, deployed, local_stage.url(), alarms_evaluated=False)
+        after = read_status(client, deployed, local_stage.on(BASE).url(), alarms_evaluated=False)
         grew = {name: after.counts[name] - before.counts[name] for name in after.counts}
         return grew["Requests"] >= 1 and grew["OutputTokens"] >= answer["usage"]["output_tokens"]
 
     wait_for(counted, 20, "status to count the request", 0.5)
-    after = read_status(client, deployed, local_stage.url(), alarms_evaluated=False)
+    after = read_status(client, deployed, local_stage.on(BASE).url(), alarms_evaluated=False)
     assert after.latency_ms["p99"] is not None and after.jobs["dead letters"] >= 0
 
     # The AWS CLI reads the same group, as against AWS.
@@ -132,7 +133,7 @@ def test_a_puts_lines_are_where_aws_keeps_them_with_its_metrics(local_stage, dep
 def test_a_jobs_lines_run_from_its_submission_to_its_delivery(local_stage, deployed, client):
     since = int(time.time() * 1000) - 1000
     result, job_url = submit_job(
-        local_stage.url(),
+        local_stage.on(BASE).url(),
         json.dumps(SHORT).encode(),
         region="us-east-1",
         credentials=CREDENTIALS,
