@@ -105,13 +105,13 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
         {"method": "PUT", "path": f"/{deployed['bucket_name']}/*", "delay_s": 3, "status": 503},
     )
     try:
-        started = time.monotonic()
         status, headers, data = send(
             base_url(local_stage), json.dumps(PALINDROME).encode(), timeout=60
         )
-        elapsed = time.monotonic() - started
     finally:
         faults(local_stage, "DELETE")
+    # A 200 with the code: the function answered within its timeout (cut off by it, the
+    # caller would get the gateway's bare 500), whatever the machine's speed.
     assert status == 200, data
     reply = json.loads(data)
     ast.parse(reply["code"])
@@ -119,7 +119,6 @@ def test_a_slow_failing_s3_after_generation_still_answers_200_with_the_code(
     assert reply["stored"] is False and reply["location"] is None
     assert "could not be stored" in reply["storage_error"]
     assert headers["X-Storage-Error"] == reply["storage_error"]
-    assert elapsed < 28  # answered within the function's timeout, not cut off by it
     # A failing rule answers itself, so no attempt (even one still hanging) reaches the bucket.
     assert s3.list_objects_v2(Bucket=deployed["bucket_name"]).get("KeyCount", 0) == before
 
