@@ -178,9 +178,16 @@ class ControlPlane:
         self._functions: dict[str, Function | None] = {}
         self._mappings: frozenset[SqsMapping] | None = None
 
-    def client(self, service: str, read_timeout: float = 60.0) -> Any:
-        """A boto3 client of the emulator (one attempt per call: the emulator is local)."""
-        config = Config(retries={"max_attempts": 1}, read_timeout=read_timeout)
+    def client(
+        self, service: str, read_timeout: float = 60.0, max_pool_connections: int = 10
+    ) -> Any:
+        """A boto3 client of the emulator (one attempt per call: the emulator is local), with
+        connections for up to `max_pool_connections` calls at once (botocore's default: 10)."""
+        config = Config(
+            retries={"max_attempts": 1},
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+        )
         return self._session.client(service, endpoint_url=self._endpoint_url, config=config)
 
     # Reads are cheap dictionary lookups until the emulator's configuration changes.

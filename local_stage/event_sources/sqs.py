@@ -8,6 +8,11 @@ succeeds, delete the messages it did not name in `batchItemFailures` (with
 ReportBatchItemFailures; an answer that is not a valid one fails the whole batch), and when it
 fails (an error, a crash, a timeout) delete none: they come back once their visibility timeout
 runs out. At most `ScalingConfig.MaximumConcurrency` batches of one mapping run at once.
+
+Each poller long-polls for 20 s, SQS's longest wait (SQS Developer Guide, "Setting-up long
+polling", read 2026-12-06), as Lambda's pollers do: an idle queue costs one request per poller
+every 20 s instead of one a second (a stack of 11 stages idled at a fifth of a core polling its
+queues every second), and a send still wakes the poll at once.
 """
 
 import asyncio
@@ -15,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +29,9 @@ from local_stage.runtime.invocation import InvokeResult
 from local_stage.runtime.service import RuntimeService
 
 logger = logging.getLogger(__name__)
-_POLL_WAIT_S = 1  # each receive waits this long for a message (moto wakes it on a send)
+LONG_POLL_S = 20  # each receive waits this long for a message (moto wakes it on a send)
+# Connections for long polls at once (more wait for one): far more pollers than a stack has.
+_MAX_POLLS = 256
 _CHECK_EVERY_S = 0.5  # how often the mappings are looked at (cached until they change)
 _RESULT_GRACE_S = 5.0  # beyond the function's timeout, for its worker to report
 
@@ -56,6 +64,56 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
             }
         )
     return {"Records": records}
+
+
+async def long_poll(sqs: Any, queue_url: str, batch_size: int, wait_s: int) -> list[dict]:
+    """Up to `batch_size` messages of the queue, waiting up to `wait_s` for the first.
+
+    The receive blocks a daemon thread of its own, so that nothing waits for it: a stopped stack
+    exits at once, and a poll of a stopped poller does not hold a pool's thread. Messages that
+    such an abandoned poll receives go back on the queue at once (visibility 0) instead of
+    staying hidden for their visibility timeout."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[list[dict]] = loop.create_future()
+
+    def settle(messages: list[dict], error: Exception | None) -> None:
+        if answer.cancelled():
+            if messages:
+                threading.Thread(target=release, args=(messages,), daemon=True).start()
+        elif error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(messages)
+
+    def release(messages: list[dict]) -> None:
+        with contextlib.suppress(Exception):  # if it fails, they come back after their timeout
+            sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for index, m in enumerate(messages)
+                ],
+            )
+
+    def receive() -> None:
+        messages: list[dict] = []
+        error: Exception | None = None
+        try:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=batch_size,
+                WaitTimeSeconds=wait_s,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+        except Exception as exc:
+            error = exc
+        # (If the loop is closed, the stack stopped while this poll waited.)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, messages, error)
+
+    threading.Thread(target=receive, name="sqs-long-poll", daemon=True).start()
+    return await answer
 
 
 def to_retry(result: InvokeResult | None, message_ids: list[str], report: bool) -> set[str]:
@@ -91,12 +149,14 @@ class EventSourcePollers:
         self, control: ControlPlane, runtime: RuntimeService, max_concurrency: int
     ) -> None:
         self.region = control.region
-        self._sqs = control.client("sqs", read_timeout=_POLL_WAIT_S + 10)
+        self._sqs = control.client(
+            "sqs", read_timeout=LONG_POLL_S + 10, max_pool_connections=_MAX_POLLS
+        )
         self._control = control
         self._runtime = runtime
         self._max_concurrency = max_concurrency
-        # Long polls block a thread each: their own pool, not the loop's default one.
-        self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="sqs-poller")
+        # The other calls (short) block a thread each: their own pool, not the loop's default.
+        self._threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sqs-poller")
         self._running: dict[SqsMapping, list[asyncio.Task[None]]] = {}
         self._watcher: asyncio.Task[None] | None = None
 
@@ -167,15 +227,7 @@ class EventSourcePollers:
                 await asyncio.sleep(1.0)
 
     async def _one_batch(self, mapping: SqsMapping, queue_url: str) -> None:
-        answer = await self._call(
-            self._sqs.receive_message,
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=mapping.batch_size,
-            WaitTimeSeconds=_POLL_WAIT_S,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = answer.get("Messages", [])
+        messages = await long_poll(self._sqs, queue_url, mapping.batch_size, LONG_POLL_S)
         if not messages:
             return
         function = self._control.function(mapping.function_name)

@@ -2,15 +2,18 @@
 an invocation, the event a function gets, how a mapping is read; and the emulator's SQS made
 to answer as AWS does."""
 
+import asyncio
 import json
+import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local_stage.control_plane import SqsMapping
 from local_stage.emulator import fidelity_sqs
-from local_stage.event_sources.sqs import sqs_event, to_retry
+from local_stage.event_sources.sqs import LONG_POLL_S, long_poll, sqs_event, to_retry
 from local_stage.runtime.invocation import InvokeResult
 
 IDS = ["m1", "m2", "m3"]
@@ -112,3 +115,64 @@ def test_the_emulators_sqs_answers_as_aws_and_runs_no_mapping_itself():
         QueueUrl=queue, MessageSystemAttributeNames=["ApproximateReceiveCount"]
     )["Messages"]
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def _queue(name: str = "jobs") -> tuple[object, str]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    return sqs, sqs.create_queue(QueueName=name)["QueueUrl"]
+
+
+def _receive_count(sqs, queue: str) -> str | None:
+    """The one visible message's receive count, None when none is visible."""
+    messages = sqs.receive_message(
+        QueueUrl=queue, MessageSystemAttributeNames=["ApproximateReceiveCount"]
+    ).get("Messages", [])
+    return messages[0]["Attributes"]["ApproximateReceiveCount"] if messages else None
+
+
+@mock_aws
+def test_a_long_poll_is_answered_by_a_send_not_by_the_end_of_its_wait():
+    sqs, queue = _queue()
+
+    async def scenario() -> tuple[list[dict], float]:
+        started = time.monotonic()
+        poll = asyncio.ensure_future(long_poll(sqs, queue, 10, LONG_POLL_S))
+        await asyncio.sleep(0.3)
+        assert not poll.done()  # waiting, not answered empty
+        await asyncio.to_thread(sqs.send_message, QueueUrl=queue, MessageBody="job")
+        return await poll, time.monotonic() - started
+
+    messages, elapsed = asyncio.run(scenario())
+    assert [m["Body"] for m in messages] == ["job"]
+    assert messages[0]["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert elapsed < LONG_POLL_S / 2  # woken by the send: it did not wait its 20 s out
+
+
+@mock_aws
+def test_a_stopped_poll_waits_for_nothing_and_puts_back_what_it_receives_after():
+    sqs, queue = _queue()
+
+    async def scenario() -> None:
+        poll = asyncio.ensure_future(long_poll(sqs, queue, 10, LONG_POLL_S))
+        await asyncio.sleep(0.3)
+        poll.cancel()  # the poller stops (a mapping changed, the stack stops)
+        with pytest.raises(asyncio.CancelledError):
+            await poll
+        # Its receive still waits in its thread, and gets this message...
+        await asyncio.to_thread(sqs.send_message, QueueUrl=queue, MessageBody="job")
+        # ...which is visible again at once, not after its visibility timeout (30 s).
+        for _ in range(100):
+            if await asyncio.to_thread(_receive_count, sqs, queue) is not None:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the message received by the stopped poll stayed hidden")
+
+    asyncio.run(scenario())
+
+
+@mock_aws
+def test_a_long_poll_on_a_missing_queue_raises_its_error():
+    sqs, queue = _queue()
+    sqs.delete_queue(QueueUrl=queue)
+    with pytest.raises(ClientError, match="does not exist"):
+        asyncio.run(long_poll(sqs, queue, 1, 1))
