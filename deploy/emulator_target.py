@@ -29,6 +29,7 @@ EMULATOR_URL_VARIABLE = "CODEGEN_EMULATOR_URL"
 # Variables that would sign the emulator's requests with someone's real credentials.
 _CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
 _INSTANCE_MARKER = ".emulator-instance"
+_API_STAGE = "aws_apigatewayv2_stage"  # what the emulator cannot update in place
 _NOT_RUNNING = "the local stack is not running: start it with `invoke local.up`"
 
 
@@ -123,13 +124,17 @@ class EmulatorTarget:
 
     def adjust_plan(self, runner: TerraformRunner, workdir: Workdir) -> None:
         """The emulator cannot update an API stage in place (the provider would retry for ten
-        minutes): replace such a stage instead."""
+        minutes): replace such a stage instead. With no API stage in the state (a deploy from
+        empty) there is none to update, and the plan is not read (`terraform show` costs about
+        4 CPU-seconds)."""
+        held = workdir.local_resource_types()
+        if held is not None and _API_STAGE not in held:
+            return
         plan = runner.show_plan(workdir.plan_file)
         stages = [
             change["address"]
             for change in plan.get("resource_changes", [])
-            if change.get("type") == "aws_apigatewayv2_stage"
-            and change["change"]["actions"] == ["update"]
+            if change.get("type") == _API_STAGE and change["change"]["actions"] == ["update"]
         ]
         if stages:
             self.report(f"replacing {', '.join(stages)} (the emulator cannot update it)")

@@ -94,6 +94,22 @@ class Workdir:
             return None
         return {name: item.get("value") for name, item in outputs.items()}
 
+    def local_resource_types(self) -> set[str] | None:
+        """The types of the resources in the local state (empty when nothing is deployed), or
+        None when the state lives in a remote backend or cannot be read here."""
+        if self.backend_config is not None:
+            return None
+        try:
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError):
+            return None
+        resources = state.get("resources") if isinstance(state, dict) else None
+        if not isinstance(resources, list):
+            return None
+        return {str(item.get("type")) for item in resources if isinstance(item, dict)}
+
     def needs_init(self) -> bool:
         marker = self.path / _INIT_MARKER
         return not (self.path / ".terraform").is_dir() or (
