@@ -28,6 +28,7 @@ from local_stage.emulator import (
 from local_stage.emulator.account import AccountFacts, answering_account
 from local_stage.emulator.changes import ChangeCounter
 from local_stage.emulator.principals import Principals
+from local_stage.emulator.retries import RetriedCalls
 from local_stage.emulator.signatures import verifying
 from local_stage.faults import FaultTable, injecting
 from local_stage.guard import wsgi_guard
@@ -94,6 +95,7 @@ class Emulator:
         werkzeug_app.DISABLE_GLOBAL_CORS = True
         app = _watching(DomainDispatcherApplication(create_backend_app), self.changes)
         app = answering_account(app, self.account, backends.lambda_reservations)
+        app = RetriedCalls(app)  # an SDK's retry of a call that already ran: its first answer
         app = _answering_health(injecting(app, self.faults), self.instance)
         app = verifying(app, Principals({credentials[0]: credentials[1]}))
         app = wsgi_guard(app, self.token)
