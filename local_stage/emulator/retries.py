@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 _REMEMBERED = 2048  # answers kept: the SDK retries within seconds, a deploy makes ~100 calls
+# In each log line of a call answered again (the tests gather them: tests/e2e/conftest.py).
+RETRY_LOG_MARKER = "is a retry of a call already answered"
 _WAIT_FOR_FIRST_S = 600.0  # an attempt of a call still running waits this long for its answer
 
 
@@ -94,15 +96,16 @@ class RetriedCalls:
         if earlier.status[:1] != "2":
             return self._app(environ, start_response)  # it failed: this attempt runs
         logger.warning(
-            "%s (%s, call %s) is a retry of a call already answered %s: answered the same "
-            "again instead of running it twice (the first answer did not reach the caller)",
+            "%s (%s, call %s) %s %s: answered the same again instead of running it twice "
+            "(the first answer did not reach the caller)",
             operation,
             attempt,
             call,
+            RETRY_LOG_MARKER,
             earlier.status,
         )
         start_response(earlier.status, list(earlier.headers))
         return [earlier.body]
 
 
-__all__ = ["RetriedCalls"]
+__all__ = ["RETRY_LOG_MARKER", "RetriedCalls"]

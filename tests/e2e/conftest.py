@@ -23,6 +23,7 @@ from deploy.stages import load_stage
 from deploy.terraform import TerraformError
 from local_stage import supervisor
 from local_stage.contract import StackState
+from local_stage.emulator.retries import RETRY_LOG_MARKER
 from local_stage.runtime.interpreter import CLIENTS, available_clients
 from tests.conftest import stack_client
 from tests.e2e.helpers import CREDENTIALS, write_function
@@ -225,3 +226,19 @@ def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
         yield stack
     finally:
         supervisor.down(state_dir=root / "state")  # (a `breaks_stack` test may have already)
+        _warn_of_retried_calls(root / "state" / "logs" / "server.log")
+
+
+def _warn_of_retried_calls(server_log: Path) -> None:
+    """Each call the emulator answered twice (an SDK's retry after a lost answer), as a warning
+    of the run: what to look at if deploys fail with conflicts again."""
+    try:
+        lines = server_log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return
+    retried = [line for line in lines if RETRY_LOG_MARKER in line]
+    if retried:
+        shown = "\n".join(retried[:10])
+        warnings.warn(
+            f"the emulator answered {len(retried)} retried calls again:\n{shown}", stacklevel=1
+        )
