@@ -1,5 +1,10 @@
 """One local stack per Lambda runtime client per test run; every stage variant its tests name
-deployed into it once, concurrently, before its first test (tests/e2e/variants.py).
+deployed into it once, concurrently, beside its first tests (tests/e2e/variants.py).
+
+The base variant deploys first; a test waits only for the variants it names, and the tests
+run in the order their variants come (a module after every variant it names). A test marked
+`settled` reads what the whole emulator holds (its memory, the account's reservations): it
+runs after every deploy of its stack has ended.
 
 Tests marked `runtime_client` run on a stack of each client this OS has (both on Linux,
 `http` on macOS); every other test runs on one of them (tests/conftest.py chooses which).
@@ -27,9 +32,10 @@ from local_stage.emulator.retries import RETRY_LOG_MARKER
 from local_stage.runtime.interpreter import CLIENTS, available_clients
 from tests.conftest import stack_client
 from tests.e2e.helpers import CREDENTIALS, write_function
-from tests.e2e.variants import Variant
+from tests.e2e.variants import BASE, Variant
 
 VARIANTS_MARKER = "variants"
+SETTLED_MARKER = "settled"
 # Deploys at once into one stack. An apply from empty is partly waiting (the AWS provider's
 # ~25 s checks of each queue) and partly CPU (Terraform, the provider, the emulator): on 2 cores
 # four at a time deploy the native stack's 11 variants in about 6 minutes (ci11: 378 s).
@@ -90,11 +96,14 @@ class LocalStage:
     state: StackState
     root: Path
     client: str
-    _variants: dict[Variant, StageVariant] = field(default_factory=dict, repr=False)
-    _failed: dict[Variant, str] = field(default_factory=dict, repr=False)  # the deploy's error
+    _deploys: dict[Variant, concurrent.futures.Future[StageVariant]] = field(
+        default_factory=dict, repr=False
+    )
+    _pool: concurrent.futures.ThreadPoolExecutor | None = field(default=None, repr=False)
 
     def deploy_variants(self, variants: Iterable[Variant]) -> None:
-        """Every variant as a stage of its own, concurrently; the layer built once for all."""
+        """Start deploying every variant as a stage of its own, `CONCURRENT_DEPLOYS` at a time
+        in this order (the layer built once for all, first); `on` waits for one of them."""
         deployed = [StageVariant(variant, self) for variant in variants]
         if not deployed:
             return
@@ -107,14 +116,20 @@ class LocalStage:
             report=lambda line: None,
             build_dir=layer_dir,
         )
-        with concurrent.futures.ThreadPoolExecutor(CONCURRENT_DEPLOYS) as pool:
-            deploys = {pool.submit(self._deploy, each, layer_dir): each for each in deployed}
-            for done in concurrent.futures.as_completed(deploys):
-                variant = deploys[done].variant
-                try:
-                    self._variants[variant] = done.result()
-                except Exception as exc:  # the tests on this variant fail with it
-                    self._failed[variant] = f"{type(exc).__name__}: {exc}"
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            CONCURRENT_DEPLOYS, thread_name_prefix=f"deploy-{self.client}"
+        )
+        for each in deployed:
+            self._deploys[each.variant] = self._pool.submit(self._deploy, each, layer_dir)
+
+    def settle(self) -> None:
+        """Wait until every deploy of this stack has ended (deployed or failed)."""
+        concurrent.futures.wait(self._deploys.values())
+
+    def close(self) -> None:
+        """Stop deploying: wait for the deploys that run, start no other."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _deploy(self, first: StageVariant, layer_dir: Path) -> StageVariant:
         """`first` deployed; if that fails, the variant once more as a stage of another name.
@@ -141,15 +156,17 @@ class LocalStage:
         return stage
 
     def on(self, variant: Variant) -> StageVariant:
-        """The deployed stage of a variant the test named (`@pytest.mark.variants`)."""
-        if variant in self._failed:
-            pytest.fail(f"variant {variant.name!r} failed to deploy: {self._failed[variant]}")
-        if variant not in self._variants:
+        """The deployed stage of a variant the test named (`@pytest.mark.variants`), once its
+        deploy has ended."""
+        if variant not in self._deploys:
             pytest.fail(
                 f"variant {variant.name!r} is not deployed on this stack: name it with "
                 f"@pytest.mark.{VARIANTS_MARKER}(...) on the test or its module"
             )
-        return self._variants[variant]
+        try:
+            return self._deploys[variant].result()
+        except Exception as exc:  # the tests on this variant fail with it
+            pytest.fail(f"variant {variant.name!r} failed to deploy: {type(exc).__name__}: {exc}")
 
     def deployer(self, **overrides: Any) -> StageDeployer:
         """A deployer of a stage that is never deployed (`local-spare`), with `overrides` over
@@ -174,7 +191,8 @@ class LocalStage:
 
 
 def declared_variants(items: Iterable[pytest.Item], client: str) -> list[Variant]:
-    """The variants the tests of `client`'s stack name, each once, in the order of use."""
+    """The variants the tests of `client`'s stack name, each once: the base variant first
+    (most tests run on it), the others in the order of use."""
     found: dict[Variant, None] = {}
     for item in items:
         if stack_client(item) != client:
@@ -184,20 +202,52 @@ def declared_variants(items: Iterable[pytest.Item], client: str) -> list[Variant
                 if not isinstance(variant, Variant):
                     raise TypeError(f"{item.nodeid}: @pytest.mark.variants takes Variant objects")
                 found.setdefault(variant)
-    return list(found)
+    return sorted(found, key=lambda variant: variant != BASE)
+
+
+def _variants_of(item: pytest.Item) -> list[Variant]:
+    return [variant for marker in item.iter_markers(VARIANTS_MARKER) for variant in marker.args]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by stack
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each stack's tests together, those marked `breaks_stack` (they stop part of it) last."""
-
-    def place(item: pytest.Item) -> tuple[int, bool]:
+    """Each stack's tests together: first the modules whose variants deploy first (a module
+    comes after the last of its variants in the order they deploy, so that its tests wait for
+    none while others deploy), then those marked `settled`, those marked `breaks_stack` (they
+    stop part of the stack) last."""
+    rank = {
+        (client, variant): index
+        for client in CLIENTS
+        for index, variant in enumerate(declared_variants(items, client))
+    }
+    module_rank: dict[tuple[str, str], int] = {}
+    for item in items:
         client = stack_client(item)
         if client is None:
-            return (-1, False)
-        return (CLIENTS.index(client), item.get_closest_marker("breaks_stack") is not None)
+            continue
+        key = (client, item.nodeid.split("::", 1)[0])
+        needed = [rank[(client, variant)] for variant in _variants_of(item)]
+        module_rank[key] = max([module_rank.get(key, 0), *needed])
+
+    def place(item: pytest.Item) -> tuple[int, bool, bool, int]:
+        client = stack_client(item)
+        if client is None:
+            return (-1, False, False, 0)
+        return (
+            CLIENTS.index(client),
+            item.get_closest_marker("breaks_stack") is not None,
+            item.get_closest_marker(SETTLED_MARKER) is not None,
+            module_rank[(client, item.nodeid.split("::", 1)[0])],
+        )
 
     items.sort(key=place)
+
+
+@pytest.fixture(autouse=True)
+def _settled_stack(request: pytest.FixtureRequest) -> None:
+    """A test marked `settled` starts once its stack has no deploy running."""
+    if request.node.get_closest_marker(SETTLED_MARKER) and "local_stage" in request.fixturenames:
+        request.getfixturevalue("local_stage").settle()
 
 
 @pytest.fixture(scope="session")
@@ -220,11 +270,12 @@ def local_stage(request, tmp_path_factory) -> Iterator[LocalStage]:
         credentials=(CREDENTIALS.access_key, CREDENTIALS.secret_key),
     )
     assert started
+    stack = LocalStage(state, root, client)
     try:
-        stack = LocalStage(state, root, client)
         stack.deploy_variants(declared_variants(request.session.items, client))
         yield stack
     finally:
+        stack.close()
         supervisor.down(state_dir=root / "state")  # (a `breaks_stack` test may have already)
         _warn_of_retried_calls(root / "state" / "logs" / "server.log")
 

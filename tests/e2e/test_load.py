@@ -112,6 +112,7 @@ def test_bursts_beyond_the_stage_limits_get_429_and_only_the_surplus(local_stage
     check_the_surplus(statuses, seconds, RATE, BURST, ok=200)
 
 
+@pytest.mark.settled  # the emulator's memory: no other stage may be deploying meanwhile
 def test_no_worker_leaks_and_memory_stays_flat_round_after_round(local_stage, url):
     server = psutil.Process(local_stage.state.pid)
     refill()

@@ -20,7 +20,8 @@ from local_stage.contract import TOKEN_HEADER
 from local_stage.emulator.account import CATALOGUE, PATH, quota_names
 from tests.e2e.helpers import CREDENTIALS, emulator_client, set_faults
 
-pytestmark = [pytest.mark.e2e]
+# The account's reservations (every stage's functions) must not change while a test reads them.
+pytestmark = [pytest.mark.e2e, pytest.mark.settled]
 
 MODEL = CATALOGUE[0].model_id
 CHECKS = [
