@@ -6,6 +6,7 @@ the event source pollers) read configuration only here."""
 import fnmatch
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,12 @@ class Api:
     name: str
     routes: list[Route]
     stages: dict[str, Stage]
+
+
+def apis_with_stage(apis: Mapping[str, Api], stage: str) -> list[Api]:
+    """The APIs that have a stage called `stage`: one is the API of that stage; more than one
+    is ambiguous (the gateway answers 404, the console says so)."""
+    return [api for api in apis.values() if stage in api.stages]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from local_stage.control_plane import ControlPlane
+from local_stage.control_plane import ControlPlane, apis_with_stage
 
 MAX_JOBS = 200
 MAX_DEAD_LETTERS = 10  # what one ReceiveMessage returns at most
@@ -61,11 +61,12 @@ class StageResources:
             api = next(iter(apis.values()))
             stage = next((s for s in api.stages if s != "$default"), "$default")
         else:
-            named = [api for api in apis.values() if name in api.stages]
-            if not named:
+            named = apis_with_stage(apis, name)
+            if len(named) != 1:
                 stages = sorted({stage for api in apis.values() for stage in api.stages})
+                found = "no deployed API has" if not named else f"{len(named)} deployed APIs have"
                 raise ConsoleError(
-                    404, f"no deployed API has a stage {name!r} (the stages: {', '.join(stages)})"
+                    404, f"{found} a stage {name!r} (the stages: {', '.join(stages)})"
                 )
             api, stage = named[0], name
         names: list[str] = []

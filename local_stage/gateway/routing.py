@@ -3,7 +3,7 @@ ANY, and `$default` catches the rest; and which of the emulator's APIs a request
 
 from collections.abc import Mapping
 
-from local_stage.control_plane import Api, Route
+from local_stage.control_plane import Api, Route, apis_with_stage
 
 
 def select_api(apis: Mapping[str, Api], host: str, path: str) -> Api | None:
@@ -18,7 +18,7 @@ def select_api(apis: Mapping[str, Api], host: str, path: str) -> Api | None:
     if len(apis) == 1:
         return next(iter(apis.values()))
     first = path.lstrip("/").split("/", 1)[0]
-    staged = [api for api in apis.values() if first in api.stages and first != "$default"]
+    staged = apis_with_stage(apis, first) if first != "$default" else []  # no path names it
     return staged[0] if len(staged) == 1 else None
 
 

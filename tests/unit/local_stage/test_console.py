@@ -75,14 +75,21 @@ def test_the_stages_paths_come_from_the_deployed_routes():
 
 
 class TwoApis:
-    """A control plane whose emulator holds two APIs, stages `local` and `local-long`."""
+    """A control plane whose emulator holds two APIs, stages `local` and `local-long` (and a
+    third with a second stage `local`, when `twin`)."""
+
+    def __init__(self, twin: bool = False) -> None:
+        self.twin = twin
 
     def apis(self) -> dict[str, Api]:
         def api(api_id: str, stage: str, path: str) -> Api:
             routes = [Route(f"PUT {path}", "AWS_IAM", None)]
             return Api(api_id, api_id, routes, {stage: ApiStage(stage, None, None, {}, {})})
 
-        return {"a1": api("a1", "local", "/one"), "b2": api("b2", "local-long", "/two")}
+        apis = {"a1": api("a1", "local", "/one"), "b2": api("b2", "local-long", "/two")}
+        if self.twin:
+            apis["c3"] = api("c3", "local", "/three")
+        return apis
 
     def function(self, name: str) -> None:
         return None
@@ -98,6 +105,9 @@ def test_the_console_shows_the_stage_its_page_names_or_else_the_first():
     assert resources.stage("local-long").api_id == "b2"
     with pytest.raises(ConsoleError, match=r"no deployed API has a stage 'dev'.*local, local-long"):
         resources.stage("dev")
+    # Two APIs with one stage name: neither is shown (the gateway answers neither, too).
+    with pytest.raises(ConsoleError, match=r"2 deployed APIs have a stage 'local'"):
+        StageResources(TwoApis(twin=True)).stage("local")
 
 
 def test_code_is_highlighted_by_language_or_extension_and_always_escaped():
