@@ -75,7 +75,7 @@ class StageVariant:
         deployer = scratch_deployer(
             self.root,
             self.stack.state.emulator_url,
-            source or self.variant.source(self.stack.root),
+            source or self.stack.source_of(self.variant),
             credentials=self.stack.state.credentials,
             **{**self.variant.all_variables(self.stage), **overrides},
         )
@@ -100,6 +100,7 @@ class LocalStage:
         default_factory=dict, repr=False
     )
     _pool: concurrent.futures.ThreadPoolExecutor | None = field(default=None, repr=False)
+    _sources: dict[str, Path] = field(default_factory=dict, repr=False)
 
     def deploy_variants(self, variants: Iterable[Variant]) -> None:
         """Start deploying every variant as a stage of its own, `CONCURRENT_DEPLOYS` at a time
@@ -121,6 +122,12 @@ class LocalStage:
         )
         for each in deployed:
             self._deploys[each.variant] = self._pool.submit(self._deploy, each, layer_dir)
+
+    def source_of(self, variant: Variant) -> Path:
+        """The variant's function source tree (a stub's written once per stack)."""
+        if variant.name not in self._sources:
+            self._sources[variant.name] = variant.source(self.root)
+        return self._sources[variant.name]
 
     def settle(self) -> None:
         """Wait until every deploy of this stack has ended (deployed or failed)."""
