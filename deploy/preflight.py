@@ -263,8 +263,8 @@ class Preflight:
 
     def _own_reservations(self, lam: Any) -> int:
         """What the stage's functions reserve already (a redeploy gives it back first)."""
-        variables = self.stage.variables
-        name = f"{variables.get('project', 'codegen')}-{variables.get('stage', self.stage.name)}"
+        variables = self.stage.variables  # with terraform/defaults.tfvars.json's project
+        name = f"{variables['project']}-{variables.get('stage', self.stage.name)}"
         total = 0
         for function in (name, f"{name}-jobs", f"{name}-worker"):
             try:
