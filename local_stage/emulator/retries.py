@@ -15,10 +15,13 @@ time it happens, with the operation, so that what lost the first answer can be f
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from local_stage.sigv4 import credential_scope
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ class _Answer:
     headers: list[tuple[str, str]] | None = None
     body: bytes = b""
     done: threading.Event | None = None
+    started: float = 0.0  # time.monotonic() when the first attempt came, and when it was answered
+    answered: float = 0.0
 
 
 class RetriedCalls:
@@ -53,7 +58,9 @@ class RetriedCalls:
         with self._lock:
             earlier = self._answers.get(call)
             if earlier is None:
-                mine = self._answers[call] = _Answer(done=threading.Event())
+                mine = self._answers[call] = _Answer(
+                    done=threading.Event(), started=time.monotonic()
+                )
                 while len(self._answers) > _REMEMBERED:
                     self._answers.popitem(last=False)
         if earlier is not None:
@@ -79,6 +86,7 @@ class RetriedCalls:
             kept = answer.status[:1] == "2"  # only a success is an answer to give again
             return [answer.body]
         finally:
+            answer.answered = time.monotonic()
             if not kept:
                 with self._lock:
                     self._answers.pop(call, None)  # another attempt runs it again
@@ -89,7 +97,7 @@ class RetriedCalls:
         self, earlier: _Answer, call: str, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         assert earlier.done is not None
-        operation = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}"
+        operation = _operation(environ)
         attempt = environ.get("HTTP_AMZ_SDK_REQUEST", "attempt=?")
         if not earlier.done.wait(_WAIT_FOR_FIRST_S) or earlier.headers is None:
             return self._app(environ, start_response)  # it never answered: run this one
@@ -97,15 +105,28 @@ class RetriedCalls:
             return self._app(environ, start_response)  # it failed: this attempt runs
         logger.warning(
             "%s (%s, call %s) %s %s: answered the same again instead of running it twice "
-            "(the first answer did not reach the caller)",
+            "(the first attempt came %.1f s ago and was answered in %.1f s; its answer did "
+            "not reach the caller)",
             operation,
             attempt,
             call,
             RETRY_LOG_MARKER,
             earlier.status,
+            time.monotonic() - earlier.started,
+            earlier.answered - earlier.started,
         )
         start_response(earlier.status, list(earlier.headers))
         return [earlier.body]
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    """What a call is, for the log: its service (the signature's scope), its target or action
+    where the protocol names it in a header, and its method and path."""
+    scope = credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
+    service = scope[1] if scope else "unsigned"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    request = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}"
+    return " ".join(part for part in (service, target, request) if part)
 
 
 __all__ = ["RETRY_LOG_MARKER", "RetriedCalls"]

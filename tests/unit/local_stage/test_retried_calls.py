@@ -32,7 +32,10 @@ class Creates:
 
 
 def attempt(client: Client, call: str | None, number: int, method: str = "POST"):
-    headers = {"amz-sdk-request": f"attempt={number}; max=3"}
+    headers = {
+        "amz-sdk-request": f"attempt={number}; max=3",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIA/20261206/us-east-1/lambda/aws4_request",
+    }
     if call is not None:
         headers["amz-sdk-invocation-id"] = call
     return client.open("/2015-03-31/functions", method=method, headers=headers, data=b"{}")
@@ -48,7 +51,7 @@ def test_a_second_attempt_of_one_call_gets_the_first_answer_and_is_logged(caplog
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.get_data() == first.get_data() == b'{"run": 1}'
     (record,) = caplog.records
-    assert "POST /2015-03-31/functions" in record.getMessage()
+    assert "lambda POST /2015-03-31/functions" in record.getMessage()
     assert "attempt=2" in record.getMessage() and "call-1" in record.getMessage()
 
 
