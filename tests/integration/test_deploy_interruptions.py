@@ -106,7 +106,8 @@ def test_a_deploy_stopped_mid_apply_leaves_a_true_state_and_the_rerun_converges(
     report = rerun.deploy()
     assert "PUT /code-generation" in report.outputs["route_keys"]
     assert not rerun.deploy().changed  # converged: nothing left to do, nothing orphaned
-    assert_a_second_deploy_stops_at_once_and_changes_nothing(rerun, tmp_path, moto_url)
+    if how == "SIGKILL":  # (once is enough: it is about the stage's lock, not the signal)
+        assert_a_second_deploy_stops_at_once_and_changes_nothing(rerun, tmp_path, moto_url)
 
 
 def assert_a_second_deploy_stops_at_once_and_changes_nothing(
