@@ -37,8 +37,9 @@ from tests.e2e.variants import BASE, Variant
 VARIANTS_MARKER = "variants"
 SETTLED_MARKER = "settled"
 # Deploys at once into one stack. An apply from empty is partly waiting (the AWS provider's
-# ~25 s checks of each queue) and partly CPU (Terraform, the provider, the emulator): on 2 cores
-# four at a time deploy the native stack's 11 variants in about 6 minutes (ci11: 378 s).
+# ~25 s checks of each queue) and partly CPU (about 14 CPU-s of Terraform and the provider):
+# on 2 cores, four at a time, beside the tests, the first tests of both stacks started 118 s
+# after the stacks (the local e2e run of 87ebd54; 352 s when every deploy came first).
 CONCURRENT_DEPLOYS = 4
 
 
