@@ -37,6 +37,26 @@ def metrics_target(settings: Settings) -> MetricsTarget:
     return MetricsTarget(settings.metrics_namespace, settings.stage, settings.model_id)
 
 
+# Every metric a record may carry, and its unit: the one list the stage's alarms and dashboard
+# (terraform/modules/monitoring) and `invoke status` (deploy/status.py) are held to by
+# tests/unit/test_metric_names.py.
+METRICS: dict[str, MetricUnit] = {
+    "Requests": MetricUnit.Count,
+    "Status2xx": MetricUnit.Count,
+    "Status4xx": MetricUnit.Count,
+    "Status5xx": MetricUnit.Count,
+    "JobSucceeded": MetricUnit.Count,
+    "JobFailed": MetricUnit.Count,
+    "Latency": MetricUnit.Milliseconds,
+    "ModelLatency": MetricUnit.Milliseconds,
+    "InputTokens": MetricUnit.Count,
+    "OutputTokens": MetricUnit.Count,
+    "Stored": MetricUnit.Count,
+}
+# The dimension sets each record's metrics come in: the detailed one, and the stage's own.
+DIMENSION_SETS: tuple[tuple[str, ...], ...] = (("Stage", "Model", "Route"), ("Stage",))
+
+
 def emf_fields(target: MetricsTarget, route: str, fields: dict[str, Any]) -> dict[str, Any]:
     """The `_aws` directive and metric values for a log record's `fields` (its status or job
     outcome, latency, model latency, tokens, stored): merged into the record, they make it an
@@ -46,23 +66,26 @@ def emf_fields(target: MetricsTarget, route: str, fields: dict[str, Any]) -> dic
     emf.add_dimension("Model", target.model)
     emf.add_dimension("Route", route)
     emf.add_dimensions(Stage=target.stage)
-    count, milliseconds = MetricUnit.Count, MetricUnit.Milliseconds
-    emf.add_metric("Requests", count, 1)
+
+    def add(name: str, value: float) -> None:
+        emf.add_metric(name, METRICS[name], value)
+
+    add("Requests", 1)
     status = fields.get("status")
     if isinstance(status, int):
         for status_class in (2, 4, 5):
-            emf.add_metric(f"Status{status_class}xx", count, int(status // 100 == status_class))
+            add(f"Status{status_class}xx", int(status // 100 == status_class))
     outcome = fields.get("outcome")
     if route == JOB_ROUTE and outcome in ("succeeded", "failed", "overdue"):
-        emf.add_metric("JobSucceeded", count, int(outcome == "succeeded"))
-        emf.add_metric("JobFailed", count, int(outcome != "succeeded"))
+        add("JobSucceeded", int(outcome == "succeeded"))
+        add("JobFailed", int(outcome != "succeeded"))
     if isinstance(fields.get("latency_ms"), int | float):
-        emf.add_metric("Latency", milliseconds, fields["latency_ms"])
+        add("Latency", fields["latency_ms"])
     if isinstance(fields.get("model_latency_ms"), int | float):
-        emf.add_metric("ModelLatency", milliseconds, fields["model_latency_ms"])
+        add("ModelLatency", fields["model_latency_ms"])
     for field, metric in (("input_tokens", "InputTokens"), ("output_tokens", "OutputTokens")):
         if isinstance(fields.get(field), int):
-            emf.add_metric(metric, count, fields[field])
+            add(metric, fields[field])
     if isinstance(fields.get("stored"), bool):
-        emf.add_metric("Stored", count, int(fields["stored"]))
+        add("Stored", int(fields["stored"]))
     return dict(emf.serialize_metric_set())
