@@ -142,10 +142,10 @@ class LocalStage:
     def _deploy(self, first: StageVariant, layer_dir: Path) -> StageVariant:
         """`first` deployed; if that fails, the variant once more as a stage of another name.
 
-        Why: under load, the emulator and the AWS provider now and then leave a function
-        created that the provider then sees as a conflict (409 "Function already exist") and
-        retries for five minutes before it fails; no rerun of that stage can get past it. The
-        first failure is reported as a warning of the run."""
+        A safety net for a deploy that fails for a reason of the machine, not of the variant:
+        it caught the AWS provider's five-minute 409 loop on a CreateFunction whose first
+        answer was lost (the emulator now answers such a retry itself:
+        local_stage/emulator/retries.py). The first failure is a warning of the run."""
         try:
             return self._apply(first, layer_dir)
         except TerraformError as exc:
