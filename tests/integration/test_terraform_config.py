@@ -44,7 +44,9 @@ def test_output_streams_live_while_being_captured(terraform_env, tmp_path):
     lines: list[str] = []
     runner = TerraformRunner(tmp_path, terraform_env, sink=lines.append)
     runner.init(backend=False)
-    assert any("Terraform has been successfully initialized" in line for line in lines)
+    # (What Terraform printed, if not: this failed once in CI, with an exit status of 0.)
+    printed = "".join(lines)
+    assert any("Terraform has been successfully initialized" in line for line in lines), printed
 
 
 def test_destroy_uses_auto_approve_not_the_removed_force_flag(terraform_env, tmp_path):
