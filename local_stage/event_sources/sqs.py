@@ -11,8 +11,8 @@ runs out. At most `ScalingConfig.MaximumConcurrency` batches of one mapping run 
 
 Each poller long-polls for 20 s, SQS's longest wait (SQS Developer Guide, "Setting-up long
 polling", read 2026-12-06), as Lambda's pollers do: an idle queue costs one request per poller
-every 20 s instead of one a second (a stack of 11 stages idled at a fifth of a core polling its
-queues every second), and a send still wakes the poll at once.
+every 20 s instead of one a second (a stack of 6 stages idled at a fifth of a core polling its
+queues every second: 12 CPU-s a minute, now 1), and a send still wakes the poll at once.
 """
 
 import asyncio
@@ -30,7 +30,7 @@ from local_stage.runtime.service import RuntimeService
 
 logger = logging.getLogger(__name__)
 LONG_POLL_S = 20  # each receive waits this long for a message (moto wakes it on a send)
-# Connections for long polls at once (more wait for one): far more pollers than a stack has.
+# Connections the pollers' client keeps for calls at once: more than a stack has pollers.
 _MAX_POLLS = 256
 _CHECK_EVERY_S = 0.5  # how often the mappings are looked at (cached until they change)
 _RESULT_GRACE_S = 5.0  # beyond the function's timeout, for its worker to report
