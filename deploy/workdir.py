@@ -81,15 +81,8 @@ class Workdir:
     def local_outputs(self) -> dict[str, Any] | None:
         """The outputs in the local state file ({} when nothing is deployed), or None when
         the state lives in a remote backend (ask Terraform then)."""
-        if self.backend_config is not None:
-            return None
-        try:
-            state = json.loads(self.state_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError):
-            return None  # unreadable here: let Terraform say what is wrong
-        outputs = state.get("outputs") if isinstance(state, dict) else None
+        state = self._local_state()
+        outputs = state.get("outputs") if state is not None else None
         if not isinstance(outputs, dict):
             return None
         return {name: item.get("value") for name, item in outputs.items()}
@@ -97,18 +90,25 @@ class Workdir:
     def local_resource_types(self) -> set[str] | None:
         """The types of the resources in the local state (empty when nothing is deployed), or
         None when the state lives in a remote backend or cannot be read here."""
+        state = self._local_state()
+        resources = state.get("resources") if state is not None else None
+        if not isinstance(resources, list):
+            return None
+        return {str(item.get("type")) for item in resources if isinstance(item, dict)}
+
+    def _local_state(self) -> dict[str, Any] | None:
+        """The local state file's content (an empty state when there is no file yet), or None
+        when the state lives in a remote backend or cannot be read here (let Terraform say
+        what is wrong)."""
         if self.backend_config is not None:
             return None
         try:
             state = json.loads(self.state_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return set()
+            return {"outputs": {}, "resources": []}
         except (OSError, ValueError):
             return None
-        resources = state.get("resources") if isinstance(state, dict) else None
-        if not isinstance(resources, list):
-            return None
-        return {str(item.get("type")) for item in resources if isinstance(item, dict)}
+        return state if isinstance(state, dict) else None
 
     def needs_init(self) -> bool:
         marker = self.path / _INIT_MARKER

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from local_stage.sigv4 import credential_scope
@@ -38,7 +38,7 @@ class _Answer:
     status: str = ""
     headers: list[tuple[str, str]] | None = None
     body: bytes = b""
-    done: threading.Event | None = None
+    done: threading.Event = field(default_factory=threading.Event)
     started: float = 0.0  # time.monotonic() when the first attempt came, and when it was answered
     answered: float = 0.0
 
@@ -58,9 +58,7 @@ class RetriedCalls:
         with self._lock:
             earlier = self._answers.get(call)
             if earlier is None:
-                mine = self._answers[call] = _Answer(
-                    done=threading.Event(), started=time.monotonic()
-                )
+                mine = self._answers[call] = _Answer(started=time.monotonic())
                 while len(self._answers) > _REMEMBERED:
                     self._answers.popitem(last=False)
         if earlier is not None:
@@ -90,13 +88,11 @@ class RetriedCalls:
             if not kept:
                 with self._lock:
                     self._answers.pop(call, None)  # another attempt runs it again
-            assert answer.done is not None
             answer.done.set()
 
     def _again(
         self, earlier: _Answer, call: str, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
-        assert earlier.done is not None
         operation = _operation(environ)
         attempt = environ.get("HTTP_AMZ_SDK_REQUEST", "attempt=?")
         if not earlier.done.wait(_WAIT_FOR_FIRST_S) or earlier.headers is None:

@@ -217,6 +217,10 @@ def _variants_of(item: pytest.Item) -> list[Variant]:
     return [variant for marker in item.iter_markers(VARIANTS_MARKER) for variant in marker.args]
 
 
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by stack
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each stack's tests together: first the modules whose variants deploy first (a module
@@ -233,7 +237,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         client = stack_client(item)
         if client is None:
             continue
-        key = (client, item.nodeid.split("::", 1)[0])
+        key = (client, _module_of(item))
         needed = [rank[(client, variant)] for variant in _variants_of(item)]
         module_rank[key] = max([module_rank.get(key, 0), *needed])
 
@@ -245,7 +249,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             CLIENTS.index(client),
             item.get_closest_marker("breaks_stack") is not None,
             item.get_closest_marker(SETTLED_MARKER) is not None,
-            module_rank[(client, item.nodeid.split("::", 1)[0])],
+            module_rank[(client, _module_of(item))],
         )
 
     items.sort(key=place)
