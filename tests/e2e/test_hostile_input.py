@@ -8,6 +8,7 @@ import http.client
 import json
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,10 +44,14 @@ OPEN = Variant(
 pytestmark.append(pytest.mark.variants(OPEN))
 
 SCHEMATHESIS_REQUESTS = 1000  # at least, through the gateway
-# Per operation (three). Alone on 2 cores, 500 made 1,829 requests in all (twice; 100 s) and
-# 1,000 made 3,329 (200 s; over 9 minutes in CI). Beside the other tests the count drops:
-# 300 made 1,229 alone and 943 once in a full run, hence the margin.
-SCHEMATHESIS_EXAMPLES = 500
+# Per operation (three) and run. How many requests one seeded run makes is not a function of
+# the seed alone: 300 made 1,228 alone and 943 once in a full run, 350 made 1,029 alone (the
+# data Hypothesis generates, and schemathesis's adaptation to slow answers, vary). So the test
+# runs schemathesis again, with the next seed, until the gateway has seen enough: the count is
+# a floor the test reaches on any machine, and one run (about 1,200 requests) is the usual.
+SCHEMATHESIS_EXAMPLES = 300
+SCHEMATHESIS_SEED = 20261125
+SCHEMATHESIS_MAX_RUNS = 4
 # Answers the contract documents for its routes, none of them a 5xx by design for these
 # requests (a 5xx would mean the stack failed).
 # 409 and 422: schemathesis sends the Idempotency-Key header too, reusing values.
@@ -123,28 +128,23 @@ def stored_by_jobs(jobs: list[dict]) -> int:
     return sum(1 for result in results if result.get("stored"))
 
 
-def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5xx(
-    local_stage, open_stage, tmp_path
-):
-    before, logged_before = open_stage.objects(), len(gateway_access(local_stage))
-    replays_before = len(replayed_answers(local_stage, open_stage))
-    jobs_before = {job["job_id"]["S"] for job in open_stage.jobs()}
-    bin_dir = tool_bin("schemathesis")
-    report = tmp_path / "report.json"
+def run_schemathesis(bin_dir: Path, url: str, seed: int, workdir: Path) -> None:
+    """One seeded schemathesis run of the published contract against `url`; its checks pass."""
+    workdir.mkdir()
     run = subprocess.run(
         [
             f"{bin_dir}/st",
             "run",
             str(LAMBDA_DIR / "openapi.yaml"),
             "--url",
-            open_stage.url,
+            url,
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,"
             "response_schema_conformance,response_headers_conformance",
             "--max-examples",
             str(SCHEMATHESIS_EXAMPLES),
             "--seed",
-            "20261125",
+            str(seed),
             "--phases",
             "examples,coverage,fuzzing",
             "--workers",
@@ -154,18 +154,31 @@ def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5x
             "--report",
             "json",
             "--report-json-path",
-            str(report),
+            str(workdir / "report.json"),
         ],
         capture_output=True,
         text=True,
         timeout=1800,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_over_a_thousand_schema_driven_requests_get_documented_answers_and_no_5xx(
+    local_stage, open_stage, tmp_path
+):
+    before, logged_before = open_stage.objects(), len(gateway_access(local_stage))
+    replays_before = len(replayed_answers(local_stage, open_stage))
+    jobs_before = {job["job_id"]["S"] for job in open_stage.jobs()}
+    bin_dir = tool_bin("schemathesis")
+    runs = 0
+    while len(gateway_access(local_stage)) - logged_before < SCHEMATHESIS_REQUESTS:
+        assert runs < SCHEMATHESIS_MAX_RUNS, f"{runs} schemathesis runs made too few requests"
+        run_schemathesis(bin_dir, open_stage.url, SCHEMATHESIS_SEED + runs, tmp_path / f"{runs}")
+        runs += 1
     answers = gateway_access(local_stage)[logged_before:]
     statuses = [entry["status"] for entry in answers]
     counts = {status: statuses.count(status) for status in sorted(set(statuses))}
-    print(f"schemathesis: {len(statuses)} requests through the gateway, statuses {counts}")
-    assert len(statuses) >= SCHEMATHESIS_REQUESTS, f"{len(statuses)}:\n{run.stdout[-3000:]}"
+    print(f"schemathesis: {len(statuses)} requests in {runs} run(s), statuses {counts}")
     assert set(statuses) <= DOCUMENTED, sorted(set(statuses))
     # Every accepted job (202) exists once, and runs to its end; a replayed 202 is the same job.
     replays = replayed_answers(local_stage, open_stage)[replays_before:]
