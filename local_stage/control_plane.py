@@ -208,6 +208,24 @@ class ControlPlane:
             self._functions[name] = self._load_function(name)
         return self._functions[name]
 
+    def function_versions(self) -> dict[str, tuple[str, str]]:
+        """Every function's (LastModified, CodeSha256), from one listing: what tells a new or
+        changed function from one already seen, without reading each one."""
+        versions = {}
+        for page in self._lambda.get_paginator("list_functions").paginate():
+            for config in page.get("Functions", []):
+                versions[config["FunctionName"]] = (
+                    config.get("LastModified", ""),
+                    config.get("CodeSha256", ""),
+                )
+        return versions
+
+    @property
+    def changes_seen(self) -> int:
+        """The emulator's configuration change count (moves on every Lambda or API Gateway
+        change)."""
+        return self._changes.value
+
     def sqs_mappings(self, default_concurrency: int) -> frozenset[SqsMapping]:
         """The enabled event source mappings from SQS queues (ScalingConfig's maximum
         concurrency, else `default_concurrency`)."""

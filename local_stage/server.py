@@ -77,6 +77,7 @@ async def serve(
     control = ControlPlane(emulator.url, region, emulator.changes, credentials)
     pollers = EventSourcePollers(control, runtime, max_concurrency)
     await pollers.start()
+    preparing = asyncio.get_running_loop().create_task(runtime.prepare_deployed(control))
     principals = Principals({credentials[0]: credentials[1]})
     feed = RequestFeed()
     console = Console(
@@ -122,6 +123,7 @@ async def serve(
         await stopping.wait()
     finally:
         logger.info("stopping")
+        preparing.cancel()
         await pollers.stop()
         await runtime.stop()
         await runner.cleanup()

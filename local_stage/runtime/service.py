@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import psutil
 from aiohttp import web
 
 from local_stage.contract import new_token
-from local_stage.control_plane import Function
+from local_stage.control_plane import ControlPlane, Function
 from local_stage.guard import aiohttp_guard
 from local_stage.log_shipper import LogShipper
 from local_stage.runtime.code_store import CodeStore
@@ -28,6 +29,9 @@ from local_stage.runtime.worker import Worker
 logger = logging.getLogger(__name__)
 PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's 6,291,556-byte synchronous limit
+# How often the runtime looks for functions deployed or changed since it last looked (a look
+# that finds no configuration change costs nothing).
+PREPARE_CHECK_S = 2.0
 
 
 def _owns_connection(pid: int, client_end: tuple[str, int]) -> bool:
@@ -63,6 +67,9 @@ class RuntimeService:
         self._by_port: dict[int, Worker] = {}
         self._sites: dict[int, web.TCPSite] = {}
         self._interpreters: dict[str, RuntimeInterpreter] = {}
+        # Cold starts and preparations run in threads: one makes a runtime venv, the others
+        # wait for it (two would remove each other's).
+        self._interpreters_lock = threading.Lock()
         self._logs: dict[str, FunctionLog] = {}
         self._next_id = 0
         # Lambda takes a synchronous response of up to 6 MB (errors and init errors are small).
@@ -90,11 +97,48 @@ class RuntimeService:
 
     def interpreter(self, runtime: str) -> RuntimeInterpreter:
         version = runtime.removeprefix("python")
-        if version not in self._interpreters:
-            self._interpreters[version] = ensure_runtime(
-                version, self.settings.runtimes, report=logger.warning
-            )
-        return self._interpreters[version]
+        with self._interpreters_lock:
+            if version not in self._interpreters:
+                self._interpreters[version] = ensure_runtime(
+                    version, self.settings.runtimes, report=logger.warning
+                )
+            return self._interpreters[version]
+
+    # -- preparing ----------------------------------------------------------------------------
+    async def prepare(self, function: Function) -> None:
+        """Do now what the first cold start of this version of `function` would do before its
+        worker starts: make its runtime's interpreter, unpack and byte-compile its code and
+        layers (as Lambda readies a function after a deploy, before it is invoked). Seconds of
+        CPU a request would otherwise wait for, with the gateway's clock running."""
+        interpreter = await asyncio.to_thread(self.interpreter, function.runtime)
+        await asyncio.to_thread(
+            unpack_function, self.code, function, interpreter.python, self.settings.region
+        )
+
+    async def prepare_deployed(self, control: ControlPlane) -> None:
+        """Prepare every function as it is deployed or changed, until cancelled."""
+        prepared: dict[str, tuple[str, str]] = {}
+        seen = -1
+        while True:
+            await asyncio.sleep(PREPARE_CHECK_S)
+            if control.changes_seen == seen:
+                continue
+            seen = control.changes_seen
+            try:
+                versions = await asyncio.to_thread(control.function_versions)
+            except Exception:  # the next change looks again
+                logger.warning("cannot list the deployed functions", exc_info=True)
+                continue
+            for name, version in versions.items():
+                if prepared.get(name) == version:
+                    continue
+                try:
+                    function = await asyncio.to_thread(control.function, name)
+                    if function is not None:
+                        await self.prepare(function)
+                    prepared[name] = version
+                except Exception:  # its first cold start does it (and says what is wrong)
+                    logger.warning("cannot prepare %s", name, exc_info=True)
 
     # -- invoking -----------------------------------------------------------------------------
     def warm_workers(self) -> dict[str, int]:
