@@ -51,6 +51,7 @@ class StageVariant:
     stack: "LocalStage"
     stage: str = ""  # the deployed stage's name: the variant's, or its second try's
     outputs: dict[str, Any] = field(default_factory=dict)
+    started: Any = None  # what the variant's `start` returned, once deployed
 
     def __post_init__(self) -> None:
         self.stage = self.stage or self.variant.stage
@@ -161,6 +162,11 @@ class LocalStage:
     def _apply(stage: StageVariant, layer_dir: Path) -> StageVariant:
         shutil.copytree(layer_dir, stage.root / "build", dirs_exist_ok=True)
         stage.outputs = stage.deployer().deploy().outputs
+        if stage.variant.start is not None:
+            try:
+                stage.started = stage.variant.start(stage)
+            except Exception as exc:
+                raise RuntimeError(f"starting the variant's scenario failed: {exc}") from exc
         return stage
 
     def on(self, variant: Variant) -> StageVariant:

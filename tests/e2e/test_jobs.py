@@ -44,10 +44,45 @@ pytestmark = [
 # Redeliveries as close together as the validation allows (a visibility of worker_timeout + 10
 # s, worker_timeout 10 s at least), for a message every delivery of which fails at once.
 POISON_VISIBILITY_S = 20
-POISON = Variant("poison", {"worker_timeout": 10, "job_visibility_timeout": POISON_VISIBILITY_S})
+POISON_JOB = "0badc0de-0000-4000-8000-000000000001"
+POISON_MESSAGES = {json.dumps({"job_id": POISON_JOB}), "not a job at all"}
 
 SHORT = {"message": "a function that adds two numbers", "key": "python", "max_tokens": 64}
 ROOT = "123456789012:123456789012"  # the owner the root caller is: ACCOUNT:ITS-ID (the account)
+
+
+def send_poison(stage) -> float:
+    """A job whose stored request is not one, and a message that is not a job, sent to the
+    stage's queue: every delivery of either fails. When they were sent."""
+    deployed = stage.outputs
+    now = time.time()
+    emulator_client(stage.stack.state.emulator_url, "dynamodb").put_item(
+        TableName=deployed["jobs_table"],
+        Item={
+            "job_id": {"S": POISON_JOB},
+            "owner": {"S": ROOT},
+            "status": {"S": "queued"},
+            "created_at": {"N": str(now)},
+            "updated_at": {"N": str(now)},
+            "expires_at": {"N": str(int(now) + 3600)},
+            "request": {"S": "{not json"},
+            "request_id": {"S": "poison"},
+            "receive_count": {"N": "0"},
+        },
+    )
+    sqs = emulator_client(stage.stack.state.emulator_url, "sqs")
+    for body in sorted(POISON_MESSAGES):
+        sqs.send_message(QueueUrl=deployed["jobs_queue_url"], MessageBody=body)
+    return now
+
+
+# Its scenario takes (deliveries + 1) x 20 s on the stage's own clock, so it starts as soon as
+# the stage is deployed, beside other tests; its test checks how it ended.
+POISON = Variant(
+    "poison",
+    {"worker_timeout": 10, "job_visibility_timeout": POISON_VISIBILITY_S},
+    start=send_poison,
+)
 
 
 @pytest.fixture
@@ -157,31 +192,11 @@ def test_a_worker_that_crashes_mid_job_is_retried_and_the_job_ends_once(local_st
 @pytest.mark.runtime_client  # errors and crashes are client-sensitive
 @pytest.mark.variants(POISON)
 def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(local_stage, aws):
-    # A job whose stored request is not one: every delivery fails; the last one fails it.
+    # Sent when the stage was deployed (send_poison): every delivery fails; the last one fails
+    # the job.
     poison = local_stage.on(POISON)
     deployed = poison.outputs
-    job_id = "0badc0de-0000-4000-8000-000000000001"
-    now = time.time()
-    aws("dynamodb").put_item(
-        TableName=deployed["jobs_table"],
-        Item={
-            "job_id": {"S": job_id},
-            "owner": {"S": ROOT},
-            "status": {"S": "queued"},
-            "created_at": {"N": str(now)},
-            "updated_at": {"N": str(now)},
-            "expires_at": {"N": str(int(now) + 3600)},
-            "request": {"S": "{not json"},
-            "request_id": {"S": "poison"},
-            "receive_count": {"N": "0"},
-        },
-    )
     sqs = aws("sqs")
-    sqs.send_message(
-        QueueUrl=deployed["jobs_queue_url"], MessageBody=json.dumps({"job_id": job_id})
-    )
-    sqs.send_message(QueueUrl=deployed["jobs_queue_url"], MessageBody="not a job at all")
-    ours = {json.dumps({"job_id": job_id}), "not a job at all"}
     dead_letters: set[str] = set()
 
     def both_dead() -> bool:
@@ -191,11 +206,11 @@ def test_a_poisoned_message_ends_in_the_dead_letter_queue_with_its_job_failed(lo
             VisibilityTimeout=0,
         )
         dead_letters.update(m["Body"] for m in answer.get("Messages", []))
-        return ours <= dead_letters
+        return dead_letters >= POISON_MESSAGES
 
-    wait_for(
-        both_dead, POISON_VISIBILITY_S * (JOB_MAX_RECEIVES + 1) + 30, "both messages in the DLQ", 1
-    )
+    deadline = poison.started + POISON_VISIBILITY_S * (JOB_MAX_RECEIVES + 1) + 30
+    wait_for(both_dead, deadline - time.time(), "both messages in the DLQ", 1)
+    job_id = POISON_JOB
     job_url = poison.url(path=f"/code-generation/jobs/{job_id}")
     status, view = job(job_url)
     assert status == 200 and view["status"] == "failed"

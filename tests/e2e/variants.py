@@ -13,7 +13,7 @@ Variants tell their stages apart by name: the base variant is the stage `local`
 local gateway finds a request's API by that first path segment.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,11 @@ class Variant:
     variables: Mapping[str, Any] = field(default_factory=dict)
     handler: str | None = None  # a stub's codegen/handler.py; None: the real function
     files: Mapping[str, str] = field(default_factory=dict)  # more files beside the handler
+    # A scenario that waits out the stage's own clock (e.g. a message's deliveries to the
+    # dead-letter queue), started on the deployed stage (a StageVariant) by its deploy, so
+    # that it runs beside other tests; what it returns is the stage's `started`. Only for a
+    # variant that one test alone runs on.
+    start: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not (self.name == "base" or 0 < len(self.name) <= MAX_NAME):
