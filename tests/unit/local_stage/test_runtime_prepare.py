@@ -18,13 +18,19 @@ class FakeControlPlane:
     """The emulator's functions, as the runtime reads them; `deploy` is a change."""
 
     def __init__(self) -> None:
-        self.changes_seen = 0
+        self.changes = 0
+        self.looks = 0  # how often the watcher asked whether anything changed
         self.functions: dict[str, Function] = {}
         self.listings = 0
 
+    @property
+    def changes_seen(self) -> int:
+        self.looks += 1
+        return self.changes
+
     def deploy(self, function: Function) -> None:
         self.functions[function.name] = function
-        self.changes_seen += 1
+        self.changes += 1
 
     def function_versions(self) -> dict[str, tuple[str, str]]:
         self.listings += 1
@@ -67,25 +73,35 @@ def runtime(tmp_path, monkeypatch) -> RecordingRuntime:
 def test_each_deployed_version_is_prepared_once_and_a_failure_is_tried_again(runtime):
     control = FakeControlPlane()
 
+    async def until(condition, what: str) -> None:
+        """Once `condition()` holds (the watcher runs on this loop; 10 s is only a bound)."""
+        for _ in range(1000):
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"never: {what}")
+
     async def scenario() -> None:
         watcher = asyncio.get_running_loop().create_task(runtime.prepare_deployed(control))
         try:
             control.deploy(a_function("api", code_sha256="djE="))
             control.deploy(a_function("bad", code_sha256="YmFk"))
-            await asyncio.sleep(0.2)
-            assert runtime.prepared == [("api", "djE=")] and runtime.failed == ["bad"]
-            listings = control.listings
-            await asyncio.sleep(0.2)  # no change: no listing, nothing prepared again
+            await until(lambda: runtime.failed == ["bad"], "the bad function tried")
+            assert runtime.prepared == [("api", "djE=")]
+            listings, looks = control.listings, control.looks
+            await until(lambda: control.looks >= looks + 5, "five more looks")
+            # No change: no listing, nothing prepared or tried again.
             assert control.listings == listings and runtime.prepared == [("api", "djE=")]
+            assert runtime.failed == ["bad"]
             control.deploy(a_function("worker", code_sha256="djE="))
             control.deploy(a_function("api", code_sha256="djI="))  # a redeploy
-            await asyncio.sleep(0.2)
+            await until(lambda: len(runtime.prepared) == 3, "the new versions prepared")
             assert sorted(runtime.prepared) == [
                 ("api", "djE="),
                 ("api", "djI="),
                 ("worker", "djE="),
             ]
-            assert control.listings > listings and runtime.failed == ["bad", "bad"]
+            await until(lambda: runtime.failed == ["bad", "bad"], "the bad one tried again")
         finally:
             watcher.cancel()
 
