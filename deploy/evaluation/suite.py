@@ -1,5 +1,5 @@
 """The built-in suite: programming tasks written for this project, each with its tests and a
-reference solution (tests/unit/test_eval_suite.py runs every reference against its tests, so
+reference solution (tests/integration/test_eval_suite.py runs every reference against its tests, so
 no task can be unsolvable). Each task names the function to write. Python first; JavaScript
 tasks run where a node is on PATH (skipped and reported otherwise), their tests after the
 answer in one CommonJS script, with node's strict `assert` (deploy/evaluation/sandbox.py).

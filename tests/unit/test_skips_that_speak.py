@@ -16,12 +16,12 @@ def test_skips_are_grouped_by_module_and_reason_most_first():
     reports = [
         skipped("tests/e2e/test_console.py::test_a", chromium),
         skipped("tests/e2e/test_console.py::test_b", chromium),
-        skipped("tests/unit/test_eval_sandbox.py::test_c", "no curl on PATH: needs curl"),
+        skipped("tests/integration/test_eval_sandbox.py::test_c", "no curl on PATH: needs curl"),
         skipped("tests/e2e/test_console.py::test_d", chromium),
     ]
     assert skipped_groups(reports) == [
         f"tests/e2e/test_console.py: 3 tests skipped, {chromium}",
-        "tests/unit/test_eval_sandbox.py: 1 test skipped, no curl on PATH: needs curl",
+        "tests/integration/test_eval_sandbox.py: 1 test skipped, no curl on PATH: needs curl",
     ]
 
 
