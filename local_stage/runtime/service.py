@@ -105,15 +105,17 @@ class RuntimeService:
             return self._interpreters[version]
 
     # -- preparing ----------------------------------------------------------------------------
-    async def prepare(self, function: Function) -> None:
-        """Do now what the first cold start of this version of `function` would do before its
-        worker starts: make its runtime's interpreter, unpack and byte-compile its code and
-        layers (as Lambda readies a function after a deploy, before it is invoked). Seconds of
-        CPU a request would otherwise wait for, with the gateway's clock running."""
+    async def prepare(self, function: Function) -> tuple[RuntimeInterpreter, Path, list[Path]]:
+        """What a worker of this version of `function` runs with: its runtime's interpreter,
+        its code and its layers' directories (made, unpacked and byte-compiled the first time;
+        later a stat). The watcher below calls it as a version is deployed, as Lambda readies a
+        function before it is invoked: seconds of CPU a first request would otherwise wait
+        for, with the gateway's clock running."""
         interpreter = await asyncio.to_thread(self.interpreter, function.runtime)
-        await asyncio.to_thread(
+        task_dir, layer_dirs = await asyncio.to_thread(
             unpack_function, self.code, function, interpreter.python, self.settings.region
         )
+        return interpreter, task_dir, layer_dirs
 
     async def prepare_deployed(self, control: ControlPlane) -> None:
         """Prepare every function as it is deployed or changed, until cancelled."""
@@ -171,10 +173,7 @@ class RuntimeService:
     # -- workers ------------------------------------------------------------------------------
     async def _spawn(self, pool: WorkerPool, invocation: Invocation) -> Worker:
         function = pool.function
-        interpreter = await asyncio.to_thread(self.interpreter, function.runtime)
-        task_dir, layer_dirs = await asyncio.to_thread(
-            unpack_function, self.code, function, interpreter.python, self.settings.region
-        )
+        interpreter, task_dir, layer_dirs = await self.prepare(function)
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

@@ -1,6 +1,22 @@
-"""A function as the control plane reads it, for the runtime's unit tests."""
+"""A function as the control plane reads it, and a runtime's settings, for the runtime's unit
+tests."""
+
+from pathlib import Path
 
 from local_stage.control_plane import Function
+from local_stage.runtime.service import RuntimeSettings
+
+
+def runtime_settings(root: Path) -> RuntimeSettings:
+    """A runtime keeping its code, venvs and build directory under `root`."""
+    return RuntimeSettings(
+        root=root,
+        runtimes=root / "runtimes",
+        build_dir=root / "build",
+        region="us-east-1",
+        endpoints={},
+        credentials=("k", "s"),
+    )
 
 
 def a_function(name: str = "f", *, timeout: int = 3, code_sha256: str = "c2hh") -> Function:

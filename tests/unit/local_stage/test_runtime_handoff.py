@@ -16,8 +16,8 @@ import pytest
 import local_stage.runtime.service as service_module
 from local_stage.control_plane import Function
 from local_stage.runtime.interpreter import RuntimeInterpreter
-from local_stage.runtime.service import RuntimeService, RuntimeSettings
-from tests.unit.local_stage.functions import a_function
+from local_stage.runtime.service import RuntimeService
+from tests.unit.local_stage.functions import a_function, runtime_settings
 
 # A runtime client: take the next invocation, answer with its event, for ever.
 ECHO_RUNTIME = """
@@ -54,14 +54,7 @@ def runtime(tmp_path, monkeypatch) -> EchoRuntime:
     task = tmp_path / "task"
     task.mkdir()
     monkeypatch.setattr(service_module, "unpack_function", lambda *args: (task, []))
-    settings = RuntimeSettings(
-        root=tmp_path,
-        runtimes=tmp_path / "runtimes",
-        build_dir=tmp_path / "build",
-        region="us-east-1",
-        endpoints={},
-        credentials=("k", "s"),
-    )
+    settings = runtime_settings(tmp_path)
     return EchoRuntime(settings)
 
 

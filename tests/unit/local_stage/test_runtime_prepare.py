@@ -11,7 +11,7 @@ import pytest
 import local_stage.runtime.service as service_module
 from local_stage.control_plane import Function
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
-from tests.unit.local_stage.functions import a_function
+from tests.unit.local_stage.functions import a_function, runtime_settings
 
 
 class FakeControlPlane:
@@ -59,14 +59,7 @@ class RecordingRuntime(RuntimeService):
 @pytest.fixture
 def runtime(tmp_path, monkeypatch) -> RecordingRuntime:
     monkeypatch.setattr(service_module, "PREPARE_CHECK_S", 0.01)
-    settings = RuntimeSettings(
-        root=tmp_path,
-        runtimes=tmp_path / "runtimes",
-        build_dir=tmp_path / "build",
-        region="us-east-1",
-        endpoints={},
-        credentials=("k", "s"),
-    )
+    settings = runtime_settings(tmp_path)
     return RecordingRuntime(settings)
 
 
@@ -116,14 +109,7 @@ def test_preparing_makes_the_interpreter_and_unpacks_what_a_cold_start_would(tmp
         return tmp_path / "task", []
 
     monkeypatch.setattr(service_module, "unpack_function", unpack)
-    settings = RuntimeSettings(
-        root=tmp_path,
-        runtimes=tmp_path / "runtimes",
-        build_dir=tmp_path / "build",
-        region="us-east-1",
-        endpoints={},
-        credentials=("k", "s"),
-    )
+    settings = runtime_settings(tmp_path)
     runtime = RuntimeService(settings)
     made: list[str] = []
 
