@@ -36,8 +36,8 @@ from local_stage.model.llama_engine import LlamaEngine
 from local_stage.model.models import default_gguf
 
 sys.path.insert(0, str(LAMBDA_DIR))
-from codegen.languages import find_language  # the function's own prompt
-from codegen.prompt import system_prompt
+from codegen.generation.languages import find_language  # the function's own prompt
+from codegen.generation.prompt import system_prompt
 
 MODEL_ID = "anthropic.claude-haiku-5-5"
 STREAM_RUNS = 5

@@ -55,8 +55,8 @@ def per_call_ms(action) -> float:
 
 
 def emf_cost() -> tuple[float, float]:
-    from codegen.access_log import log_request
-    from codegen.metrics import MetricsTarget
+    from codegen.telemetry.access_log import log_request
+    from codegen.telemetry.metrics import MetricsTarget
 
     target = MetricsTarget("CodeGen", "dev", FIELDS["model"])
     plain = per_call_ms(lambda: log_request(**FIELDS))

@@ -21,7 +21,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from deploy.job_progress import JobProgress
+from deploy.job_poll_display import JobPollDisplay
 from layer_builder.errors import UserError
 
 FINISHED = ("succeeded", "failed")
@@ -281,7 +281,7 @@ def _run_job(
     if location is None:
         return submitted
     job_url = urljoin(url, location)
-    shown = JobProgress(job_url, stream) if stream is not None else None
+    shown = JobPollDisplay(job_url, stream) if stream is not None else None
     try:
         return wait_for_job(
             job_url,

@@ -60,7 +60,7 @@ locals {
   job_visibility_timeout = coalesce(var.job_visibility_timeout, 6 * var.worker_timeout)
   # The worst case for a job to end: every allowed delivery, each hidden for the visibility
   # timeout, and one more of waiting (a backlog, throttling). A job not finished by then is
-  # recorded failed (codegen.job_api / codegen.job_worker); messages are kept longer.
+  # recorded failed (codegen.jobs.api / codegen.jobs.worker); messages are kept longer.
   job_deadline_seconds = (var.job_max_receive_count + 1) * local.job_visibility_timeout
   # The stage's own key (kms_key): created here, named, or none (AWS-managed keys).
   kms_key_arn = var.kms_key == "create" ? module.stage_key[0].key_arn : var.kms_key
@@ -234,7 +234,7 @@ module "worker" {
 
   function_name = "${local.name}-worker"
   handler       = "codegen.worker.lambda_handler"
-  # The worker streams its answers (codegen.job_worker): long ones, and their progress.
+  # The worker streams its answers (codegen.jobs.worker): long ones, and their progress.
   streams_model              = true
   runtime                    = "python${var.python_version}"
   architecture               = var.architecture

@@ -32,8 +32,9 @@ def s3_client(settings: Settings) -> Any:
 
 @cache
 def _bedrock(region: str, connect_timeout: float, read_timeout: float) -> Any:
-    # One request per call: codegen.bedrock retries (BEDROCK_MAX_ATTEMPTS) itself, only while
-    # a new attempt still fits in the function's remaining time, which botocore cannot see.
+    # One request per call: codegen.generation.bedrock retries (BEDROCK_MAX_ATTEMPTS)
+    # itself, only while a new attempt still fits in the function's remaining time,
+    # which botocore cannot see.
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
@@ -45,7 +46,8 @@ def _bedrock(region: str, connect_timeout: float, read_timeout: float) -> Any:
 
 @cache
 def _s3(region: str, connect_timeout: float, read_timeout: float) -> Any:
-    # One request per call, short timeouts: codegen.storage retries only while time is left.
+    # One request per call, short timeouts: codegen.generation.storage retries only while
+    # time is left.
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,

@@ -7,8 +7,8 @@ import logging
 from functools import cache
 from typing import Any
 
-from codegen.responses import internal_error_result
-from codegen.service import CodeGenerationService
+from codegen.http.responses import internal_error_result
+from codegen.http.service import CodeGenerationService
 from codegen.settings import ConfigError, load_settings
 from codegen.wiring import api_service
 

@@ -44,7 +44,7 @@ class JobSettings:
 
 @dataclass(frozen=True)
 class IdempotencySettings:
-    """Idempotency-Key answers (codegen.idempotency), as Terraform sets them."""
+    """Idempotency-Key answers (codegen.http.idempotency), as Terraform sets them."""
 
     table: str  # the DynamoDB table of kept answers
     window_seconds: int  # how long a key's answer is kept and replayed
@@ -63,9 +63,10 @@ class Settings:
     jobs: JobSettings
     idempotency: IdempotencySettings
     stage: str  # the stage's name: a dimension of its metrics
-    metrics_namespace: str  # where its metrics go (codegen.metrics)
-    system_prompt: str  # the stage's prompt template (codegen.prompt)
-    syntax_repair: bool  # one repair attempt for code that does not parse (codegen.repair)
+    metrics_namespace: str  # where its metrics go (codegen.telemetry.metrics)
+    system_prompt: str  # the stage's prompt template (codegen.generation.prompt)
+    # one repair attempt for code that does not parse (codegen.generation.repair)
+    syntax_repair: bool
     # The function's own limits: their one home is here (the environment may override them).
     max_body_bytes: int = 64 * 1024
     max_message_chars: int = 8000
@@ -226,7 +227,7 @@ def _model_fields(env: Mapping[str, str]) -> dict[str, Any]:
 def _prompt_template(env: Mapping[str, str]) -> str:
     """The stage's prompt template; Terraform checks it too, so this only catches a function
     configured by hand."""
-    from codegen.prompt import LANGUAGE_PLACEHOLDER
+    from codegen.generation.prompt import LANGUAGE_PLACEHOLDER
 
     template = _required(env, "SYSTEM_PROMPT")
     if LANGUAGE_PLACEHOLDER not in template:

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from codegen.clients import bedrock_client, dynamodb_client, s3_client, sqs_client
-from codegen.generation import Producer
-from codegen.idempotency import IdempotentAnswers
-from codegen.job_api import JobApi
-from codegen.job_store import JobStore
-from codegen.job_worker import JobWorker
-from codegen.service import CodeGenerationService
+from codegen.generation.producer import Producer
+from codegen.http.idempotency import IdempotentAnswers
+from codegen.http.service import CodeGenerationService
+from codegen.jobs.api import JobApi
+from codegen.jobs.store import JobStore
+from codegen.jobs.worker import JobWorker
 from codegen.settings import Settings
 
 # A Bedrock runtime client whose calls wait at most the given seconds for the model.

@@ -1,4 +1,4 @@
-"""Lambda entry point of the job worker: `codegen.worker.lambda_handler` (codegen.job_worker).
+"""Lambda entry point of the job worker: `codegen.worker.lambda_handler` (codegen.jobs.worker).
 
 Settings and clients are built on the first invocation and reused while the container lives.
 """
@@ -7,7 +7,7 @@ import logging
 from functools import cache
 from typing import Any
 
-from codegen.job_worker import JobWorker
+from codegen.jobs.worker import JobWorker
 from codegen.settings import ConfigError, load_settings
 from codegen.wiring import job_worker
 

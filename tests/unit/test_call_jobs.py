@@ -92,14 +92,14 @@ def test_it_gives_up_at_the_time_limit_and_says_the_job_goes_on(script):
 def test_the_progress_line_shows_the_tokens_written_so_far_as_they_grow(terminal):
     import io
 
-    from deploy.job_progress import JobProgress
+    from deploy.job_poll_display import JobPollDisplay
 
     class Stream(io.StringIO):
         def isatty(self) -> bool:
             return terminal
 
     stream = Stream()
-    shown = JobProgress("u", stream)
+    shown = JobPollDisplay("u", stream)
     running = {"job_id": "j", "status": "running"}
     for elapsed, job in enumerate(
         [

@@ -1,12 +1,12 @@
-"""One list of the stage's own metrics (codegen.metrics.METRICS and DIMENSION_SETS): what the
-function's EMF records carry, and what the alarms, the dashboard and `invoke status` read,
-each held to it. A metric renamed in one place and not the others fails here, not as an alarm
-that never fires."""
+"""One list of the stage's own metrics (codegen.telemetry.metrics.METRICS and
+DIMENSION_SETS): what the function's EMF records carry, and what the alarms, the dashboard
+and `invoke status` read, each held to it. A metric renamed in one place and not the others
+fails here, not as an alarm that never fires."""
 
 import json
 import re
 
-from codegen.metrics import DIMENSION_SETS, JOB_ROUTE, METRICS, MetricsTarget, emf_fields
+from codegen.telemetry.metrics import DIMENSION_SETS, JOB_ROUTE, METRICS, MetricsTarget, emf_fields
 from deploy import status
 from deploy.paths import TERRAFORM_DIR
 

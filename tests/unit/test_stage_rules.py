@@ -95,12 +95,12 @@ def test_terraform_and_the_tooling_see_the_same_value_of_every_variable(name):
 
 def test_terraforms_time_for_the_model_is_what_the_function_leaves_it():
     """terraform/main.tf's sync_overhead_seconds holds what the function spends on other
-    things than the model (codegen.generation: the store's budget, a connection, the answer)
-    plus a first token's second; the unit tests' copy (sync_token_limit) is the same."""
+    things than the model (codegen.generation.producer: the store's budget, a connection, the
+    answer) plus a first token's second; the unit tests' copy (sync_token_limit) is the same."""
     import sys
 
     sys.path.insert(0, str(TERRAFORM_DIR.parent / "lambda"))
-    from codegen.generation import ANSWER_MARGIN_S
+    from codegen.generation.producer import ANSWER_MARGIN_S
     from codegen.settings import Settings
     from tests.unit.function.conftest import SYNC_OVERHEAD_S
 

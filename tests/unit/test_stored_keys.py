@@ -1,6 +1,6 @@
 """Each code-writing function's s3:PutObject reaches only its own keys (terraform/main.tf's
 stored_answer_keys and stored_job_keys, IAM patterns): the keys the function really makes
-(codegen/storage.py) match its own pattern and never the other's."""
+(codegen/generation/storage.py) match its own pattern and never the other's."""
 
 import fnmatch
 import re
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from codegen.languages import find_language
-from codegen.storage import job_object_key, object_key
+from codegen.generation.languages import find_language
+from codegen.generation.storage import job_object_key, object_key
 from deploy.paths import TERRAFORM_DIR
 
 MAIN = (TERRAFORM_DIR / "main.tf").read_text()

@@ -5,8 +5,8 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from codegen.languages import find_language
-from codegen.prompt import system_prompt
+from codegen.generation.languages import find_language
+from codegen.generation.prompt import system_prompt
 from tests.unit.function.conftest import stage_environment
 from tests.unit.function.helpers import (
     BUCKET,
