@@ -24,8 +24,8 @@ from typing import Any
 
 from _common import bench_stage, deploy_open_function, print_table, record
 
-from local_stage.console.browser import MISSING, browser_paths, headless_chromium
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
+from tests.support.browser import MISSING, browser_paths, headless_chromium
 
 RENDERS = 5
 REQUESTS = 5

@@ -15,7 +15,7 @@ so every SDK reads it as that service's error.
     DELETE /_local/faults  (clears every rule)
 
 Only the local stage's servers (the emulator, the model server) serve this path, to a caller
-with the stack's token (local_stage.guard), and take rules as JSON only; the rules live in
+with the stack's token (local_stage.access.guard), and take rules as JSON only; the rules live in
 their memory.
 """
 
@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from local_stage.guard import is_json
-from local_stage.sigv4 import credential_scope
+from local_stage.access.guard import is_json
+from local_stage.access.sigv4 import credential_scope
 
 PATH = "/_local/faults"
 JSON_ONLY = "a fault rule is sent as Content-Type: application/json"

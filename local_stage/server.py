@@ -34,7 +34,7 @@ from local_stage.emulator.principals import Principals
 from local_stage.emulator.server import Emulator
 from local_stage.event_sources.sqs import EventSourcePollers
 from local_stage.gateway.app import Gateway
-from local_stage.log_shipper import LogShipper
+from local_stage.logs.shipper import LogShipper
 from local_stage.runtime.service import RuntimeService, RuntimeSettings
 
 logger = logging.getLogger("local_stage")
@@ -97,7 +97,7 @@ async def serve(
         state_dir / "logs" / "access.log",
         token,
         shipper,
-        feed=feed,
+        on_served=feed.record,
         own_routes=console.add_routes,
     )
     runner = web.AppRunner(gateway.app, access_log=None, handle_signals=False)

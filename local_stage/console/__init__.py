@@ -4,6 +4,6 @@ and stored code, jobs and dead letters, stored objects) and sends requests throu
 
 Everything it shows is read where the tooling reads it on AWS (the emulator's APIs, the
 gateway's own record of what it served); every path asks for the stack's token
-(local_stage.guard). No build step: plain HTML, CSS and JavaScript, highlighting done on the
+(local_stage.access.guard). No build step: plain HTML, CSS and JavaScript, highlighting done on the
 server (Pygments).
 """

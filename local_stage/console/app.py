@@ -31,6 +31,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from local_stage.access.guard import is_json
 from local_stage.console.feed import RequestFeed
 from local_stage.console.highlight import as_html, stylesheet
 from local_stage.console.resources import ConsoleError, Stage, StageResources
@@ -41,7 +42,6 @@ from local_stage.contract import (
 )
 from local_stage.control_plane import ControlPlane
 from local_stage.event_sources.sqs import EventSourcePollers
-from local_stage.guard import is_json
 from local_stage.runtime.service import RuntimeService
 
 STATIC = Path(__file__).with_name("static")

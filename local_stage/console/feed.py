@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from local_stage.gateway.served import Served
+
 MAX_ENTRIES = 500
 MAX_BODY_CHARS = 256 * 1024  # what is kept of a request's or answer's body
 
@@ -48,37 +50,25 @@ class RequestFeed:
         self._seq = 0
         self._changed = asyncio.Condition()
 
-    async def record(
-        self,
-        *,
-        method: str,
-        path: str,
-        route_key: str | None,
-        status: int,
-        latency_ms: float,
-        request_id: str,
-        request_body: bytes,
-        response_body: bytes,
-        response_type: str,
-        location: str | None,
-    ) -> None:
-        answer = _text(response_body)
+    async def record(self, served: Served) -> None:
+        """The gateway's report of a request it answered (wired as its `on_served`)."""
+        answer = _text(served.response_body)
         self._seq += 1
         self._entries.append(
             FeedEntry(
                 self._seq,
                 time.time(),
-                method,
-                path,
-                route_key,
-                status,
-                round(latency_ms, 1),
-                request_id,
+                served.method,
+                served.path,
+                served.route_key,
+                served.status,
+                round(served.latency_ms, 1),
+                served.request_id,
                 _output_tokens(answer),
-                _text(request_body),
+                _text(served.request_body),
                 answer,
-                response_type,
-                location,
+                served.response_type,
+                served.location,
             )
         )
         async with self._changed:

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from local_stage.access.guard import is_json
+from local_stage.access.sigv4 import credential_scope
 from local_stage.contract import ACCOUNT_ID, LAMBDA_UNRESERVED_MINIMUM
-from local_stage.guard import is_json
-from local_stage.sigv4 import credential_scope
 
 PATH = "/_local/account"
 # AWS's default Regional limit of concurrent executions (Lambda quotas page, read 2026-12-06).

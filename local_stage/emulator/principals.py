@@ -13,7 +13,7 @@ from local_stage.emulator.backends import assumed_role, iam_user, iam_user_acces
 
 
 class Principals:
-    """A mapping of access key id -> secret (what `local_stage.sigv4.verify` reads), and the
+    """A mapping of access key id -> secret (what `local_stage.access.sigv4.verify` reads), and the
     identity API Gateway puts in `requestContext.authorizer.iam` for a verified key."""
 
     def __init__(self, root_keys: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_stage.sigv4 import credential_scope
+from local_stage.access.sigv4 import credential_scope
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from moto.moto_server import werkzeug_app
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local_stage.access.guard import wsgi_guard
 from local_stage.contract import DEFAULT_CREDENTIALS, HEALTH_PATH, new_token
 from local_stage.emulator import (
     backends,
@@ -31,7 +32,6 @@ from local_stage.emulator.principals import Principals
 from local_stage.emulator.retries import RetriedCalls
 from local_stage.emulator.signatures import verifying
 from local_stage.faults import FaultTable, injecting
-from local_stage.guard import wsgi_guard
 
 # Path prefixes of the Lambda and API Gateway v2 REST APIs (configuration changes).
 _WATCHED_PREFIXES = ("/2015-03-31/", "/2018-10-31/", "/2017-03-31/", "/2019-09-25/", "/v2/")

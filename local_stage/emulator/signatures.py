@@ -5,7 +5,7 @@ could call UpdateFunctionCode with the well-known `test` keys and have the local
 its zip as the developer, or read every table, queue and object.
 
 The signature is recomputed with botocore's own signer over the request as received, as the
-gateway checks its routes (local_stage.sigv4). The payload hash is the one the request signed
+gateway checks its routes (local_stage.access.sigv4). The payload hash is the one the request signed
 (`x-amz-content-sha256` where it sends one: S3's UNSIGNED-PAYLOAD and streaming forms are what
 SDKs sign over plain HTTP): the signature proves who sends it, which is what is checked here.
 The servers' own paths (/_local/, /moto-api/) take the stack's token instead (guard).
@@ -15,9 +15,9 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from local_stage.access.guard import TOKEN_PREFIXES
+from local_stage.access.sigv4 import SecretLookup, credential_scope, verify
 from local_stage.faults import error_body
-from local_stage.guard import TOKEN_PREFIXES
-from local_stage.sigv4 import SecretLookup, credential_scope, verify
 
 StartResponse = Callable[..., Any]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from local_stage.console.feed import RequestFeed
+from local_stage.access.guard import aiohttp_guard
+from local_stage.access.sigv4 import verify
 from local_stage.contract import ACCOUNT_ID, HEALTH_PATH
 from local_stage.control_plane import Api, ControlPlane, Route
 from local_stage.emulator.principals import Principals
@@ -20,16 +21,15 @@ from local_stage.gateway.access_log import AccessRecord, render
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v1, payload_v2
 from local_stage.gateway.results import HttpResponse, map_result
 from local_stage.gateway.routing import match_route, select_api
+from local_stage.gateway.served import OnServed, Served
 from local_stage.gateway.throttle import Throttle
-from local_stage.guard import aiohttp_guard
-from local_stage.log_shipper import LogShipper, group_of
+from local_stage.logs.shipper import LogShipper, group_of
 from local_stage.runtime.service import RuntimeService
-from local_stage.sigv4 import verify
 
 logger = logging.getLogger(__name__)
 MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP APIs accept 10 MB
 MAX_INTEGRATION_S = 30.0
-_BODY = "local_stage.request_body"  # the request's body, kept on it for the feed
+_BODY = "local_stage.request_body"  # the request's body, kept on it for on_served
 
 
 async def _body_within_limit(request: web.Request) -> bytes | None:
@@ -55,17 +55,18 @@ class Gateway:
         access_log: Path,
         token: str,
         shipper: LogShipper | None = None,
-        feed: RequestFeed | None = None,
+        on_served: OnServed | None = None,
         own_routes: Callable[[web.Application], None] | None = None,
     ) -> None:
-        """`feed` records what it answered (the console's); `own_routes` adds the stage
-        server's other routes (the console's) before the API's catch-all."""
+        """`on_served` hears of each request answered (the stack wires the console's feed);
+        `own_routes` adds the stage server's other routes (the console's) before the API's
+        catch-all."""
         self.control = control
         self.runtime = runtime
         self.principals = principals
         self.throttle = Throttle()
         self.shipper = shipper
-        self.feed = feed
+        self.on_served = on_served
         self._access_stream = secrets.token_hex(16)  # this gateway's stream in the group
         access_log.parent.mkdir(parents=True, exist_ok=True)
         self._access = access_log.open("a", encoding="utf-8", buffering=1)
@@ -97,8 +98,8 @@ class Gateway:
         if record.status >= 400 and record.error_message is None:
             record.error_message = _message_of(response)
         self._log_access(record, started)
-        if self.feed is not None:
-            await self._record(request, record, response, started)
+        if self.on_served is not None:
+            await self._report(request, record, response, started)
         out = web.Response(status=response.status, body=response.body)
         for name, value in response.headers:
             out.headers.add(name, value)
@@ -216,22 +217,24 @@ class Gateway:
             return results.INTERNAL
         return map_result(result.payload, version)
 
-    async def _record(
+    async def _report(
         self, request: web.Request, record: AccessRecord, response: HttpResponse, started: float
     ) -> None:
-        assert self.feed is not None
+        assert self.on_served is not None
         headers = {name.lower(): value for name, value in response.headers}
-        await self.feed.record(
-            method=record.method,
-            path=record.path,
-            route_key=record.route_key,
-            status=response.status,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            request_id=record.request_id,
-            request_body=request.get(_BODY, b""),
-            response_body=response.body,
-            response_type=headers.get("content-type", ""),
-            location=headers.get("location"),
+        await self.on_served(
+            Served(
+                method=record.method,
+                path=record.path,
+                route_key=record.route_key,
+                status=response.status,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                request_id=record.request_id,
+                request_body=request.get(_BODY, b""),
+                response_body=response.body,
+                response_type=headers.get("content-type", ""),
+                location=headers.get("location"),
+            )
         )
 
     @staticmethod

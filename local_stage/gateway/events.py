@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local_stage.headers import fold_headers
+from local_stage.access.headers import fold_headers
 
 # Bodies of these content types arrive as text; all others base64-encoded.
 _TEXT_TYPES = (

@@ -25,10 +25,11 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from local_stage.access.guard import aiohttp_guard, is_json
+from local_stage.access.sigv4 import verify
 from local_stage.contract import HEALTH_PATH
 from local_stage.faults import JSON_ONLY, FaultRule, FaultTable, RuleTable
 from local_stage.faults import PATH as FAULTS_PATH
-from local_stage.guard import aiohttp_guard, is_json
 from local_stage.model import eventstream
 from local_stage.model.anthropic import messages_response, parse_messages_body
 from local_stage.model.chat import Completion
@@ -37,7 +38,6 @@ from local_stage.model.protocol import converse_response, parse_converse, usage
 from local_stage.model.scheduler import Scheduler
 from local_stage.model.scripted import PATH as SCRIPT_PATH
 from local_stage.model.scripted import Script, ScriptedEngine, ScriptRule, ScriptTable
-from local_stage.sigv4 import verify
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 20 * 1024 * 1024
@@ -56,7 +56,7 @@ class ModelServer:
         token: str,
     ) -> None:
         """`credentials` (access key -> secret) enables SigV4 checks; None accepts anyone.
-        Its /_local/ paths ask for `token` (local_stage.guard)."""
+        Its /_local/ paths ask for `token` (local_stage.access.guard)."""
         self.scheduler = scheduler
         self.engine = scheduler.engine
         self.credentials = credentials

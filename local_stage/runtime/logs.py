@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from local_stage.log_shipper import LogShipper, function_log_group
+from local_stage.logs.shipper import LogShipper, function_log_group
 
 
 class FunctionLog:

@@ -13,10 +13,10 @@ from typing import Any
 import psutil
 from aiohttp import web
 
+from local_stage.access.guard import aiohttp_guard
 from local_stage.contract import new_token
 from local_stage.control_plane import ControlPlane, Function
-from local_stage.guard import aiohttp_guard
-from local_stage.log_shipper import LogShipper
+from local_stage.logs.shipper import LogShipper
 from local_stage.runtime.code_store import CodeStore
 from local_stage.runtime.deployment import unpack_function
 from local_stage.runtime.environment import worker_environment

@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from local_stage.log_shipper import lambda_stream_name
+from local_stage.logs.shipper import lambda_stream_name
 from local_stage.runtime.invocation import Invocation, InvokeResult
 from local_stage.runtime.logs import FunctionLog
 

@@ -18,14 +18,6 @@ import pytest
 
 from deploy.paths import BUILD_DIR, REPO_ROOT
 from local_stage.console.app import PAGE_HEADERS
-from local_stage.console.browser import (
-    FIREFOX_MISSING,
-    MISSING,
-    browser_paths,
-    firefox_path,
-    headless_chromium,
-    headless_firefox,
-)
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 from tests.e2e.helpers import (
     LONG,
@@ -36,6 +28,14 @@ from tests.e2e.helpers import (
     wait_for,
 )
 from tests.e2e.variants import LONG_JOBS
+from tests.support.browser import (
+    FIREFOX_MISSING,
+    MISSING,
+    browser_paths,
+    firefox_path,
+    headless_chromium,
+    headless_firefox,
+)
 from tests.system_packages import require
 
 pytestmark = [

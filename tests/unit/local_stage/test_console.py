@@ -11,20 +11,23 @@ from local_stage.console.highlight import as_html
 from local_stage.console.resources import ConsoleError, Stage, StageResources
 from local_stage.control_plane import Api, Route
 from local_stage.control_plane import Stage as ApiStage
+from local_stage.gateway.served import Served
 
 
 def record(feed: RequestFeed, request_id: str, answer: object, status: int = 200):
     return feed.record(
-        method="PUT",
-        path="/local/code-generation",
-        route_key="PUT /code-generation",
-        status=status,
-        latency_ms=12.34,
-        request_id=request_id,
-        request_body=b'{"message": "x", "key": "python"}',
-        response_body=json.dumps(answer).encode(),
-        response_type="application/json",
-        location=None,
+        Served(
+            method="PUT",
+            path="/local/code-generation",
+            route_key="PUT /code-generation",
+            status=status,
+            latency_ms=12.34,
+            request_id=request_id,
+            request_body=b'{"message": "x", "key": "python"}',
+            response_body=json.dumps(answer).encode(),
+            response_type="application/json",
+            location=None,
+        )
     )
 
 

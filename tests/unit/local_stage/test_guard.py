@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from local_stage.access.guard import is_json, refusal, wsgi_guard
 from local_stage.contract import TOKEN_HEADER
-from local_stage.guard import is_json, refusal, wsgi_guard
 
 TOKEN = "s3cr3t-token"
 PATH = "/_local/console/api/requests"
@@ -122,7 +122,7 @@ def test_an_aiohttp_server_refuses_a_remote_peer_without_the_token():
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
 
-    from local_stage.guard import aiohttp_guard
+    from local_stage.access.guard import aiohttp_guard
 
     guard = aiohttp_guard(TOKEN)
 

@@ -4,9 +4,9 @@ the stage's own format, Lambda's stream names."""
 import json
 import re
 
-from local_stage.emf import metric_data
 from local_stage.gateway.access_log import AccessRecord, render
-from local_stage.log_shipper import group_of, lambda_stream_name
+from local_stage.logs.emf import metric_data
+from local_stage.logs.shipper import group_of, lambda_stream_name
 
 
 def test_an_emf_line_gives_one_point_per_metric_and_dimension_set():

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.credentials import Credentials
 
 from deploy.call import signed_headers
-from local_stage.sigv4 import verify
+from local_stage.access.sigv4 import verify
 
 URL = "http://127.0.0.1:8080/local/code-generation?mode=x"
 BODY = b'{"message": "m"}'

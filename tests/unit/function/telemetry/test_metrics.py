@@ -1,11 +1,11 @@
 """Each request's and each job delivery's log line is an Embedded Metric Format record: read
-as CloudWatch reads it (local_stage.emf), it counts what the answer says it cost."""
+as CloudWatch reads it (local_stage.logs.emf), it counts what the answer says it cost."""
 
 import json
 
 import pytest
 
-from local_stage.emf import metric_data
+from local_stage.logs.emf import metric_data
 from tests.unit.function.helpers import (
     FakeContext,
     StreamingClient,

@@ -1,7 +1,7 @@
 """Ships the local stage's log lines to the emulator's CloudWatch Logs, where AWS keeps them:
 a function's output under `/aws/lambda/<function>` in one stream per worker (Lambda's stream
 names), the gateway's access log in the stage's access-log group. EMF lines also become
-metrics (local_stage.emf), as CloudWatch Logs makes them on AWS.
+metrics (local_stage.logs.emf), as CloudWatch Logs makes them on AWS.
 
 Lines are queued by the caller (never blocking an invocation) and sent by one thread in
 batches a few times a second; so `aws logs filter-log-events` and `invoke logs` read the
@@ -22,7 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stage.contract import DEFAULT_CREDENTIALS
-from local_stage.emf import metric_data, put_metric_data
+from local_stage.logs.emf import metric_data, put_metric_data
 
 logger = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.2
