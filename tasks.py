@@ -459,8 +459,13 @@ def local_console(c, open=False):
         print("no web browser found here: open the URL above in one")
 
 
-@task(help={"only": "run only these scripts (comma-separated, e.g. noops.py,layer_build.py)"})
-def bench(c, only=None):
+@task(
+    help={
+        "only": "run only these scripts (comma-separated, e.g. noops.py,layer_build.py)",
+        "readme": "write the run's figures, date and machine into bench/README.md",
+    }
+)
+def bench(c, only=None, readme=False):
     """Run every benchmark; one table of figures, build/bench/bench.json and bench.png."""
     import subprocess
     from pathlib import Path
@@ -469,6 +474,8 @@ def bench(c, only=None):
     command = [sys.executable, str(here / "bench" / "run_all.py")]
     if only:
         command += ["--only", *only.split(",")]
+    if readme:
+        command.append("--readme")
     raise Exit(code=subprocess.run(command, cwd=here, check=False).returncode)
 
 
@@ -487,7 +494,7 @@ def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None, unconfined=
     """Measure the code a stage writes: each task of the built-in suite through the stage's
     real API (temperature 0), its answer run against the task's tests in a sandbox; prints
     pass@1, the share that parse, latency p50/p95, tokens and cost per task. It runs
-    model-written code on this machine (see the README's "Measuring the code")."""
+    model-written code on this machine (see docs/eval.md)."""
     from pathlib import Path
 
     from deploy.evaluation.stage import (

@@ -8,15 +8,19 @@ baseline as its ratio to that baseline (both measured in the same run).
 """
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import psutil
 from _common import RESULTS_VARIABLE, print_table
+from report import shown
 
 from deploy.tools import tool_bin
 
@@ -55,12 +59,6 @@ def run(scripts: list[str]) -> list[dict]:
         return [json.loads(line) for line in results.read_text().splitlines() if line]
 
 
-def shown(value: float, unit: str) -> str:
-    if unit == "s":
-        return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
-    return f"{value:.1f} {unit}"
-
-
 def table(figures: list[dict]) -> list[tuple[str, str]]:
     rows = []
     for item in figures:
@@ -76,18 +74,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=HERE.parent / "build" / "bench")
     parser.add_argument("--only", nargs="*", default=SCRIPTS, help="some of the scripts")
+    parser.add_argument(
+        "--readme", action="store_true", help="write the figures into bench/README.md too"
+    )
     args = parser.parse_args()
+    started = time.perf_counter()
     figures = run(args.only)
     print_table("every figure of this run", table(figures))
     args.out.mkdir(parents=True, exist_ok=True)
     report = args.out / "bench.json"
-    report.write_text(json.dumps({"figures": figures}, indent=2) + "\n")
+    run_record = {
+        "date": datetime.date.today().isoformat(),
+        "minutes": round((time.perf_counter() - started) / 60),
+        "scripts": args.only,
+        "machine": machine(),
+    }
+    report.write_text(json.dumps({"run": run_record, "figures": figures}, indent=2) + "\n")
     chart = args.out / "bench.png"
     subprocess.run(
         [str(tool_bin("plot") / "python"), str(HERE / "chart.py"), str(report), str(chart)],
         check=True,
     )
     print(f"\nfigures: {report}\nchart:   {chart}")
+    if args.readme:
+        subprocess.run([sys.executable, str(HERE / "report.py"), str(report)], check=True)
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on (they are only comparable within one run)."""
+    return {
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+    }
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite (lint, then the unit, registry, Terraform, model and end-to-end
-# tests), after making sure .venv is set up. Extra arguments go to pytest instead, e.g.
+# Run the whole test suite (lint, the docs' build, then the unit, registry, Terraform, model
+# and end-to-end tests), after making sure .venv is set up. Extra arguments go to pytest instead, e.g.
 # `tests/e2e/test_jobs.py` or `-m "not slow"` (the fast loop needs no lint or scan: the README's
 # `.venv/bin/python -m pytest tests/unit -n auto`).
 #
@@ -13,6 +13,8 @@ bash scripts/setup.sh >/dev/null
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/shellcheck scripts/*.sh .ci/run
+# The reference: a broken link, a missing anchor or a page left out of the nav fails it.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 if [ "$#" -gt 0 ]; then
   bash scripts/scan-terraform.sh
   exec .venv/bin/python -m pytest "$@"

@@ -29,7 +29,7 @@ locals {
   tags = {
     Service = "code-generation"
   }
-  # The API's routes: the function's route table (lambda/codegen/routes.py) and the contract
+  # The API's routes: the function's route table (lambda/codegen/http/routes.py) and the contract
   # (lambda/openapi.yaml) know the same ones; tests/unit/function/test_routes.py holds them equal.
   routes = {
     generate   = "PUT /code-generation"
@@ -39,11 +39,11 @@ locals {
   # Submitting and reading jobs is quick (a count, a record, a message; a record and an
   # object): the job routes' function has seconds, not the generator's half minute.
   jobs_api_timeout = 10
-  # Where both functions store code; a job's object is under jobs/ (codegen/storage.py's
+  # Where the functions store code; a job's object is under jobs/ (codegen/generation/storage.py's
   # JOBS_FOLDER), which both read back: the worker to adopt what a cut-off delivery stored,
   # the API to answer a finished job's code.
   output_prefix = "code-output/"
-  # Which keys each code-writing function stores at (codegen/storage.py's object_key and
+  # Which keys each code-writing function stores at (codegen/generation/storage.py's object_key and
   # job_object_key; tests/unit/test_stored_keys.py holds them equal): a synchronous answer
   # under its date (YYYY/MM/DD/), a job's under jobs/. Neither may write the other's.
   stored_answer_keys   = "????/??/??/*"
@@ -52,7 +52,7 @@ locals {
   stored_jobs_code_arn = "${module.storage.bucket_arn}/${local.output_prefix}${local.stored_job_keys}"
   # What a synchronous request's time leaves the model: the function's timeout less the
   # store's budget (3.5 s), a connection (3 s), the answer (0.5 s) and a first token (1 s),
-  # as codegen/generation.py and codegen/settings.py spend them.
+  # as codegen/generation/producer.py and codegen/settings.py spend them.
   sync_overhead_seconds = 8
   # At least 1: a function too short for any model call (a stub's) still plans.
   answerable_tokens      = max(1, floor(var.model_tokens_per_second * (var.timeout - local.sync_overhead_seconds)))
@@ -69,7 +69,7 @@ locals {
     DEFAULT_TOP_P       = var.default_top_p
     DEFAULT_TOP_K       = var.default_top_k
   }
-  # What both functions read (codegen/settings.py); an empty value means "send none".
+  # What the three functions read (codegen/settings.py); an empty value means "send none".
   function_environment = merge(
     { for name, value in local.optional_settings : name => value == null ? "" : tostring(value) },
     {
@@ -85,18 +85,19 @@ locals {
       JOBS_OWNER_INDEX       = module.jobs.owner_index_name
       # Read where jobs are submitted: more unfinished jobs of one caller are refused (429).
       MAX_UNFINISHED_JOBS_PER_CALLER = tostring(var.max_unfinished_jobs_per_caller)
-      # Read by the API function only; one environment keeps both functions' settings equal.
+      # Read where requests are answered (the API function and the job routes' function: a
+      # keyed job submission replays its job); one environment keeps the three equal.
       IDEMPOTENCY_TABLE          = module.idempotency.table_name
       IDEMPOTENCY_WINDOW_SECONDS = tostring(var.idempotency_window_seconds)
-      # Its metrics' namespace and Stage dimension (codegen/metrics.py); the monitoring
+      # Its metrics' namespace and Stage dimension (codegen/telemetry/metrics.py); the monitoring
       # module's alarms and dashboard read the same.
       STAGE             = var.stage
       METRICS_NAMESPACE = local.metrics_namespace
-      # The stage's prompt template (codegen/prompt.py).
+      # The stage's prompt template (codegen/generation/prompt.py).
       SYSTEM_PROMPT = var.system_prompt
-      # One repair attempt for generated code that does not parse (codegen/repair.py).
+      # One repair attempt for generated code that does not parse (codegen/generation/repair.py).
       SYNTAX_REPAIR = tostring(var.syntax_repair)
-      # Sent with every model call beside top_k (codegen/bedrock.py).
+      # Sent with every model call beside top_k (codegen/generation/bedrock.py).
       MODEL_REQUEST_FIELDS = jsonencode(var.model_request_fields)
     },
   )

@@ -108,7 +108,8 @@ def summarize(results: list[TaskResult]) -> dict[str, Any]:
         "passed": sum(r.passed for r in results),
         "pass_at_1": sum(r.passed for r in results) / n,
         "parse_share": _parse_share(results),
-        # Answers the stage's repair attempt made parse (codegen/repair.py; 0 when it is off).
+        # Answers the stage's repair attempt made parse (codegen/generation/repair.py;
+        # 0 when it is off).
         "repaired": sum(r.repair == "repaired" for r in results),
         "latency_p50_s": statistics.median(latencies),
         "latency_p95_s": _percentile(latencies, 0.95),

@@ -3,7 +3,7 @@
 Python with `ast` (it parses, it never runs the code), JSON with `json`, YAML with PyYAML's
 composer (it builds the node graph, never objects, so no tag runs and no alias is expanded),
 and JavaScript, TypeScript, Go, Rust, Java, C, C++ and Bash with tree-sitter's grammars (in
-the layer: the README weighs them). tree-sitter is error-tolerant: an `error` is certain, an
+the layer: docs/service.md weighs them). tree-sitter is error-tolerant: an `error` is certain, an
 `ok` means its grammar, more lenient than a compiler in places, found nothing wrong. Every
 other language is `unchecked`, said plainly rather than guessed.
 """

@@ -1,4 +1,4 @@
-# The answers kept for Idempotency-Key retries (lambda/codegen/idempotency.py, Powertools'
+# The answers kept for Idempotency-Key retries (lambda/codegen/http/idempotency.py, Powertools'
 # Idempotency utility): one item per caller and key, removed by TTL once its window ends.
 
 resource "aws_dynamodb_table" "answers" {

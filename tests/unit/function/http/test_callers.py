@@ -1,5 +1,5 @@
 """Which caller owns a request: one test per kind of IAM caller API Gateway reports, as the
-README's table says (an IAM user, a role session, a federated user, root, anonymous)."""
+docs/service.md's table says (an IAM user, a role session, a federated user, root, anonymous)."""
 
 import pytest
 
