@@ -26,9 +26,6 @@ locals {
   name = "${var.project}-${var.stage}"
   # Account and region in the bucket name keep stages and accounts from colliding.
   bucket_name = lower("${local.name}-${data.aws_caller_identity.current.account_id}-${var.aws_region}")
-  tags = {
-    Service = "code-generation"
-  }
   # The API's routes: the function's route table (lambda/codegen/http/routes.py) and the contract
   # (lambda/openapi.yaml) know the same ones; tests/unit/function/test_routes.py holds them equal.
   routes = {
@@ -104,18 +101,30 @@ locals {
 }
 
 module "stage_key" {
-  source = "./modules/stage_key"
+  source = "./modules/kms_key"
   count  = var.kms_key == "create" ? 1 : 0
 
-  name = local.name
+  name    = local.name
+  purpose = "the stage's code, jobs, answers, logs and alarms"
   # Known before the groups exist: the key comes first, the groups are created with it.
-  log_group_names = [
-    "/aws/lambda/${local.name}",
-    "/aws/lambda/${local.name}-jobs",
-    "/aws/lambda/${local.name}-worker",
-    "/aws/apigateway/${local.name}/${var.stage}",
-  ]
-  tags = local.tags
+  log_group_names = concat(
+    [for name in values(local.function_names) : "/aws/lambda/${name}"],
+    ["/aws/apigateway/${local.name}/${var.stage}"],
+  )
+  # 30 days to cancel a deletion: until then, everything it encrypted can be read again.
+  deletion_window_in_days = 30
+}
+
+# Without a stage key, the alarm topic still needs a customer-managed one: alarms cannot
+# publish with the AWS-managed aws/sns key.
+module "alarm_topic_key" {
+  source = "./modules/kms_key"
+  count  = var.kms_key == null ? 1 : 0
+
+  name                    = "${local.name}-alarms"
+  purpose                 = "the alarm topic's messages"
+  log_group_names         = []
+  deletion_window_in_days = 7
 }
 
 module "storage" {
@@ -127,34 +136,6 @@ module "storage" {
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   code_expiration_days               = var.code_expiration_days
   kms_key_arn                        = local.kms_key_arn
-  tags                               = local.tags
-}
-
-module "function" {
-  source = "./modules/function"
-
-  function_name              = local.name
-  runtime                    = "python${var.python_version}"
-  architecture               = var.architecture
-  function_zip_path          = var.function_zip_path
-  function_zip_base64_sha256 = var.function_zip_base64_sha256
-  layer_zip_path             = var.layer_zip_path
-  layer_zip_base64_sha256    = var.layer_zip_base64_sha256
-  memory_size                = var.memory_size
-  timeout                    = var.timeout
-  reserved_concurrency       = var.reserved_concurrency
-  tracing_enabled            = var.tracing_enabled
-  log_retention_days         = var.log_retention_days
-  output_bucket_name         = module.storage.bucket_name
-  output_bucket_arn          = module.storage.bucket_arn
-  output_prefix              = local.output_prefix
-  stored_keys                = local.stored_answer_keys
-  model_id                   = var.model_id
-  environment                = local.function_environment
-  attach_additional_policy   = true
-  additional_policy_json     = data.aws_iam_policy_document.submit_jobs.json
-  kms_key_arn                = local.kms_key_arn
-  tags                       = local.tags
 }
 
 module "jobs" {
@@ -167,7 +148,6 @@ module "jobs" {
   max_receive_count          = var.job_max_receive_count
   deletion_protection        = var.protected_stage
   kms_key_arn                = local.kms_key_arn
-  tags                       = local.tags
 }
 
 module "idempotency" {
@@ -176,7 +156,6 @@ module "idempotency" {
   name                = local.name
   deletion_protection = var.protected_stage
   kms_key_arn         = local.kms_key_arn
-  tags                = local.tags
 }
 
 # The API function records jobs and queues them, and reads them back for their owners; it
@@ -230,74 +209,90 @@ data "aws_iam_policy_document" "run_jobs" {
   }
 }
 
-module "worker" {
-  source = "./modules/function"
-
-  function_name = "${local.name}-worker"
-  handler       = "codegen.worker.lambda_handler"
-  # The worker streams its answers (codegen.jobs.worker): long ones, and their progress.
-  streams_model              = true
-  runtime                    = "python${var.python_version}"
-  architecture               = var.architecture
-  function_zip_path          = var.function_zip_path
-  function_zip_base64_sha256 = var.function_zip_base64_sha256
-  create_layer               = false
-  layer_arn                  = module.function.layer_arn
-  memory_size                = var.memory_size
-  timeout                    = var.worker_timeout
-  # Reserved for as many as the event source mapping may run at once: other functions of the
-  # account cannot throttle it, so deliveries are not used up without running.
-  reserved_concurrency     = var.job_max_concurrency
-  tracing_enabled          = var.tracing_enabled
-  log_retention_days       = var.log_retention_days
-  output_bucket_name       = module.storage.bucket_name
-  output_bucket_arn        = module.storage.bucket_arn
-  output_prefix            = local.output_prefix
-  stored_keys              = local.stored_job_keys
-  model_id                 = var.model_id
-  environment              = local.function_environment
-  attach_additional_policy = true
-  additional_policy_json   = data.aws_iam_policy_document.run_jobs.json
-  kms_key_arn              = local.kms_key_arn
-  tags                     = local.tags
-
-  sqs_event_source = {
-    queue_arn = module.jobs.consumer_queue_arn
-    # One job per invocation: a batch would run its jobs one after another.
-    batch_size          = 1
-    maximum_concurrency = var.job_max_concurrency
+# The stage's three functions: one zip, one layer, one table of what differs.
+# - api: answers PUT /code-generation (and keyed retries); stores synchronous answers.
+# - jobs: the job routes' own function (the same code, by route): synchronous generations,
+#   which may hold the generator's every reserved instance for half a minute each, cannot
+#   take the capacity that job submissions and polls need. It submits and reads jobs, and
+#   calls no model.
+# - worker: runs queued jobs, streaming their answers (long ones, and their progress); its
+#   concurrency is reserved for as many as the event source mapping may run at once, so other
+#   functions of the account cannot throttle it and deliveries are not used up without running.
+locals {
+  # Known before anything is created: the stage key names the functions' log groups.
+  function_names = { api = local.name, jobs = "${local.name}-jobs", worker = "${local.name}-worker" }
+  functions = {
+    api = {
+      name                 = local.function_names.api
+      handler              = "codegen.handler.lambda_handler"
+      timeout              = var.timeout
+      reserved_concurrency = var.reserved_concurrency
+      policy               = data.aws_iam_policy_document.submit_jobs.json
+      stored_keys          = local.stored_answer_keys
+      streams_model        = false
+      queue                = null
+    }
+    jobs = {
+      name                 = local.function_names.jobs
+      handler              = "codegen.handler.lambda_handler"
+      timeout              = local.jobs_api_timeout
+      reserved_concurrency = var.jobs_api_reserved_concurrency
+      policy               = data.aws_iam_policy_document.submit_jobs.json
+      stored_keys          = null # stores no code, calls no model
+      streams_model        = false
+      queue                = null
+    }
+    worker = {
+      name                 = local.function_names.worker
+      handler              = "codegen.worker.lambda_handler"
+      timeout              = var.worker_timeout
+      reserved_concurrency = var.job_max_concurrency
+      policy               = data.aws_iam_policy_document.run_jobs.json
+      stored_keys          = local.stored_job_keys
+      streams_model        = true
+      # One job per invocation: a batch would run its jobs one after another.
+      queue = { queue_arn = module.jobs.consumer_queue_arn, batch_size = 1, maximum_concurrency = var.job_max_concurrency }
+    }
   }
 }
 
-# The job routes' own function (the same code, by route): synchronous generations, which may
-# hold the generator's every reserved instance for half a minute each, cannot take the
-# capacity that job submissions and polls need. Its role submits and reads jobs, and calls
-# no model.
-module "jobs_api" {
-  source = "./modules/function"
+# The dependencies every function runs with (boto3, Powertools, the parsers): built once by
+# `invoke build-layer`, published once per change.
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name}-dependencies"
+  filename                 = var.layer_zip_path
+  source_code_hash         = var.layer_zip_base64_sha256
+  compatible_runtimes      = ["python${var.python_version}"]
+  compatible_architectures = [var.architecture]
+  description              = "boto3 and friends for ${local.name}"
+}
 
-  function_name              = "${local.name}-jobs"
+module "function" {
+  source   = "./modules/lambda_function"
+  for_each = local.functions
+
+  function_name              = each.value.name
+  handler                    = each.value.handler
+  timeout                    = each.value.timeout
+  reserved_concurrency       = each.value.reserved_concurrency
+  additional_policy_json     = each.value.policy
+  streams_model              = each.value.streams_model
+  stored_keys                = each.value.stored_keys
+  sqs_event_source           = each.value.queue
   runtime                    = "python${var.python_version}"
   architecture               = var.architecture
   function_zip_path          = var.function_zip_path
   function_zip_base64_sha256 = var.function_zip_base64_sha256
-  create_layer               = false
-  layer_arn                  = module.function.layer_arn
+  layer_arn                  = aws_lambda_layer_version.dependencies.arn
   memory_size                = var.memory_size
-  timeout                    = local.jobs_api_timeout
-  reserved_concurrency       = var.jobs_api_reserved_concurrency
   tracing_enabled            = var.tracing_enabled
   log_retention_days         = var.log_retention_days
   output_bucket_name         = module.storage.bucket_name
   output_bucket_arn          = module.storage.bucket_arn
   output_prefix              = local.output_prefix
   model_id                   = var.model_id
-  generates_code             = false
   environment                = local.function_environment
-  attach_additional_policy   = true
-  additional_policy_json     = data.aws_iam_policy_document.submit_jobs.json
   kms_key_arn                = local.kms_key_arn
-  tags                       = local.tags
 }
 
 module "http_api" {
@@ -307,13 +302,13 @@ module "http_api" {
   stage_name = var.stage
   functions = {
     api = {
-      name       = module.function.function_name
-      invoke_arn = module.function.invoke_arn
+      name       = module.function["api"].function_name
+      invoke_arn = module.function["api"].invoke_arn
       route_keys = [local.routes.generate]
     }
     jobs = {
-      name       = module.jobs_api.function_name
-      invoke_arn = module.jobs_api.invoke_arn
+      name       = module.function["jobs"].function_name
+      invoke_arn = module.function["jobs"].invoke_arn
       route_keys = [local.routes.submit_job, local.routes.read_job]
     }
   }
@@ -323,7 +318,6 @@ module "http_api" {
   integration_timeout_ms = var.integration_timeout_ms
   log_retention_days     = var.log_retention_days
   kms_key_arn            = local.kms_key_arn
-  tags                   = local.tags
 }
 
 module "monitoring" {
@@ -335,9 +329,7 @@ module "monitoring" {
   api_id            = module.http_api.api_id
   api_stage_name    = module.http_api.stage_name
   functions = {
-    api    = { name = module.function.function_name, timeout_seconds = var.timeout }
-    jobs   = { name = module.jobs_api.function_name, timeout_seconds = local.jobs_api_timeout }
-    worker = { name = module.worker.function_name, timeout_seconds = var.worker_timeout }
+    for key, function in local.functions : key => { name = module.function[key].function_name, timeout_seconds = function.timeout }
   }
   jobs_queue_name        = module.jobs.queue_name
   dead_letter_queue_name = module.jobs.dead_letter_queue_name
@@ -350,7 +342,5 @@ module "monitoring" {
   price_per_1000_input_tokens        = var.price_per_1000_input_tokens
   price_per_1000_output_tokens       = var.price_per_1000_output_tokens
   # The stage's key when it has one; else the topic's own (alarms cannot use aws/sns).
-  create_kms_key = var.kms_key == null
-  kms_key_arn    = local.kms_key_arn
-  tags           = local.tags
+  kms_key_arn = coalesce(local.kms_key_arn, one(module.alarm_topic_key[*].key_arn))
 }

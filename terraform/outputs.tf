@@ -35,12 +35,12 @@ output "region" {
 
 output "function_name" {
   description = "Name of the Lambda function."
-  value       = module.function.function_name
+  value       = module.function["api"].function_name
 }
 
 output "layer_arn" {
   description = "ARN of the dependencies layer version."
-  value       = module.function.layer_arn
+  value       = aws_lambda_layer_version.dependencies.arn
 }
 
 output "bucket_name" {
@@ -50,12 +50,12 @@ output "bucket_name" {
 
 output "function_log_group" {
   description = "Log group of the function."
-  value       = module.function.log_group_name
+  value       = module.function["api"].log_group_name
 }
 
 output "worker_log_group" {
   description = "Log group of the job worker function."
-  value       = module.worker.log_group_name
+  value       = module.function["worker"].log_group_name
 }
 
 output "access_log_group" {
@@ -85,7 +85,7 @@ output "jobs_dead_letter_queue_url" {
 
 output "worker_function_name" {
   description = "Name of the job worker function."
-  value       = module.worker.function_name
+  value       = module.function["worker"].function_name
 }
 
 output "alarm_topic_arn" {
@@ -133,10 +133,10 @@ output "kms_key_arn" {
 
 output "jobs_function_name" {
   description = "Name of the job routes' function (POST /code-generation/jobs, GET /code-generation/jobs/{id})."
-  value       = module.jobs_api.function_name
+  value       = module.function["jobs"].function_name
 }
 
 output "jobs_function_log_group" {
   description = "CloudWatch log group of the job routes' function."
-  value       = module.jobs_api.log_group_name
+  value       = module.function["jobs"].log_group_name
 }

@@ -5,10 +5,12 @@ provider "aws" {
   # The stage's own account or nothing: other credentials fail before anything is read.
   allowed_account_ids = var.aws_account_id == null ? null : [var.aws_account_id]
 
+  # Every resource's tags, in one place (no module takes tags of its own).
   default_tags {
     tags = {
       Project   = var.project
       Stage     = var.stage
+      Service   = "code-generation"
       ManagedBy = "terraform"
     }
   }

@@ -56,6 +56,11 @@ variable "python_version" {
 variable "architecture" {
   description = "Lambda instruction set: x86_64 or arm64 (the layer is built for it)."
   type        = string
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
 }
 
 variable "model_id" {
@@ -66,6 +71,11 @@ variable "model_id" {
 variable "memory_size" {
   description = "Function memory in MB."
   type        = number
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB from 128 to 10240 (Lambda's range)."
+  }
 }
 
 variable "timeout" {
@@ -97,6 +107,11 @@ variable "code_expiration_days" {
   description = "Days after which stored code expires (needs enable_bucket_lifecycle); null keeps it."
   type        = number
   nullable    = true
+
+  validation {
+    condition     = var.code_expiration_days == null ? true : var.code_expiration_days >= 1
+    error_message = "code_expiration_days must be at least 1, or null to keep stored code."
+  }
 }
 
 variable "log_retention_days" {
@@ -107,21 +122,41 @@ variable "log_retention_days" {
 variable "route_authorization" {
   description = "Authorization of PUT /code-generation: AWS_IAM (default) or NONE (open: set it explicitly)."
   type        = string
+
+  validation {
+    condition     = contains(["AWS_IAM", "NONE"], var.route_authorization)
+    error_message = "route_authorization must be AWS_IAM or NONE."
+  }
 }
 
 variable "throttling_rate_limit" {
   description = "Requests per second the API stage allows."
   type        = number
+
+  validation {
+    condition     = var.throttling_rate_limit > 0
+    error_message = "throttling_rate_limit must be positive: 0 blocks every request."
+  }
 }
 
 variable "throttling_burst_limit" {
   description = "Burst of requests the API stage allows."
   type        = number
+
+  validation {
+    condition     = var.throttling_burst_limit > 0
+    error_message = "throttling_burst_limit must be positive: 0 blocks every request."
+  }
 }
 
 variable "integration_timeout_ms" {
   description = "How long the API waits for the function before answering 503 (at most 30000 ms)."
   type        = number
+
+  validation {
+    condition     = var.integration_timeout_ms >= 50 && var.integration_timeout_ms <= 30000
+    error_message = "integration_timeout_ms must be between 50 and 30000."
+  }
 }
 
 variable "bucket_force_destroy" {
@@ -137,6 +172,11 @@ variable "enable_bucket_lifecycle" {
 variable "noncurrent_version_expiration_days" {
   description = "Days a replaced object version is kept."
   type        = number
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
 }
 
 variable "default_temperature" {
@@ -212,6 +252,11 @@ variable "job_visibility_timeout" {
   description = "Seconds a delivered job stays hidden from other workers; null: 6 x worker_timeout (AWS's advice for SQS event sources: a throttled invocation is retried within it). At least worker_timeout + 10 (a crashed worker's job is delivered again after it)."
   type        = number
   nullable    = true
+
+  validation {
+    condition     = var.job_visibility_timeout == null ? true : (var.job_visibility_timeout >= 1 && var.job_visibility_timeout <= 43200 && floor(var.job_visibility_timeout) == var.job_visibility_timeout)
+    error_message = "job_visibility_timeout must be a whole number of seconds from 1 to 43200 (12 hours, SQS's limit), or null."
+  }
 }
 
 variable "job_max_receive_count" {
@@ -283,6 +328,11 @@ variable "layer_zip_base64_sha256" {
 variable "alarm_emails" {
   description = "E-mail addresses the stage's alarms notify (through its SNS topic); each must confirm the link AWS sends."
   type        = list(string)
+
+  validation {
+    condition     = alltrue([for address in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alarm_emails must be e-mail addresses."
+  }
 }
 
 variable "output_tokens_per_hour_budget" {
@@ -316,7 +366,7 @@ variable "price_per_1000_output_tokens" {
 }
 
 variable "kms_key" {
-  description = "The stage's customer-managed KMS key for its bucket, queues, tables, log groups and alarm topic: \"create\" makes one (modules/stage_key), a key ARN uses yours (its policy must let CloudWatch Logs and CloudWatch alarms use it: see modules/stage_key), null keeps the AWS-managed keys."
+  description = "The stage's customer-managed KMS key for its bucket, queues, tables, log groups and alarm topic: \"create\" makes one (modules/kms_key), a key ARN uses yours (its policy must let CloudWatch Logs and CloudWatch alarms use it: see modules/kms_key), null keeps the AWS-managed keys."
   type        = string
   nullable    = true
 

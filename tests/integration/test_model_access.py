@@ -24,15 +24,26 @@ provider "aws" {{
 module "function" {{
   source                     = "{module}"
   function_name              = "model-access"
+  handler                    = "codegen.handler.lambda_handler"
   runtime                    = "python3.12"
+  architecture               = "x86_64"
   function_zip_path          = "{zip}"
   function_zip_base64_sha256 = "AAAA"
-  create_layer               = false
   layer_arn                  = "arn:aws:lambda:us-east-1:{account}:layer:deps:1"
+  memory_size                = 512
+  timeout                    = 28
   reserved_concurrency       = -1
+  tracing_enabled            = false
+  log_retention_days         = 14
   output_bucket_name         = "bucket"
   output_bucket_arn          = "arn:aws:s3:::bucket"
+  output_prefix              = "code-output/"
+  stored_keys                = "*"
   model_id                   = "{model_id}"
+  environment                = {{}}
+  additional_policy_json     = jsonencode({{ Version = "2012-10-17", Statement = [] }})
+  kms_key_arn                = null
+  streams_model              = false
 }}
 """
 
@@ -43,7 +54,7 @@ def planned_statements(tmp_path: Path, moto_url: str, terraform_env, model_id: s
     (root / "code.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
     (root / "main.tf").write_text(
         CONFIG.format(
-            module=TERRAFORM_DIR / "modules" / "function",
+            module=TERRAFORM_DIR / "modules" / "lambda_function",
             zip=root / "code.zip",
             account=ACCOUNT,
             model_id=model_id,

@@ -2,14 +2,13 @@
 endpoint, keeps a protected stage's state off the laptop, and asks before it changes a
 protected stage or destroys any real one. (STS is moto's here: account 123456789012.)"""
 
-import json
 from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
 from deploy.deployer import DeployError, StageDeployer
-from deploy.stages import Stage, load_stage
+from deploy.scratch import scratch_deployer
 
 pytestmark = pytest.mark.terraform  # the deployer checks `terraform version` when made
 
@@ -17,23 +16,21 @@ MOTO_ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def real_stage(tmp_path: Path, **variables) -> Stage:
-    values = {**load_stage("dev").variables, **variables}
-    var_file = tmp_path / "dev.tfvars.json"
-    var_file.write_text(json.dumps(values))
-    return Stage("dev", False, values, var_file)
+def real_stage(tmp_path: Path, **variables) -> dict:
+    """The dev stage's variables that a test sets over its own."""
+    return variables
 
 
-def deployer(tmp_path: Path, stage: Stage, env: dict | None = None, **options) -> StageDeployer:
+def deployer(tmp_path: Path, stage: dict, env: dict | None = None, **options) -> StageDeployer:
     reports: list[str] = []
-    made = StageDeployer(
-        stage,
-        work_root=tmp_path / "work",
+    made = scratch_deployer(
+        tmp_path,
+        None,
+        stage="dev",
         base_env={**CREDENTIALS, **(env or {})},
-        sink=None,
         report=reports.append,
-        build_dir=tmp_path / "build",
         **options,
+        **stage,
     )
     made.reports = reports  # type: ignore[attr-defined]
     return made

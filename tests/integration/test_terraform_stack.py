@@ -445,9 +445,9 @@ def test_touching_only_the_handler_reuploads_only_the_function(stack, aws):
     }
     # The three functions run the same zip: they take the new code, nothing else does.
     assert changes == {
-        "module.function.aws_lambda_function.this": ["update"],
-        "module.jobs_api.aws_lambda_function.this": ["update"],
-        "module.worker.aws_lambda_function.this": ["update"],
+        'module.function["api"].aws_lambda_function.this': ["update"],
+        'module.function["jobs"].aws_lambda_function.this': ["update"],
+        'module.function["worker"].aws_lambda_function.this': ["update"],
     }
     report = deployer.deploy()
     assert report.changed

@@ -38,18 +38,24 @@ def test_the_functions_records_carry_the_listed_metrics_in_the_listed_dimension_
     assert [tuple(each) for each in job_dimensions] == list(DIMENSION_SETS)
 
 
-def _alarm_blocks(text: str) -> list[str]:
-    return re.findall(r'resource "aws_cloudwatch_metric_alarm" "\w+" \{(.*?)\n\}', text, re.S)
+def _alarm_rows(text: str) -> list[str]:
+    """The rows of the module's alarm table (local.alarms): each alarm's settings."""
+    table = text[
+        text.index("alarms = merge(") : text.index('resource "aws_cloudwatch_metric_alarm"')
+    ]
+    return re.findall(r"=> \{(.*?)\n\s*\}|\"[\w-]+\" = \{(.*?)\n\s*\}", table, re.S)
 
 
 def test_the_alarms_and_the_dashboard_read_listed_metrics_by_the_stage_alone():
     text = MONITORING.read_text(encoding="utf-8")
-    own = [block for block in _alarm_blocks(text) if "var.metrics_namespace" in block]
+    rows = ["".join(row) for row in _alarm_rows(text)]
+    assert len(rows) >= 8, "the alarm table was not found: did the module change shape?"
+    own = [row for row in rows if re.search(r"namespace\s*=\s*var\.metrics_namespace", row)]
     assert own, "no alarm on the stage's own metrics found: did the module change shape?"
-    for block in own:
-        (name,) = re.findall(r'metric_name\s*=\s*"(\w+)"', block)
+    for row in own:
+        (name,) = re.findall(r'metric\s*=\s*"(\w+)"', row)
         assert name in METRICS, name
-        assert re.search(r"dimensions\s*=\s*local\.stage_metric\b", block), block
+        assert re.search(r"dimensions\s*=\s*local\.stage_metric\b", row), row
     assert re.search(r"stage_metric\s*=\s*\{\s*Stage\s*=\s*var\.stage\s*\}", text)
     read = re.findall(r'\[local\.ns, "(\w+)", "(\w+)", var\.stage', text)
     assert read, "no dashboard widget on the stage's own metrics found"

@@ -18,3 +18,14 @@ def test_modules_have_the_standard_files_and_described_variables():
             for name, body in blocks:
                 assert "description" in body, f"{path}: {name} has no description"
                 assert f"| `{name}` |" in readme, f"{module.name}/README.md lacks {name}"
+
+
+def test_each_modules_readme_tables_are_written_from_its_variables_and_outputs():
+    """The tables a reader trusts (what to pass, each default) cannot drift from the module."""
+    from deploy.settings_reference import module_readme, modules
+
+    for module in modules():
+        assert (module / "README.md").read_text() == module_readme(module), (
+            f"{module.name}/README.md is stale: run "
+            "`.venv/bin/python -m deploy.settings_reference --modules`"
+        )

@@ -13,7 +13,6 @@ resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
   description   = "Code generation (${join(", ", local.route_keys)})"
-  tags          = var.tags
 }
 
 resource "aws_apigatewayv2_integration" "lambda" {
@@ -42,7 +41,6 @@ resource "aws_cloudwatch_log_group" "access" {
   name              = "/aws/apigateway/${var.name}/${var.stage_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
-  tags              = var.tags
 }
 
 resource "aws_apigatewayv2_stage" "this" {
@@ -75,7 +73,6 @@ resource "aws_apigatewayv2_stage" "this" {
     })
   }
 
-  tags = var.tags
 
   depends_on = [aws_apigatewayv2_route.this]
 }

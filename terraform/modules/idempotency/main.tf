@@ -30,5 +30,4 @@ resource "aws_dynamodb_table" "answers" {
   }
 
   deletion_protection_enabled = var.deletion_protection
-  tags                        = var.tags
 }

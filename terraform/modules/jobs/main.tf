@@ -25,7 +25,6 @@ resource "aws_sqs_queue" "dead_letter" {
     redrivePermission = "byQueue"
     sourceQueueArns   = [local.queue_arn]
   })
-  tags = var.tags
 }
 
 resource "aws_sqs_queue" "jobs" {
@@ -39,7 +38,6 @@ resource "aws_sqs_queue" "jobs" {
   # Its redrive policy is a resource of its own (below), so that the two queues are created
   # at once: the provider checks each new queue's attributes for ~25 s, and a redrive policy
   # here would have the queue wait for the dead-letter queue's checks first.
-  tags = var.tags
 
   lifecycle {
     precondition {
@@ -112,5 +110,4 @@ resource "aws_dynamodb_table" "jobs" {
   }
 
   deletion_protection_enabled = var.deletion_protection
-  tags                        = var.tags
 }

@@ -2,14 +2,10 @@
 # what missing data means: no traffic is not an incident (notBreaching), and SQS stops sending
 # metrics for a queue idle for 6 hours.
 
-data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
-data "aws_partition" "current" {}
 
 locals {
-  account_id     = data.aws_caller_identity.current.account_id
   region         = data.aws_region.current.name
-  topic_key_arn  = var.create_kms_key ? aws_kms_key.alarms[0].arn : var.kms_key_arn
   period_seconds = 300
   api_dimensions = { ApiId = var.api_id, Stage = var.api_stage_name }
   stage_metric   = { Stage = var.stage }
@@ -17,67 +13,9 @@ locals {
 }
 
 # -- the topic ----------------------------------------------------------------------------
-data "aws_iam_policy_document" "alarm_key" {
-  #checkov:skip=CKV_AWS_111:all stages: a key policy, whose resource "*" is this key alone
-  #checkov:skip=CKV_AWS_356:all stages: a key policy, whose resource "*" is this key alone
-  #checkov:skip=CKV_AWS_109:all stages: a key policy; the account's root administers its own key (IAM policies then decide)
-  count = var.create_kms_key ? 1 : 0
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # CloudWatch encrypts what it publishes to the topic with this key.
-  statement {
-    sid       = "CloudWatchPublishes"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_kms_key" "alarms" {
-  count = var.create_kms_key ? 1 : 0
-
-  description             = "${var.name}: the alarm topic's messages"
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.alarm_key[0].json
-  tags                    = var.tags
-}
-
-resource "aws_kms_alias" "alarms" {
-  count = var.create_kms_key ? 1 : 0
-
-  name          = "alias/${var.name}-alarms"
-  target_key_id = aws_kms_key.alarms[0].key_id
-}
-
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = local.topic_key_arn
-  tags              = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.create_kms_key || var.kms_key_arn != null
-      error_message = "With create_kms_key false, kms_key_arn must name the topic's key."
-    }
-  }
+  kms_master_key_id = var.kms_key_arn
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -88,226 +26,114 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
-# -- the API ------------------------------------------------------------------------------
-resource "aws_cloudwatch_metric_alarm" "api_5xx" {
-  alarm_name          = "${var.name}-api-5xx"
-  alarm_description   = "More than ${var.api_5xx_ratio_threshold * 100}% of the API's requests in 5 minutes answered 5xx: read `invoke logs --stage ${var.stage} --filter '\"status\": 5'`."
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.api_5xx_ratio_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching" # no requests: nothing failed
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-
-  metric_query {
-    id          = "ratio"
-    expression  = "IF(requests > 0, errors / requests, 0)"
-    label       = "5xx share"
-    return_data = true
-  }
-
-  metric_query {
-    id = "errors"
-    metric {
-      namespace   = "AWS/ApiGateway"
-      metric_name = "5xx"
-      dimensions  = local.api_dimensions
-      period      = local.period_seconds
-      stat        = "Sum"
-    }
-  }
-
-  metric_query {
-    id = "requests"
-    metric {
-      namespace   = "AWS/ApiGateway"
-      metric_name = "Count"
-      dimensions  = local.api_dimensions
-      period      = local.period_seconds
-      stat        = "Sum"
-    }
-  }
+# -- the alarms: one table, one resource -------------------------------------------------
+# Each alarm watches one metric (namespace, metric, dimensions, statistic: a pNN is an
+# extended statistic) or, with `ratio`, an expression over Sum metrics of one namespace and
+# dimensions (its `queries`, id => metric name). Every alarm is evaluated over one period and
+# treats missing data as notBreaching.
+locals {
+  lambda = "AWS/Lambda"
+  alarms = merge(
+    {
+      "api-5xx" = {
+        description = "More than ${var.api_5xx_ratio_threshold * 100}% of the API's requests in 5 minutes answered 5xx: read `invoke logs --stage ${var.stage} --filter '\"status\": 5'`."
+        namespace   = "AWS/ApiGateway", metric = null, dimensions = local.api_dimensions, statistic = "Sum", period = local.period_seconds
+        comparison  = "GreaterThanThreshold", threshold = var.api_5xx_ratio_threshold
+        ratio       = { id = "ratio", expression = "IF(requests > 0, errors / requests, 0)", label = "5xx share", queries = { errors = "5xx", requests = "Count" } }
+      }
+    },
+    { for key, function in var.functions : "${key}-errors" => {
+      description = "More than ${var.function_error_rate_threshold * 100}% of ${function.name}'s invocations in 5 minutes failed (an unhandled error, a timeout, a crash): read `invoke logs --stage ${var.stage} --function ${key} --filter ERROR`."
+      namespace   = local.lambda, metric = null, dimensions = { FunctionName = function.name }, statistic = "Sum", period = local.period_seconds
+      comparison  = "GreaterThanThreshold", threshold = var.function_error_rate_threshold
+      ratio       = { id = "rate", expression = "IF(invocations > 0, errors / invocations, 0)", label = "error rate", queries = { errors = "Errors", invocations = "Invocations" } }
+    } },
+    { for key, function in var.functions : "${key}-throttles" => {
+      description = "${function.name} was throttled: its reserved concurrency (the stage's cost ceiling) or the account's limit was reached."
+      namespace   = local.lambda, metric = "Throttles", dimensions = { FunctionName = function.name }, statistic = "Sum", period = local.period_seconds
+      comparison  = "GreaterThanOrEqualToThreshold", threshold = var.function_throttles_threshold, ratio = null
+    } },
+    { for key, function in var.functions : "${key}-duration-p99" => {
+      description = "${function.name}'s p99 duration passed ${var.duration_alarm_ratio * 100}% of its ${function.timeout_seconds} s timeout: requests are about to time out (a slow model, or max_tokens too high for the timeout)."
+      namespace   = local.lambda, metric = "Duration", dimensions = { FunctionName = function.name }, statistic = "p99", period = local.period_seconds
+      comparison  = "GreaterThanThreshold", threshold = floor(function.timeout_seconds * 1000 * var.duration_alarm_ratio), ratio = null
+    } },
+    {
+      # SQS stops reporting a queue idle for 6 hours: missing data is no incident.
+      "jobs-oldest-message" = {
+        description = "A job has waited more than ${var.queue_oldest_message_age_threshold} s for a worker: the worker is failing, throttled or too few."
+        namespace   = "AWS/SQS", metric = "ApproximateAgeOfOldestMessage", dimensions = { QueueName = var.jobs_queue_name }, statistic = "Maximum", period = local.period_seconds
+        comparison  = "GreaterThanThreshold", threshold = var.queue_oldest_message_age_threshold, ratio = null
+      }
+      "jobs-dead-letters" = {
+        description = "A job message reached the dead-letter queue: its job failed after every delivery. Read its job with `invoke logs --stage ${var.stage} --job-id ID`."
+        namespace   = "AWS/SQS", metric = "ApproximateNumberOfMessagesVisible", dimensions = { QueueName = var.dead_letter_queue_name }, statistic = "Maximum", period = local.period_seconds
+        comparison  = "GreaterThanThreshold", threshold = 0, ratio = null
+      }
+      "model-throttles" = {
+        description = "Bedrock throttled calls to ${var.model_id} (counted for the whole account): ask for a higher quota, or use a cross-Region inference profile."
+        namespace   = "AWS/Bedrock", metric = "InvocationThrottles", dimensions = { ModelId = var.model_id }, statistic = "Sum", period = local.period_seconds
+        comparison  = "GreaterThanOrEqualToThreshold", threshold = var.bedrock_throttles_threshold, ratio = null
+      }
+      # The money alarm, on the stage's own metric (no generations: nothing spent).
+      "output-tokens-per-hour" = {
+        description = "The stage wrote more than ${var.output_tokens_per_hour_budget} output tokens in an hour: its model budget. Find who with `invoke logs --stage ${var.stage} --filter output_tokens`."
+        namespace   = var.metrics_namespace, metric = "OutputTokens", dimensions = local.stage_metric, statistic = "Sum", period = 3600
+        comparison  = "GreaterThanThreshold", threshold = var.output_tokens_per_hour_budget, ratio = null
+      }
+    },
+  )
 }
 
-# -- the functions ------------------------------------------------------------------------
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = var.functions
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
 
-  alarm_name          = "${var.name}-${each.key}-errors"
-  alarm_description   = "More than ${var.function_error_rate_threshold * 100}% of ${each.value.name}'s invocations in 5 minutes failed (an unhandled error, a timeout, a crash): read `invoke logs --stage ${var.stage} --function ${each.key} --filter ERROR`."
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.function_error_rate_threshold
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  comparison_operator = each.value.comparison
+  threshold           = each.value.threshold
   evaluation_periods  = 1
-  treat_missing_data  = "notBreaching" # not invoked: nothing failed
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-
-  metric_query {
-    id          = "rate"
-    expression  = "IF(invocations > 0, errors / invocations, 0)"
-    label       = "error rate"
-    return_data = true
-  }
-
-  metric_query {
-    id = "errors"
-    metric {
-      namespace   = "AWS/Lambda"
-      metric_name = "Errors"
-      dimensions  = { FunctionName = each.value.name }
-      period      = local.period_seconds
-      stat        = "Sum"
-    }
-  }
-
-  metric_query {
-    id = "invocations"
-    metric {
-      namespace   = "AWS/Lambda"
-      metric_name = "Invocations"
-      dimensions  = { FunctionName = each.value.name }
-      period      = local.period_seconds
-      stat        = "Sum"
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  for_each = var.functions
-
-  alarm_name          = "${var.name}-${each.key}-throttles"
-  alarm_description   = "${each.value.name} was throttled: its reserved concurrency (the stage's cost ceiling) or the account's limit was reached."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = each.value.name }
-  statistic           = "Sum"
-  period              = local.period_seconds
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = var.function_throttles_threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
 
-resource "aws_cloudwatch_metric_alarm" "function_duration" {
-  for_each = var.functions
+  # One metric: set here. A ratio: its queries below, and none of these.
+  namespace          = each.value.ratio == null ? each.value.namespace : null
+  metric_name        = each.value.ratio == null ? each.value.metric : null
+  dimensions         = each.value.ratio == null ? each.value.dimensions : null
+  period             = each.value.ratio == null ? each.value.period : null
+  statistic          = each.value.ratio == null && !startswith(each.value.statistic, "p") ? each.value.statistic : null
+  extended_statistic = each.value.ratio == null && startswith(each.value.statistic, "p") ? each.value.statistic : null
 
-  alarm_name          = "${var.name}-${each.key}-duration-p99"
-  alarm_description   = "${each.value.name}'s p99 duration passed ${var.duration_alarm_ratio * 100}% of its ${each.value.timeout_seconds} s timeout: requests are about to time out (a slow model, or max_tokens too high for the timeout)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Duration"
-  dimensions          = { FunctionName = each.value.name }
-  extended_statistic  = "p99"
-  period              = local.period_seconds
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = floor(each.value.timeout_seconds * 1000 * var.duration_alarm_ratio)
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
+  dynamic "metric_query" {
+    for_each = each.value.ratio == null ? [] : [each.value.ratio]
+    content {
+      id          = metric_query.value.id
+      expression  = metric_query.value.expression
+      label       = metric_query.value.label
+      return_data = true
+    }
+  }
 
-# -- the jobs -----------------------------------------------------------------------------
-resource "aws_cloudwatch_metric_alarm" "queue_age" {
-  alarm_name          = "${var.name}-jobs-oldest-message"
-  alarm_description   = "A job has waited more than ${var.queue_oldest_message_age_threshold} s for a worker: the worker is failing, throttled or too few."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = var.jobs_queue_name }
-  statistic           = "Maximum"
-  period              = local.period_seconds
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.queue_oldest_message_age_threshold
-  treat_missing_data  = "notBreaching" # SQS stops reporting a queue idle for 6 hours
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${var.name}-jobs-dead-letters"
-  alarm_description   = "A job message reached the dead-letter queue: its job failed after every delivery. Read its job with `invoke logs --stage ${var.stage} --job-id ID`."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dead_letter_queue_name }
-  statistic           = "Maximum"
-  period              = local.period_seconds
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching" # SQS stops reporting a queue idle for 6 hours
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-# -- the model ----------------------------------------------------------------------------
-resource "aws_cloudwatch_metric_alarm" "model_throttles" {
-  alarm_name          = "${var.name}-model-throttles"
-  alarm_description   = "Bedrock throttled calls to ${var.model_id} (counted for the whole account): ask for a higher quota, or use a cross-Region inference profile."
-  namespace           = "AWS/Bedrock"
-  metric_name         = "InvocationThrottles"
-  dimensions          = { ModelId = var.model_id }
-  statistic           = "Sum"
-  period              = local.period_seconds
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = var.bedrock_throttles_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "output_tokens" {
-  alarm_name          = "${var.name}-output-tokens-per-hour"
-  alarm_description   = "The stage wrote more than ${var.output_tokens_per_hour_budget} output tokens in an hour: its model budget. Find who with `invoke logs --stage ${var.stage} --filter output_tokens`."
-  namespace           = var.metrics_namespace
-  metric_name         = "OutputTokens"
-  dimensions          = local.stage_metric
-  statistic           = "Sum"
-  period              = 3600
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.output_tokens_per_hour_budget
-  treat_missing_data  = "notBreaching" # no generations: nothing spent
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
+  dynamic "metric_query" {
+    for_each = each.value.ratio == null ? {} : each.value.ratio.queries
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = each.value.namespace
+        metric_name = metric_query.value
+        dimensions  = each.value.dimensions
+        period      = each.value.period
+        stat        = each.value.statistic
+      }
+    }
+  }
 }
 
 locals {
-  alarm_arns = concat(
-    [aws_cloudwatch_metric_alarm.api_5xx.arn],
-    [for alarm in aws_cloudwatch_metric_alarm.function_errors : alarm.arn],
-    [for alarm in aws_cloudwatch_metric_alarm.function_throttles : alarm.arn],
-    [for alarm in aws_cloudwatch_metric_alarm.function_duration : alarm.arn],
-    [
-      aws_cloudwatch_metric_alarm.queue_age.arn,
-      aws_cloudwatch_metric_alarm.dead_letters.arn,
-      aws_cloudwatch_metric_alarm.model_throttles.arn,
-      aws_cloudwatch_metric_alarm.output_tokens.arn,
-    ],
-  )
-  alarm_names = concat(
-    [aws_cloudwatch_metric_alarm.api_5xx.alarm_name],
-    [for alarm in aws_cloudwatch_metric_alarm.function_errors : alarm.alarm_name],
-    [for alarm in aws_cloudwatch_metric_alarm.function_throttles : alarm.alarm_name],
-    [for alarm in aws_cloudwatch_metric_alarm.function_duration : alarm.alarm_name],
-    [
-      aws_cloudwatch_metric_alarm.queue_age.alarm_name,
-      aws_cloudwatch_metric_alarm.dead_letters.alarm_name,
-      aws_cloudwatch_metric_alarm.model_throttles.alarm_name,
-      aws_cloudwatch_metric_alarm.output_tokens.alarm_name,
-    ],
-  )
-  ns = var.metrics_namespace
+  alarm_arns  = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn]
+  alarm_names = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
+  ns          = var.metrics_namespace
   # The dashboard: one row of service figures, one of the functions, one of the jobs.
   widgets = [
     {

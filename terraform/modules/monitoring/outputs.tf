@@ -4,8 +4,8 @@ output "topic_arn" {
 }
 
 output "kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the topic (created here unless one was given)."
-  value       = local.topic_key_arn
+  description = "ARN of the KMS key that encrypts the topic (the one it was given)."
+  value       = var.kms_key_arn
 }
 
 output "alarm_names" {

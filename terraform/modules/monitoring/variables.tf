@@ -54,30 +54,12 @@ variable "model_id" {
 variable "alarm_emails" {
   description = "Addresses subscribed to the alarm topic (each must confirm by the link AWS sends)."
   type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for address in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
-    error_message = "alarm_emails must be e-mail addresses."
-  }
 }
 
-variable "create_kms_key" {
-  description = "Create the alarm topic's own key (with a policy that lets CloudWatch publish); false uses kms_key_arn. A bool of its own: a key made in the same plan has no ARN yet to test."
-  type        = bool
-  default     = true
-}
 
 variable "kms_key_arn" {
-  description = "The customer-managed KMS key that encrypts the alarm topic when create_kms_key is false (its policy must let cloudwatch.amazonaws.com use it: the AWS-managed aws/sns key cannot be used by alarms)."
+  description = "The customer-managed KMS key that encrypts the alarm topic: its policy must let cloudwatch.amazonaws.com use it (the AWS-managed aws/sns key cannot be used by alarms; modules/kms_key's policy does)."
   type        = string
-  default     = null
-  nullable    = true
-
-  validation {
-    condition     = var.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN, or null."
-  }
 }
 
 variable "api_5xx_ratio_threshold" {
@@ -127,11 +109,6 @@ variable "duration_alarm_ratio" {
 variable "queue_oldest_message_age_threshold" {
   description = "Alarm when the oldest job message has waited longer than this many seconds."
   type        = number
-
-  validation {
-    condition     = var.queue_oldest_message_age_threshold >= 60
-    error_message = "queue_oldest_message_age_threshold must be at least 60 seconds."
-  }
 }
 
 variable "bedrock_throttles_threshold" {
@@ -148,35 +125,15 @@ variable "bedrock_throttles_threshold" {
 variable "output_tokens_per_hour_budget" {
   description = "Alarm when the stage's functions write more output tokens than this in an hour (its own OutputTokens metric)."
   type        = number
-
-  validation {
-    condition     = var.output_tokens_per_hour_budget >= 1
-    error_message = "output_tokens_per_hour_budget must be at least 1."
-  }
 }
 
 variable "price_per_1000_input_tokens" {
   description = "The model's price per 1,000 input tokens (USD), for the dashboard's estimated cost."
   type        = number
-
-  validation {
-    condition     = var.price_per_1000_input_tokens >= 0
-    error_message = "price_per_1000_input_tokens must not be negative."
-  }
 }
 
 variable "price_per_1000_output_tokens" {
   description = "The model's price per 1,000 output tokens (USD), for the dashboard's estimated cost."
   type        = number
-
-  validation {
-    condition     = var.price_per_1000_output_tokens >= 0
-    error_message = "price_per_1000_output_tokens must not be negative."
-  }
 }
 
-variable "tags" {
-  description = "Tags added to every resource of this module."
-  type        = map(string)
-  default     = {}
-}

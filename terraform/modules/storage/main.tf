@@ -7,7 +7,6 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_145:SSE-KMS with the stage's customer-managed key where the stage's kms_key sets one (prod creates one); dev and local choose SSE-S3 (AES256)
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
-  tags          = var.tags
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {

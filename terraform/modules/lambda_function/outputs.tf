@@ -18,11 +18,6 @@ output "role_arn" {
   value       = aws_iam_role.this.arn
 }
 
-output "layer_arn" {
-  description = "ARN (with version) of the dependencies layer."
-  value       = local.layer_arn
-}
-
 output "event_source_mapping_uuid" {
   description = "Id of the SQS event source mapping (null without one)."
   value       = try(aws_lambda_event_source_mapping.sqs[0].uuid, null)

@@ -1,5 +1,5 @@
 output "key_arn" {
-  description = "ARN of the stage's key."
+  description = "ARN of the key."
   value       = aws_kms_key.this.arn
 }
 

@@ -1,10 +1,12 @@
-# A stage's customer-managed KMS key: what encrypts its bucket, queues, tables, log groups and
-# alarm topic when the stage asks for a key of its own (terraform/main.tf, `kms_key`).
+# A customer-managed KMS key, the one module that makes keys (terraform/main.tf uses it twice):
+# the stage's own key, which encrypts its bucket, queues, tables, log groups and alarm topic
+# when the stage asks for one (`kms_key`), or else the alarm topic's key alone (alarms cannot
+# publish with the AWS-managed aws/sns key).
 #
 # The key policy lets the account administer and use the key through IAM (the functions'
 # roles get kms:Decrypt/GenerateDataKey through S3, SQS and DynamoDB only), and lets the two
-# services that use it as themselves do so: CloudWatch Logs for the stage's own log groups,
-# and CloudWatch alarms publishing to the stage's topic.
+# services that use it as themselves do so: CloudWatch Logs for the named log groups only (if
+# any), and CloudWatch alarms publishing to the stage's topic.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -36,18 +38,21 @@ data "aws_iam_policy_document" "key" {
 
   # CloudWatch Logs encrypts as itself, for these log groups only (the encryption context
   # names the group).
-  statement {
-    sid       = "CloudWatchLogsEncryptsTheStagesLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = local.log_group_arns
+  dynamic "statement" {
+    for_each = length(local.log_group_arns) > 0 ? [local.log_group_arns] : []
+    content {
+      sid       = "CloudWatchLogsEncryptsTheStagesLogs"
+      actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["logs.${local.region}.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "kms:EncryptionContext:aws:logs:arn"
+        values   = statement.value
+      }
     }
   }
 
@@ -69,11 +74,10 @@ data "aws_iam_policy_document" "key" {
 }
 
 resource "aws_kms_key" "this" {
-  description             = "${var.name}: the stage's code, jobs, answers, logs and alarms"
+  description             = "${var.name}: ${var.purpose}"
   enable_key_rotation     = true
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
 }
 
 resource "aws_kms_alias" "this" {

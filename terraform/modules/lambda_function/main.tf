@@ -1,4 +1,5 @@
-# The Lambda function, its dependencies layer, log group and least-privilege role.
+# One Lambda function with its log group and least-privilege role (the root makes three from
+# one table, terraform/main.tf's local.functions, over one dependencies layer).
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -34,8 +35,8 @@ locals {
   model_actions = var.streams_model ? ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"] : ["bedrock:InvokeModel"]
 
   log_group_name = "/aws/lambda/${var.function_name}"
-  layer_arn      = var.create_layer ? aws_lambda_layer_version.dependencies[0].arn : var.layer_arn
   prefix         = trimsuffix(var.output_prefix, "/")
+  generates_code = var.stored_keys != null
 }
 
 # Lambda writes to /aws/lambda/<function name> by default: creating that group here gives it a
@@ -46,7 +47,6 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
-  tags              = var.tags
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -69,7 +69,6 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "this" {
   name               = "${var.function_name}-role"
   assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
 }
 
 data "aws_iam_policy_document" "permissions" {
@@ -81,9 +80,9 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   # A function that writes code stores it, and calls the stage's model: a plain model id in
-  # the stage's Region, or an inference profile. One that does not (generates_code) neither.
+  # the stage's Region, or an inference profile. One that does not (no stored_keys) neither.
   dynamic "statement" {
-    for_each = var.generates_code ? ["${var.output_bucket_arn}/${local.prefix}/${var.stored_keys}"] : []
+    for_each = local.generates_code ? ["${var.output_bucket_arn}/${local.prefix}/${var.stored_keys}"] : []
     content {
       sid       = "StoreGeneratedCode"
       actions   = ["s3:PutObject"]
@@ -92,7 +91,7 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   dynamic "statement" {
-    for_each = var.generates_code ? [local.model_arns[0]] : []
+    for_each = local.generates_code ? [local.model_arns[0]] : []
     content {
       sid       = "InvokeConfiguredModel"
       actions   = local.model_actions
@@ -103,7 +102,7 @@ data "aws_iam_policy_document" "permissions" {
   # With a profile, its foundation model in the profile's Regions, only when the call comes
   # through that very profile: never directly, never in another geography.
   dynamic "statement" {
-    for_each = local.is_inference_profile && var.generates_code ? [local.profile_model_arn] : []
+    for_each = local.is_inference_profile && local.generates_code ? [local.profile_model_arn] : []
     content {
       sid       = "InvokeModelThroughProfile"
       actions   = local.model_actions
@@ -158,9 +157,14 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.permissions.json
 }
 
+# Stacks deployed while this policy was optional keep it.
+moved {
+  from = aws_iam_role_policy.additional[0]
+  to   = aws_iam_role_policy.additional
+}
+
 # What the caller grants beyond the module's own (e.g. a queue to send to, a table to write).
 resource "aws_iam_role_policy" "additional" {
-  count  = var.attach_additional_policy ? 1 : 0
   name   = "${var.function_name}-additional"
   role   = aws_iam_role.this.id
   policy = var.additional_policy_json
@@ -184,30 +188,6 @@ resource "aws_iam_role_policy" "consume_queue" {
   policy = data.aws_iam_policy_document.consume_queue[0].json
 }
 
-resource "aws_lambda_layer_version" "dependencies" {
-  count = var.create_layer ? 1 : 0
-
-  layer_name               = "${var.function_name}-dependencies"
-  filename                 = var.layer_zip_path
-  source_code_hash         = var.layer_zip_base64_sha256
-  compatible_runtimes      = [var.runtime]
-  compatible_architectures = [var.architecture]
-  description              = "boto3 and friends for ${var.function_name}"
-
-  lifecycle {
-    precondition {
-      condition     = var.layer_zip_path != null && var.layer_zip_base64_sha256 != null
-      error_message = "create_layer needs layer_zip_path and layer_zip_base64_sha256."
-    }
-  }
-}
-
-# Stacks deployed before the layer became optional keep their layer version.
-moved {
-  from = aws_lambda_layer_version.dependencies
-  to   = aws_lambda_layer_version.dependencies[0]
-}
-
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:invoked synchronously only (by API Gateway, or by an SQS event source mapping whose queue has its own dead-letter queue): a function dead-letter queue applies to asynchronous invocations
   #checkov:skip=CKV_AWS_117:calls only AWS's public Bedrock, S3, DynamoDB and SQS endpoints over TLS with IAM auth; a VPC would add NAT gateways and endpoints for no isolation gain
@@ -220,7 +200,7 @@ resource "aws_lambda_function" "this" {
   architectures                  = [var.architecture]
   filename                       = var.function_zip_path
   source_code_hash               = var.function_zip_base64_sha256
-  layers                         = [local.layer_arn]
+  layers                         = [var.layer_arn]
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrency
@@ -239,14 +219,6 @@ resource "aws_lambda_function" "this" {
     })
   }
 
-  tags = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.create_layer || var.layer_arn != null
-      error_message = "Without create_layer, layer_arn must name the layer version to use."
-    }
-  }
 
   depends_on = [
     aws_iam_role_policy.this,
