@@ -124,11 +124,12 @@ def deploy(c, stage=DEFAULT_STAGE, yes=False, allow_local_state=False, skip_pref
     protected stage asks first); prints the endpoint."""
     deployer = _deployer(stage, yes, allow_local_state, skip_preflight)
     report = deployer.deploy()
-    url = deployer.target.invoke_url(report.outputs)
+    endpoint = deployer.target.endpoint(report.outputs)
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
     print(f"stage {stage} {'deployed' if report.changed else 'unchanged'} ({timings})")
-    print(f"endpoint: PUT {url}  (authorization: {report.outputs['route_authorization']})")
-    print(f"jobs:     POST {url}/jobs, then GET {url}/jobs/{{id}}")
+    authorization = report.outputs["route_authorization"]
+    print(f"endpoint: PUT {endpoint.generation_url}  (authorization: {authorization})")
+    print(f"jobs:     POST {endpoint.jobs_url}, then GET {endpoint.jobs_url}/{{id}}")
 
 
 @task(help={"stage": _STAGE, "yes": _YES, "allow_local_state": _LOCAL_STATE})
@@ -246,10 +247,8 @@ def call(
     values = deployer.outputs()
     settings = {"max_tokens": int(max_tokens)} if max_tokens is not None else None
     payload = generate(
-        deployer.target.invoke_url(values),
+        deployer.target.endpoint(values),
         build_body(message, language, settings),
-        region=deployer.stage.region,
-        credentials=deployer.target.signing_credentials(values),
         asynchronous=async_,
         wait_s=float(wait),
         progress=sys.stderr,
@@ -334,7 +333,7 @@ def status(c, stage=DEFAULT_STAGE):
     current = read_status(
         deployer.target.client,
         values,
-        deployer.target.invoke_url(values),
+        deployer.target.endpoint(values).generation_url,
         alarms_evaluated=deployer.target.evaluates_alarms,
     )
     print(render(current))
@@ -502,6 +501,7 @@ def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None, unconfined=
         chosen_tasks,
         earlier_run,
         run_on_stage,
+        summary_lines,
     )
     from deploy.paths import BUILD_DIR
 
@@ -512,32 +512,8 @@ def eval_(c, stage=DEFAULT_STAGE, only=None, compare=None, out=None, unconfined=
     record = run_on_stage(
         deployer, tasks, Path(out) if out else BUILD_DIR / "bench", earlier, print
     )
-    summary = record["summary"]
-    print(
-        f"\npass@1 {summary['pass_at_1']:.0%} ({summary['passed']}/{summary['tasks']}), "
-        f"parse {_share(summary['parse_share'])} ({summary['repaired']} repaired), "
-        f"latency p50 {summary['latency_p50_s']:.1f} s p95 {summary['latency_p95_s']:.1f} s, "
-        f"{summary['output_tokens_per_task']:.0f} output tokens and "
-        f"${summary['cost_per_task']:.5f} per task"
-    )
-    for language, figures in summary["by_language"].items():
-        print(
-            f"  {language}: pass@1 {figures['pass_at_1']:.0%} "
-            f"({figures['passed']}/{figures['tasks']}), parse {_share(figures['parse_share'])}"
-        )
-    if record["skipped"]:
-        print(
-            f"skipped {len(record['skipped'])} tasks: {'; '.join(set(record['skipped'].values()))}"
-        )
-    for line in record.get("comparison", []):
-        print(f"  {line}")
-    chart = record["chart_path"] or "not drawn (the plotting tool is not installed)"
-    print(f"report: {record['report_path']}\nchart:  {chart}")
-
-
-def _share(value: float | None) -> str:
-    """A share of the answers the service could check; none could: their code is unchecked."""
-    return "unchecked" if value is None else f"{value:.0%}"
+    for line in summary_lines(record):
+        print(line)
 
 
 local = Collection(

@@ -51,6 +51,11 @@ def record(
         out.write(json.dumps(entry) + "\n")
 
 
+def stack_dir(root: Path) -> Path:
+    """Where a bench's own local stack under `root` keeps its state."""
+    return root / "state"
+
+
 @contextlib.contextmanager
 def bench_stage(root: Path) -> Iterator[Any]:
     """A local stage of the bench's own (state under `root`), with the local model; its
@@ -59,34 +64,32 @@ def bench_stage(root: Path) -> Iterator[Any]:
     from local_stage import supervisor
 
     state, _ = supervisor.up(
-        state_dir=root / "state",
+        state_dir=stack_dir(root),
         python=load_stage("local").python_version,
         report=lambda line: None,
     )
     try:
         yield state
     finally:
-        supervisor.down(state_dir=root / "state")
+        supervisor.down(state_dir=stack_dir(root))
 
 
-def deploy_open_function(root: Path, state: Any) -> str:
+def deploy_open_stage(root: Path, state: Any) -> tuple[Any, dict[str, Any]]:
     """The real function deployed to a bench stage through the real Terraform, its routes
-    open and its throttling out of the way; the URL of PUT /code-generation."""
-    return deploy_open_stage(root, state)[0]
-
-
-def deploy_open_stage(root: Path, state: Any) -> tuple[str, dict[str, Any]]:
-    """As deploy_open_function; with the stage's Terraform outputs."""
+    open and its throttling out of the way: where it answers (a deploy.call.Endpoint, from the
+    stage's outputs, unsigned) and its Terraform outputs."""
     from deploy.paths import LAMBDA_DIR
     from deploy.scratch import scratch_deployer
 
-    report = scratch_deployer(
+    deployer = scratch_deployer(
         root,
         state.emulator_url,
         LAMBDA_DIR,
         credentials=state.credentials,
+        state_dir=stack_dir(root),  # bench_stage's stack
         route_authorization="NONE",
         throttling_rate_limit=100000,
         throttling_burst_limit=100000,
-    ).deploy()
-    return f"{state.gateway_url}/local/code-generation", report.outputs
+    )
+    outputs = deployer.deploy().outputs
+    return deployer.target.endpoint(outputs), outputs

@@ -16,14 +16,13 @@ import json
 import statistics
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
-from _common import bench_stage, deploy_open_function, print_table, record
+from _common import bench_stage, deploy_open_stage, print_table, record
 
-from deploy.call import FIRST_POLL_S
+from deploy.call import FIRST_POLL_S, CallResult, Endpoint, call
 
 ROUNDS = 7
 POLL_S = FIRST_POLL_S  # as `invoke call --async` first polls
@@ -36,35 +35,31 @@ REQUEST = {
 }
 
 
-def http(method: str, url: str, body: dict | None = None, headers: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, dict(response.headers.items()), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers.items()), json.loads(error.read() or b"{}")
+def http(method: str, url: str, body: dict | None = None) -> tuple[int, CallResult, dict]:
+    """(status, the answer, its JSON) of an unsigned request through the tooling's client."""
+    data = json.dumps(body).encode() if body is not None else b""
+    result = call(url, data, region="us-east-1", credentials=None, method=method, timeout=120)
+    return result.status, result, json.loads(result.body or b"{}")
 
 
-def synchronous(url: str) -> tuple[float, int]:
+def synchronous(endpoint: Endpoint) -> tuple[float, int]:
     started = time.perf_counter()
-    status, _headers, answer = http("PUT", url, REQUEST)
+    status, _result, answer = http("PUT", endpoint.generation_url, REQUEST)
     elapsed = time.perf_counter() - started
     assert status == 200, answer
     return elapsed, answer["usage"]["output_tokens"]
 
 
-def as_job(url: str, base: str) -> tuple[float, float, float, float, int]:
+def as_job(endpoint: Endpoint) -> tuple[float, float, float, float, int]:
     """(seconds to the 202; by the job's own clock, seconds from submit to running and to
     finished; seconds from submit until a poll saw it succeeded; output tokens)."""
     started = time.perf_counter()
-    status, headers, answer = http("POST", f"{url}/jobs", REQUEST)  # the job route
+    status, result, answer = http("POST", endpoint.jobs_url, REQUEST)  # the job route
     accepted = time.perf_counter() - started
     assert status == 202, answer
-    job_url = base + headers["Location"]
+    job_url = urljoin(endpoint.jobs_url, result.header("Location"))
     while True:
-        status, _headers, job = http("GET", job_url)
+        status, _result, job = http("GET", job_url)
         assert status == 200, job
         if job["status"] in ("succeeded", "failed"):
             break
@@ -81,14 +76,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
-            url = deploy_open_function(root, state)
-            synchronous(url)  # warm: both functions started, the model loaded
-            as_job(url, state.gateway_url)
+            endpoint, _ = deploy_open_stage(root, state)
+            synchronous(endpoint)  # warm: both functions started, the model loaded
+            as_job(endpoint)
             sync_s, job_rows, tokens = [], [], set()
             for _ in range(ROUNDS):
-                seconds, sync_tokens = synchronous(url)
+                seconds, sync_tokens = synchronous(endpoint)
                 sync_s.append(seconds)
-                *row, job_tokens = as_job(url, state.gateway_url)
+                *row, job_tokens = as_job(endpoint)
                 job_rows.append(row)
                 tokens |= {sync_tokens, job_tokens}
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import bench_stage, deploy_open_function, print_table, record
+from _common import bench_stage, deploy_open_stage, print_table, record
 
 from local_stage.contract import CONSOLE_PATH, TOKEN_HEADER
 from tests.support.browser import MISSING, browser_paths, headless_chromium
@@ -125,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-console-") as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
-            api_url = deploy_open_function(root, state)
+            api_url = deploy_open_stage(root, state)[0].generation_url
             weight = page_bytes(state.gateway_url, state.token)
             with chromium() as driver, minimal_page() as baseline_url:
                 minimal = [first_render_ms(driver, baseline_url) for _ in range(RENDERS)]

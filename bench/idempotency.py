@@ -14,12 +14,12 @@ import json
 import statistics
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
-from _common import bench_stage, deploy_open_function, print_table, record
+from _common import bench_stage, deploy_open_stage, print_table, record
+
+from deploy.call import CallResult, call
 
 ROUNDS = 9
 REQUEST = {
@@ -30,26 +30,22 @@ REQUEST = {
 }
 
 
-def put(url: str, key: str | None) -> tuple[float, dict, dict]:
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
+def put(url: str, key: str | None) -> tuple[float, CallResult, dict]:
+    headers = {"Idempotency-Key": key} if key is not None else {}
     data = json.dumps(REQUEST).encode()
-    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
     started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            body, answer = json.loads(response.read()), dict(response.headers.items())
-    except urllib.error.HTTPError as error:
-        raise AssertionError(f"HTTP {error.code}: {error.read()[:300]!r}") from None
-    return time.perf_counter() - started, answer, body
+    result = call(url, data, region="us-east-1", credentials=None, headers=headers, timeout=120)
+    seconds = time.perf_counter() - started
+    if result.status != 200:
+        raise AssertionError(f"HTTP {result.status}: {result.body[:300]!r}")
+    return seconds, result, result.json()
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
-            url = deploy_open_function(root, state)
+            url = deploy_open_stage(root, state)[0].generation_url
             put(url, None)  # warm: the function started, the model loaded
             put(url, str(uuid.uuid4()))
             plain, keyed, replayed, tokens = [], [], [], set()

@@ -17,10 +17,11 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import aiohttp
-from _common import bench_stage, print_table, record
+from _common import bench_stage, print_table, record, stack_dir
 
 from deploy.scratch import scratch_deployer
 from local_stage.gateway.events import IncomingRequest, RequestContext, payload_v2
@@ -48,16 +49,14 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-def direct_latencies(source: Path) -> list[float]:
+def direct_latencies(source: Path, path: str) -> list[float]:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the module makes clients
     spec = importlib.util.spec_from_file_location(
         "bench_handler", source / "codegen" / "handler.py"
     )
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    request = IncomingRequest(
-        "PUT", "/local/code-generation", "", [("host", "x")], b"{}", "127.0.0.1"
-    )
+    request = IncomingRequest("PUT", path, "", [("host", "x")], b"{}", "127.0.0.1")
     context = RequestContext(
         "123456789012", "api", "local", "PUT /code-generation", "r", "x", {}, {}
     )
@@ -126,21 +125,20 @@ def main() -> None:
                 state.emulator_url,
                 source,
                 credentials=state.credentials,
+                state_dir=stack_dir(root),
                 route_authorization="NONE",
                 throttling_rate_limit=100000,
                 throttling_burst_limit=100000,
             )
-            deployer.deploy()
+            url = deployer.target.endpoint(deployer.deploy().outputs).generation_url
             host, port = state.gateway_url.removeprefix("http://").split(":")
-            path = "/local/code-generation"
+            path = urllib.parse.urlsplit(url).path
             cold = cold_starts(host, int(port), path)
             gateway_latencies(host, int(port), 50, path)  # warm up
             through = gateway_latencies(host, int(port), WARM_REQUESTS, path)
-            direct = direct_latencies(source)
-            rates = {
-                c: asyncio.run(requests_per_second(state.gateway_url + path, c)) for c in (1, 4, 16)
-            }
-            log = (root / "state" / "logs" / "codegen-local.log").read_text()
+            direct = direct_latencies(source, path)
+            rates = {c: asyncio.run(requests_per_second(url, c)) for c in (1, 4, 16)}
+            log = (stack_dir(root) / "logs" / "codegen-local.log").read_text()
             inits = [float(v) for v in re.findall(r"Init Duration: ([\d.]+) ms", log)]
 
     ms = 1000

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import boto3
-from _common import bench_stage, print_table, record
+from _common import bench_stage, print_table, record, stack_dir
 from botocore.config import Config
 from botocore.credentials import Credentials
 
@@ -155,9 +155,12 @@ def batch_seconds(client) -> tuple[float, float, bool]:
 
 
 def deploy(root: Path, state) -> str:
-    deployer = scratch_deployer(root, state.emulator_url, credentials=state.credentials)
-    deployer.deploy()
-    return f"{state.gateway_url}/local/code-generation"
+    """The stage deployed as it is (signed routes); the URL of PUT /code-generation, from its
+    outputs."""
+    deployer = scratch_deployer(
+        root, state.emulator_url, credentials=state.credentials, state_dir=stack_dir(root)
+    )
+    return deployer.target.endpoint(deployer.deploy().outputs).generation_url
 
 
 def main() -> None:

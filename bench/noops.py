@@ -23,20 +23,17 @@ from pathlib import Path
 
 from _common import print_table, record
 
-from deploy.deployer import StageDeployer
 from deploy.paths import REPO_ROOT
-from deploy.stages import load_stage
+from deploy.scratch import scratch_deployer
 from local_stage.emulator.server import Emulator
 
 RUNS = 5
 # A whole `invoke deploy` of this bench's stage: a new interpreter, the same code path.
 DEPLOY_COMMAND = """
 import sys
-from deploy.deployer import StageDeployer
-from deploy.stages import load_stage
+from deploy.scratch import scratch_deployer
 from pathlib import Path
-report = StageDeployer(load_stage("local"), work_root=Path(sys.argv[1]), emulator_url=sys.argv[2],
-                       sink=None, report=lambda line: None).deploy()
+report = scratch_deployer(Path(sys.argv[1]), sys.argv[2]).deploy()
 assert not report.changed, "the bench's deploy was not a no-op"
 """
 
@@ -69,14 +66,8 @@ def main() -> None:
     url = server.url
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            work = Path(scratch) / "work"
-            deployer = StageDeployer(
-                load_stage("local"),
-                work_root=work,
-                emulator_url=url,
-                sink=None,
-                report=lambda line: None,
-            )
+            work = Path(scratch)
+            deployer = scratch_deployer(work, url)
             deployer.deploy()  # the first deploy; every one after is a no-op
             workdir = deployer.workdir
             var_files = [f"-var-file={path}" for path in workdir.var_files()]

@@ -16,10 +16,11 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from _common import bench_stage, deploy_open_stage, print_table, record
+
+from deploy.call import call
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lambda"))
@@ -73,7 +74,8 @@ def log_delay() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with bench_stage(root) as state:
-            url, outputs = deploy_open_stage(root, state)
+            endpoint, outputs = deploy_open_stage(root, state)
+            url = endpoint.generation_url
             target = EmulatorTarget(
                 load_stage("local"),
                 state.emulator_url,
@@ -99,15 +101,9 @@ def log_delay() -> tuple[float, float]:
 
 
 def put(url: str) -> str:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(REQUEST).encode(),
-        method="PUT",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        response.read()
-        return response.headers["apigw-requestid"]
+    result = call(url, json.dumps(REQUEST).encode(), region="us-east-1", credentials=None)
+    assert result.status == 200, result.body[:300]
+    return str(result.header("apigw-requestid"))
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy.account import AccountError, caller_identity, require_stage_account
+from deploy.call import Endpoint
 from deploy.environment import (
     IGNORE_ENDPOINTS_VARIABLE,
     configured_endpoints,
@@ -91,10 +92,15 @@ class AwsTarget:
     def adjust_plan(self, runner: TerraformRunner, workdir: Workdir) -> None:
         """AWS carries out every plan as it stands."""
 
-    def invoke_url(self, outputs: Mapping[str, Any]) -> str:
-        return str(outputs["invoke_url"])
+    def endpoint(self, outputs: Mapping[str, Any]) -> Endpoint:
+        return Endpoint(
+            str(outputs["invoke_url"]),
+            str(outputs["jobs_url"]),
+            self.stage.region,
+            self._signing_credentials(outputs),
+        )
 
-    def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
+    def _signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
         if outputs.get("route_authorization") != "AWS_IAM":
             return None
         credentials = boto3.Session(region_name=self.stage.region).get_credentials()

@@ -1,5 +1,7 @@
-"""`invoke call`: send PUT /code-generation to a stage, SigV4-signed for AWS_IAM routes; with
-`--async`, submit a job and poll it until it has finished.
+"""The one HTTP client of the tooling, the tests and the benches (`call`, signed or not), and
+`invoke call` on it: send PUT /code-generation to a stage, SigV4-signed for AWS_IAM routes;
+with `--async`, submit a job and poll it until it has finished. Every URL comes from the
+stage's outputs (an `Endpoint`: the target maps them to where the stage answers).
 
 Every PUT carries an Idempotency-Key, so a 503 or 504 (an HTTP API answers 503 when its
 integration times out, after 30 s at most, while the function runs on), a connection lost
@@ -32,6 +34,17 @@ FIRST_POLL_S, _POLL_MAX_S = 0.5, 5.0
 RETRIED_STATUSES = (409, 503, 504)
 RETRY_FOR_S = 120.0  # a keyed PUT is retried for this long at most
 _RETRY_MIN_S, _RETRY_MAX_S = 1.0, 10.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a stage answers and how to sign for it, from its Terraform outputs
+    (`invoke_url`, `jobs_url`) through its target (deploy.target.DeployTarget.endpoint)."""
+
+    generation_url: str  # PUT /code-generation
+    jobs_url: str  # POST here submits a job; a job's own URL comes back in Location
+    region: str
+    credentials: Credentials | None  # None: the route takes unsigned requests
 
 
 @dataclass(frozen=True)
@@ -153,25 +166,20 @@ def _maybe_sent(exc: OSError) -> bool:
 
 
 def submit_job(
-    url: str,
-    body: bytes,
-    *,
-    region: str,
-    credentials: Credentials | None,
-    headers: dict[str, str] | None = None,
+    endpoint: Endpoint, body: bytes, *, headers: dict[str, str] | None = None
 ) -> tuple[CallResult, str | None]:
-    """POST the request to `url`'s job route (<url>/jobs: the job routes' own function and
+    """POST the request to the stage's job route (the job routes' own function and
     capacity): the answer, and the job's URL when it was accepted (202)."""
     result = call(
-        f"{url.rstrip('/')}/jobs",
+        endpoint.jobs_url,
         body,
-        region=region,
-        credentials=credentials,
+        region=endpoint.region,
+        credentials=endpoint.credentials,
         method="POST",
         headers=headers,
     )
     location = result.header("Location") if result.status == 202 else None
-    return result, urljoin(url, location) if location else None
+    return result, urljoin(endpoint.jobs_url, location) if location else None
 
 
 def wait_for_job(
@@ -218,11 +226,9 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def generate(
-    url: str,
+    endpoint: Endpoint,
     body: bytes,
     *,
-    region: str,
-    credentials: Credentials | None,
     asynchronous: bool = False,
     wait_s: float = 900.0,
     progress: TextIO | None = None,
@@ -242,15 +248,21 @@ def generate(
             print(line, file=progress)
 
     def put(headers: dict[str, str]) -> CallResult:
-        return call(url, body, region=region, credentials=credentials, headers=headers)
+        return call(
+            endpoint.generation_url,
+            body,
+            region=endpoint.region,
+            credentials=endpoint.credentials,
+            headers=headers,
+        )
 
     try:
         if not asynchronous:
             result = call_keyed(put, key, retry_for_s=retry_for_s, notice=notice)
         else:
-            result = _run_job(url, body, region, credentials, wait_s, progress, key, retry_for_s)
+            result = _run_job(endpoint, body, wait_s, progress, key, retry_for_s)
     except OSError as exc:
-        raise CallError(f"cannot reach the endpoint {url}: {exc}") from None
+        raise CallError(f"cannot reach the endpoint {endpoint.generation_url}: {exc}") from None
     if result.status != 200:
         raise CallError(describe_failure(result))
     payload = result.json()
@@ -260,17 +272,15 @@ def generate(
 
 
 def _run_job(
-    url: str,
+    endpoint: Endpoint,
     body: bytes,
-    region: str,
-    credentials: Credentials | None,
     wait_s: float,
     stream: TextIO | None,
     key: str,
     retry_for_s: float,
 ) -> CallResult:
     def submit(headers: dict[str, str]) -> CallResult:
-        return submit_job(url, body, region=region, credentials=credentials, headers=headers)[0]
+        return submit_job(endpoint, body, headers=headers)[0]
 
     def notice(line: str) -> None:
         if stream is not None:
@@ -280,13 +290,13 @@ def _run_job(
     location = submitted.header("Location") if submitted.status == 202 else None
     if location is None:
         return submitted
-    job_url = urljoin(url, location)
+    job_url = urljoin(endpoint.jobs_url, location)
     shown = JobPollDisplay(job_url, stream) if stream is not None else None
     try:
         return wait_for_job(
             job_url,
-            region=region,
-            credentials=credentials,
+            region=endpoint.region,
+            credentials=endpoint.credentials,
             limit_s=wait_s,
             progress=shown.show if shown is not None else lambda job, elapsed: None,
         )

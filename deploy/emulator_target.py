@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from botocore.credentials import Credentials
 
+from deploy.call import Endpoint
 from deploy.environment import terraform_environment
 from deploy.errors import DeployError, EndpointError
 from deploy.stages import Stage
@@ -140,19 +141,23 @@ class EmulatorTarget:
             self.report(f"replacing {', '.join(stages)} (the emulator cannot update it)")
             runner.plan(workdir.var_files(), workdir.plan_file, replace=stages)
 
-    def invoke_url(self, outputs: Mapping[str, Any]) -> str:
-        """The AWS-shaped URL from Terraform does not resolve: the local gateway serves the
-        same API at its own address."""
+    def endpoint(self, outputs: Mapping[str, Any]) -> Endpoint:
+        """The AWS-shaped URLs from Terraform do not resolve: the local gateway serves the
+        same API at its own address, under the same paths."""
         stack = contract.running_stack(self.state_dir)
         if stack is None:
             raise EndpointError(_NOT_RUNNING)
-        path = urllib.parse.urlsplit(str(outputs["invoke_url"])).path
-        return f"{stack.gateway_url.rstrip('/')}{path}"
 
-    def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
-        if outputs.get("route_authorization") != "AWS_IAM":
-            return None
-        return Credentials(*self.credentials)
+        def local(url: Any) -> str:
+            return f"{stack.gateway_url.rstrip('/')}{urllib.parse.urlsplit(str(url)).path}"
+
+        signed = outputs.get("route_authorization") == "AWS_IAM"
+        return Endpoint(
+            local(outputs["invoke_url"]),
+            local(outputs["jobs_url"]),
+            self.stage.region,
+            Credentials(*self.credentials) if signed else None,
+        )
 
     def answered_by(self) -> str | None:
         model = contract.running_model(self.state_dir)

@@ -12,3 +12,4 @@ SERVICES_FILE = LAMBDA_DIR / "services.txt"
 BUILD_DIR = contract.BUILD_DIR  # shared with the local stage: one home
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 STAGE_VARS_DIR = TERRAFORM_DIR / "stages"
+BENCH_DIR = REPO_ROOT / "bench"  # the measurements: the benches and the one chart script

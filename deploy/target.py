@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.credentials import Credentials
-
+from deploy.call import Endpoint
 from deploy.stages import Stage
 from deploy.terraform import TerraformRunner
 from deploy.workdir import Workdir
@@ -41,10 +40,9 @@ class StageTarget(Protocol):
         """Rewrite a plan with changes where the target cannot carry it out as it stands."""
         ...
 
-    def invoke_url(self, outputs: Mapping[str, Any]) -> str: ...
-
-    def signing_credentials(self, outputs: Mapping[str, Any]) -> Credentials | None:
-        """Credentials to sign requests with, or None when the route needs no signature."""
+    def endpoint(self, outputs: Mapping[str, Any]) -> Endpoint:
+        """Where the deployed stage answers (its outputs' URLs, as this target reaches them)
+        and the credentials to sign with (None when its routes take unsigned requests)."""
         ...
 
     def answered_by(self) -> str | None:

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   checkov) requirement="checkov==3.3.30" ;;        # the IaC scanner (scan-terraform.sh)
   schemathesis) requirement="schemathesis==4.32.5" ;;  # the API fuzzer (tests/e2e)
-  plot) requirement="matplotlib==3.11.2" ;;             # bench charts (bench/chart.py)
+  plot) requirement="matplotlib==3.11.2" ;;             # the charts of bench and eval (bench/chart.py)
   *) echo "usage: bash scripts/tool.sh checkov|schemathesis|plot" >&2; exit 2 ;;
 esac
 venv=".tools/$1"

@@ -19,6 +19,7 @@ from deploy.evaluation.sandbox import (
     sandbox_description,
 )
 from deploy.evaluation.suite import TASKS, Task
+from deploy.paths import BENCH_DIR
 from deploy.tools import tool_bin
 
 
@@ -77,18 +78,15 @@ def run_on_stage(
     report: Callable[[str], None],
 ) -> dict[str, Any]:
     outputs = deployer.outputs()
-    url = deployer.target.invoke_url(outputs)
-    credentials = deployer.target.signing_credentials(outputs)
+    endpoint = deployer.target.endpoint(outputs)
     deployed = _function_environment(deployer, outputs)
     sync_limit = int(deployed["MAX_TOKENS_LIMIT"])
 
     def ask(task: Task) -> dict[str, Any]:
         settings = {"max_tokens": task.max_tokens, "temperature": 0}  # deterministic
         return generate(
-            url,
+            endpoint,
             build_body(task.prompt, task.language, settings),
-            region=deployer.stage.region,
-            credentials=credentials,
             asynchronous=task.max_tokens > sync_limit,
         )
 
@@ -143,7 +141,7 @@ def _chart(report_path: Path) -> str | None:
         subprocess.run(
             [
                 str(tool_bin("plot") / "python"),
-                str(Path(__file__).with_name("chart.py")),
+                str(BENCH_DIR / "chart.py"),  # the project's one chart script
                 str(report_path),
                 str(chart),
             ],
@@ -153,3 +151,33 @@ def _chart(report_path: Path) -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None  # the figures are in the JSON report; the chart is extra
     return str(chart)
+
+
+def summary_lines(record: dict[str, Any]) -> list[str]:
+    """What `invoke eval` prints of a run's record: the figures in all and per language, the
+    tasks skipped and why, the comparison with an earlier run, and where the report went."""
+    summary = record["summary"]
+    lines = [
+        f"\npass@1 {summary['pass_at_1']:.0%} ({summary['passed']}/{summary['tasks']}), "
+        f"parse {_share(summary['parse_share'])} ({summary['repaired']} repaired), "
+        f"latency p50 {summary['latency_p50_s']:.1f} s p95 {summary['latency_p95_s']:.1f} s, "
+        f"{summary['output_tokens_per_task']:.0f} output tokens and "
+        f"${summary['cost_per_task']:.5f} per task"
+    ]
+    for language, figures in summary["by_language"].items():
+        lines.append(
+            f"  {language}: pass@1 {figures['pass_at_1']:.0%} "
+            f"({figures['passed']}/{figures['tasks']}), parse {_share(figures['parse_share'])}"
+        )
+    if record["skipped"]:
+        why = "; ".join(set(record["skipped"].values()))
+        lines.append(f"skipped {len(record['skipped'])} tasks: {why}")
+    lines += [f"  {line}" for line in record.get("comparison", [])]
+    chart = record["chart_path"] or "not drawn (the plotting tool is not installed)"
+    lines.append(f"report: {record['report_path']}\nchart:  {chart}")
+    return lines
+
+
+def _share(value: float | None) -> str:
+    """A share of the answers the service could check; none could: their code is unchecked."""
+    return "unchecked" if value is None else f"{value:.0%}"

@@ -13,6 +13,7 @@ Tests marked `runtime_client` run on a stack of each client this OS has (both on
 import concurrent.futures
 import os
 import shutil
+import urllib.parse
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.credentials import Credentials
 
 from deploy.artifacts import build_stage_layer, keep_services_for
+from deploy.call import Endpoint
 from deploy.deployer import DeployReport, StageDeployer
 from deploy.scratch import scratch_deployer
 from deploy.stages import load_stage
@@ -66,6 +69,19 @@ class StageVariant:
 
     def url(self, path: str = "/code-generation") -> str:
         return f"{self.stack.state.gateway_url}/{self.stage}{path}"
+
+    def endpoint(self, credentials: Credentials | None = CREDENTIALS) -> Endpoint:
+        """Where this stage answers, from its outputs as the tooling reads them (the local
+        gateway under the outputs' paths), signed with `credentials` (None: unsigned)."""
+        gateway = self.stack.state.gateway_url.rstrip("/")
+
+        def local(url: Any) -> str:
+            return gateway + urllib.parse.urlsplit(str(url)).path
+
+        outputs = self.outputs
+        return Endpoint(
+            local(outputs["invoke_url"]), local(outputs["jobs_url"]), "us-east-1", credentials
+        )
 
     def function_log(self, function: str | None = None) -> str:
         return self.stack.function_log(function or self.function_name)

@@ -75,10 +75,8 @@ def test_a_retry_past_the_gateways_timeout_gets_the_first_answer_from_one_model_
     notices = io.StringIO()
     key = str(uuid.uuid4())
     payload = generate(
-        idempotent.url(),
+        idempotent.endpoint(),
         BODY,
-        region="us-east-1",
-        credentials=CREDENTIALS,
         progress=notices,
         idempotency_key=key,
     )
@@ -140,8 +138,7 @@ def test_keys_belong_to_the_caller_and_every_session_of_a_role_is_one_caller(sta
         return Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
 
     def answer(credentials: Credentials, key: str) -> dict:
-        url = idempotent.url()
-        return generate(url, BODY, region="us-east-1", credentials=credentials, idempotency_key=key)
+        return generate(idempotent.endpoint(credentials), BODY, idempotency_key=key)
 
     key = str(uuid.uuid4())
     mine = answer(CREDENTIALS, key)

@@ -98,9 +98,7 @@ def aws(local_stage):
 def submit(stage, body=SHORT, credentials=CREDENTIALS) -> str:
     """A job submitted to `stage` (the stack: its base variant; or a variant's stage)."""
     url = stage.url()
-    result, job_url = submit_job(
-        url, json.dumps(body).encode(), region="us-east-1", credentials=credentials
-    )
+    result, job_url = submit_job(stage.endpoint(credentials), json.dumps(body).encode())
     assert result.status == 202, result.body
     location = result.header("Location")
     jobs_path = urllib.parse.urlsplit(url).path + "/jobs/"

@@ -132,12 +132,7 @@ def test_a_puts_lines_are_where_aws_keeps_them_with_its_metrics(local_stage, dep
 
 def test_a_jobs_lines_run_from_its_submission_to_its_delivery(local_stage, deployed, client):
     since = int(time.time() * 1000) - 1000
-    result, job_url = submit_job(
-        local_stage.on(BASE).url(),
-        json.dumps(SHORT).encode(),
-        region="us-east-1",
-        credentials=CREDENTIALS,
-    )
+    result, job_url = submit_job(local_stage.on(BASE).endpoint(), json.dumps(SHORT).encode())
     assert result.status == 202, result.body
     done = wait_for_job(job_url, region="us-east-1", credentials=CREDENTIALS, limit_s=90)
     job = done.json()

@@ -108,7 +108,10 @@ def test_generate_sends_one_key_for_all_its_tries(monkeypatch):
 
     monkeypatch.setattr(client, "call", fake_call)
     monkeypatch.setattr(client.time, "sleep", lambda _s: None)
-    payload = client.generate("https://x/code-generation", b"{}", region="r", credentials=None)
+    endpoint = client.Endpoint(
+        "https://x/code-generation", "https://x/code-generation/jobs", "r", None
+    )
+    payload = client.generate(endpoint, b"{}")
     assert payload == {"code": "x"}
     keys = {headers["Idempotency-Key"] for headers in sent}
     assert len(sent) == 2 and len(keys) == 1
