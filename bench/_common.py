@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_VARIABLE = "CODEGEN_BENCH_RESULTS"  # a JSON-lines file the figures are added to
+# The repository's root, last on the path: a bench may import what it shares with the tests
+# (tests/support/, e.g. the headless browsers); the packages themselves are installed.
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if _REPO_ROOT not in sys.path:
+    sys.path.append(_REPO_ROOT)
 
 
 def timed(action: Callable[[], object]) -> tuple[float, object]:
