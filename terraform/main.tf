@@ -1,7 +1,13 @@
 # The code-generation service for one stage: storage, the API function, the HTTP API, and
 # asynchronous jobs (queue, dead-letter queue, table, worker function).
 
-data "aws_caller_identity" "current" {
+data "aws_caller_identity" "current" {}
+
+# The stage's rules that span settings, checked at plan time before anything changes. On a
+# resource of their own, not on the caller identity they once sat on: a data source whose
+# conditions read resources with pending changes is read only at apply, and the bucket's
+# name (which has the account in it) would then be unknown and the bucket replaced.
+resource "terraform_data" "stage_rules" {
   lifecycle {
     precondition {
       condition     = local.max_tokens_limit <= local.answerable_tokens
