@@ -19,7 +19,7 @@ def scratch_deployer(
     emulator_url: str | None,
     source: Path | None = None,
     *,
-    stage: str = DEFAULT_STAGE,
+    stage_file: str = DEFAULT_STAGE,
     base_env: Mapping[str, str] | None = None,
     credentials: tuple[str, str] | None = None,
     state_dir: Path | None = None,
@@ -28,14 +28,15 @@ def scratch_deployer(
     allow_local_state: bool = False,
     **overrides: Any,
 ) -> StageDeployer:
-    """A deployer of `stage` under `root` (work/, build/, <stage>.tfvars.json) with
+    """A deployer of the stage `stage_file` names (its variables; a variable `stage` in
+    `overrides` renames it) under `root` (work/, build/, <stage>.tfvars.json) with
     `overrides` over its variables; the function's code from `source` (default: lambda/);
     `credentials`, the emulator's signing pair (a stack's `StackState.credentials`; default:
     the running stack's, or an emulator's own default); `state_dir`, the state directory of
     the stack whose gateway serves the stage (default: `.local`'s). Deployers made with the
     same `root` share one Terraform state. `report`, `confirm` and `allow_local_state` are
     the deployer's own (deploy.deployer.StageDeployer)."""
-    base = load_stage(stage)
+    base = load_stage(stage_file)
     variables = {**base.variables, **overrides}
     root.mkdir(parents=True, exist_ok=True)
     var_file = root / f"{base.name}.tfvars.json"

@@ -26,7 +26,7 @@ def deployer(tmp_path: Path, stage: dict, env: dict | None = None, **options) ->
     made = scratch_deployer(
         tmp_path,
         None,
-        stage="dev",
+        stage_file="dev",
         base_env={**CREDENTIALS, **(env or {})},
         report=reports.append,
         **options,
