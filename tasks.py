@@ -320,6 +320,40 @@ def logs(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+@task(
+    help={
+        "stage": _STAGE,
+        "since": "the window: 7d (default), 2w, 12h, or a date such as 2026-12-01",
+        "by": "group by caller (default), day, language or model",
+        "json": "print the rows as JSON",
+    }
+)
+@_user_errors
+def usage(c, stage=DEFAULT_STAGE, since="7d", by="caller", json_=False):
+    """Who used how many tokens and dollars on the stage, from its spend table: requests,
+    input and output tokens and estimated cost per caller (its ARN too), day, language or
+    model, top spenders first."""
+    from datetime import UTC, datetime
+
+    from deploy.usage import read_usage, render, since_start
+
+    start = since_start(since, datetime.now(UTC))
+    deployer = _deployer(stage)
+    values = deployer.outputs()
+    rows = read_usage(
+        deployer.target.client("dynamodb"), str(values["spend_table"]), start=start, by=by
+    )
+    if json_:
+        print(
+            json.dumps(
+                {"since": start.isoformat(), "by": by, "rows": [r.as_dict() for r in rows]},
+                indent=2,
+            )
+        )
+        return
+    print(render(rows, by, start))
+
+
 @task(help={"stage": _STAGE})
 @_user_errors
 def status(c, stage=DEFAULT_STAGE):
@@ -537,6 +571,7 @@ namespace = Collection(
     call,
     logs,
     status,
+    usage,
     bench,
     eval_,
     local,

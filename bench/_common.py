@@ -79,15 +79,20 @@ def bench_stage(root: Path) -> Iterator[Any]:
         supervisor.down(state_dir=stack_dir(root))
 
 
-def deploy_open_stage(root: Path, state: Any) -> tuple[Any, dict[str, Any]]:
+def deploy_open_stage(
+    root: Path, state: Any, name: str | None = None, **variables: Any
+) -> tuple[Any, dict[str, Any]]:
     """The real function deployed to a bench stage through the real Terraform, its routes
     open and its throttling out of the way: where it answers (a deploy.call.Endpoint, from the
-    stage's outputs, unsigned) and its Terraform outputs."""
+    stage's outputs, unsigned) and its Terraform outputs. With a `name`, a stage of its own
+    (local-<name>, its state under root/<name>) beside others in the same stack, with
+    `variables` over the local stage's."""
     from deploy.paths import LAMBDA_DIR
     from deploy.scratch import scratch_deployer
 
+    named = {"stage": f"local-{name}"} if name else {}
     deployer = scratch_deployer(
-        root,
+        root / name if name else root,
         state.emulator_url,
         LAMBDA_DIR,
         credentials=state.credentials,
@@ -95,6 +100,8 @@ def deploy_open_stage(root: Path, state: Any) -> tuple[Any, dict[str, Any]]:
         route_authorization="NONE",
         throttling_rate_limit=100000,
         throttling_burst_limit=100000,
+        **named,
+        **variables,
     )
     outputs = deployer.deploy().outputs
     return deployer.target.endpoint(outputs), outputs

@@ -33,6 +33,7 @@ SCRIPTS = [
     "local_model.py",
     "async_jobs.py",
     "idempotency.py",
+    "spend.py",
     "operate.py",
     "console.py",
 ]

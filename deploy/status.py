@@ -23,6 +23,7 @@ from deploy.bedrock_models import (
     lifecycle_verdict,
     resolve,
 )
+from deploy.usage import UsageRow, top_callers_today
 
 WINDOW_S = 3600
 _COUNTS = ("Requests", "Status4xx", "Status5xx", "InputTokens", "OutputTokens")
@@ -73,6 +74,7 @@ class StageStatus:
     estimated_cost_usd: float
     jobs: dict[str, int] = field(default_factory=dict)
     model: ModelLine | None = None
+    top_callers: list[UsageRow] = field(default_factory=list)  # the day's, from the spend table
 
     @property
     def firing(self) -> list[Alarm]:
@@ -122,6 +124,10 @@ def read_status(
         )["Attributes"]
         jobs[label] = int(attributes.get(attribute, 0))
     model = read_model(client, str(outputs["model_id"]), now) if outputs.get("model_id") else None
+    top = []
+    if outputs.get("spend_table"):  # a stage deployed before spend was counted has none
+        moment = datetime.fromtimestamp(now, tz=UTC)
+        top = top_callers_today(client("dynamodb"), str(outputs["spend_table"]), moment)
     return StageStatus(
         str(outputs.get("stage_name", "")),
         endpoint,
@@ -133,6 +139,7 @@ def read_status(
         cost,
         jobs,
         model,
+        top,
     )
 
 
@@ -188,6 +195,14 @@ def render(status: StageStatus) -> str:
         f"out; estimated model cost ${status.estimated_cost_usd:.4f}",
         "jobs: " + ", ".join(f"{count} {label}" for label, count in status.jobs.items()),
     ]
+    if status.top_callers:
+        lines.append(
+            "today's top callers: "
+            + "; ".join(
+                f"{row.arn or row.key} {row.tokens} tokens, ${row.cost_usd:.4f}"
+                for row in status.top_callers
+            )
+        )
     if status.model is not None:
         lines.append(f"model: {status.model.text}")
     if not status.alarms_evaluated:

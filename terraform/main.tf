@@ -2,6 +2,7 @@
 # asynchronous jobs (queue, dead-letter queue, table, worker function).
 
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 # The stage's rules that span settings, checked at plan time before anything changes. On a
 # resource of their own, not on the caller identity they once sat on: a data source whose
@@ -49,9 +50,13 @@ locals {
   # Which keys each code-writing function stores at (codegen/generation/storage.py's object_key and
   # job_object_key; tests/unit/test_stored_keys.py holds them equal): a synchronous answer
   # under its date (YYYY/MM/DD/), a job's under jobs/. Neither may write the other's.
-  stored_answer_keys   = "????/??/??/*"
-  stored_job_keys      = "jobs/*"
-  metrics_namespace    = "CodeGen"
+  stored_answer_keys = "????/??/??/*"
+  stored_job_keys    = "jobs/*"
+  metrics_namespace  = "CodeGen"
+  # The alarm topic (modules/monitoring names it) and its key, known before either exists:
+  # the functions publish a caller's budget alert there.
+  alarm_topic_arn      = "arn:${data.aws_partition.current.partition}:sns:${var.aws_region}:${data.aws_caller_identity.current.account_id}:${local.name}-alarms"
+  alarm_topic_key_arn  = coalesce(local.kms_key_arn, one(module.alarm_topic_key[*].key_arn))
   stored_jobs_code_arn = "${module.storage.bucket_arn}/${local.output_prefix}${local.stored_job_keys}"
   # What a synchronous request's time leaves the model: the function's timeout less the
   # store's budget (3.5 s), a connection (3 s), the answer (0.5 s) and a first token (1 s),
@@ -92,6 +97,15 @@ locals {
       # keyed job submission replays its job); one environment keeps the three equal.
       IDEMPOTENCY_TABLE          = module.idempotency.table_name
       IDEMPOTENCY_WINDOW_SECONDS = tostring(var.idempotency_window_seconds)
+      # Spend per caller (codegen/spend/): its table, the default budget, the stage's prices,
+      # and the topic a caller near its budget is announced on.
+      SPEND_TABLE                  = module.spend.table_name
+      SPEND_DEFAULT_BUDGET         = var.spend_budget == null ? "" : jsonencode(var.spend_budget)
+      SPEND_RETENTION_DAYS         = tostring(var.spend_retention_days)
+      SPEND_ALERT_SHARE            = tostring(var.spend_alert_share)
+      PRICE_PER_1000_INPUT_TOKENS  = tostring(var.price_per_1000_input_tokens)
+      PRICE_PER_1000_OUTPUT_TOKENS = tostring(var.price_per_1000_output_tokens)
+      ALERT_TOPIC_ARN              = local.alarm_topic_arn
       # Its metrics' namespace and Stage dimension (codegen/telemetry/metrics.py); the monitoring
       # module's alarms and dashboard read the same.
       STAGE             = var.stage
@@ -156,6 +170,15 @@ module "jobs" {
   kms_key_arn                = local.kms_key_arn
 }
 
+module "spend" {
+  source = "./modules/spend"
+
+  name                = local.name
+  budget_overrides    = var.spend_budget_overrides
+  deletion_protection = var.protected_stage
+  kms_key_arn         = local.kms_key_arn
+}
+
 module "idempotency" {
   source = "./modules/idempotency"
 
@@ -167,6 +190,8 @@ module "idempotency" {
 # The API function records jobs and queues them, and reads them back for their owners; it
 # keeps the answers of keyed requests for their retries.
 data "aws_iam_policy_document" "submit_jobs" {
+  source_policy_documents = [data.aws_iam_policy_document.count_spend.json]
+
   statement {
     sid       = "QueueJobs"
     actions   = ["sqs:SendMessage"]
@@ -199,9 +224,38 @@ data "aws_iam_policy_document" "submit_jobs" {
   }
 }
 
+# Every function counts its callers' spend: reservations, settlements, their budgets, and a
+# caller near its budget announced on the alarm topic (whose key SNS uses for them).
+data "aws_iam_policy_document" "count_spend" {
+  statement {
+    sid       = "CountSpend"
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
+    resources = [module.spend.table_arn]
+  }
+
+  statement {
+    sid       = "AnnounceBudgetAlerts"
+    actions   = ["sns:Publish"]
+    resources = [local.alarm_topic_arn]
+  }
+
+  statement {
+    sid       = "EncryptBudgetAlerts"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = [local.alarm_topic_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${var.aws_region}.amazonaws.com"]
+    }
+  }
+}
+
 # The worker reads the queue (its event source mapping's permissions), moves job records
 # forward, stores code and calls the model: nothing more.
 data "aws_iam_policy_document" "run_jobs" {
+  source_policy_documents = [data.aws_iam_policy_document.count_spend.json]
+
   statement {
     sid       = "RunJobs"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -348,5 +402,5 @@ module "monitoring" {
   price_per_1000_input_tokens        = var.price_per_1000_input_tokens
   price_per_1000_output_tokens       = var.price_per_1000_output_tokens
   # The stage's key when it has one; else the topic's own (alarms cannot use aws/sns).
-  kms_key_arn = coalesce(local.kms_key_arn, one(module.alarm_topic_key[*].key_arn))
+  kms_key_arn = local.alarm_topic_key_arn
 }

@@ -140,3 +140,8 @@ output "jobs_function_log_group" {
   description = "CloudWatch log group of the job routes' function."
   value       = module.function["jobs"].log_group_name
 }
+
+output "spend_table" {
+  description = "DynamoDB table of spend per caller and period (invoke usage reads it)."
+  value       = module.spend.table_name
+}

@@ -416,3 +416,44 @@ variable "syntax_repair" {
   description = "When generated code does not parse (Python, JSON, YAML), ask the model once more, showing it the parser's message, if a second answer as long as the first still fits in the time left; the answer's syntax.repair says what happened. Off by default: a repair is a second, paid model call."
   type        = bool
 }
+
+variable "spend_budget" {
+  description = "The budget of every caller without one of its own: a map of limits, any of tokens_per_day, tokens_per_month (input and output tokens), usd_per_day, usd_per_month (at the stage's prices); null for none. A request with nothing left gets 429 BudgetExceeded before the model is called."
+  type        = map(number)
+  nullable    = true
+
+  validation {
+    condition     = var.spend_budget == null ? true : alltrue([for kind, limit in var.spend_budget : contains(["tokens_per_day", "tokens_per_month", "usd_per_day", "usd_per_month"], kind) && limit >= 0])
+    error_message = "spend_budget takes tokens_per_day, tokens_per_month, usd_per_day and usd_per_month, each a number at least 0 (e.g. {\"tokens_per_day\": 200000})."
+  }
+}
+
+variable "spend_budget_overrides" {
+  description = "Budgets of particular callers over spend_budget, by the caller's owner id (ACCOUNT:AIDA..., ACCOUNT:AROA..., as jobs and idempotency keys know it) or a role's ARN (arn:aws:iam::ACCOUNT:role/NAME: every session of the role); each a map of limits as spend_budget's."
+  type        = map(map(number))
+
+  validation {
+    condition     = alltrue([for caller, budget in var.spend_budget_overrides : can(regex("^([0-9]{12}:[A-Za-z0-9+=,.@/_-]+|arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_-]+)$", caller)) && alltrue([for kind, limit in budget : contains(["tokens_per_day", "tokens_per_month", "usd_per_day", "usd_per_month"], kind) && limit >= 0])])
+    error_message = "spend_budget_overrides maps a caller (its owner id, ACCOUNT:ID, or a role's ARN, arn:aws:iam::ACCOUNT:role/NAME) to limits: tokens_per_day, tokens_per_month, usd_per_day, usd_per_month, each a number at least 0."
+  }
+}
+
+variable "spend_retention_days" {
+  description = "Days a period's spend counters are kept after the period ends (invoke usage reads them); DynamoDB's TTL removes them then, typically within two days."
+  type        = number
+
+  validation {
+    condition     = var.spend_retention_days >= 1 && floor(var.spend_retention_days) == var.spend_retention_days
+    error_message = "spend_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "spend_alert_share" {
+  description = "A caller crossing this share of a limit of its budget is recorded once per period and notified on the stage's alarm topic (0.8: at 80%)."
+  type        = number
+
+  validation {
+    condition     = var.spend_alert_share > 0 && var.spend_alert_share <= 1
+    error_message = "spend_alert_share must be in (0, 1], e.g. 0.8."
+  }
+}

@@ -10,5 +10,7 @@ checked once) and `clients` (the AWS clients). The rest by concern:
   `producer` (the step a synchronous request and a job share);
 - `jobs/`: the job's state machine, its store, its view, the routes that submit and read jobs,
   and the queue's worker;
-- `telemetry/`: the metric names and the access-log line with its EMF record.
+- `telemetry/`: the metric names and the access-log line with its EMF record;
+- `spend/`: each caller's tokens and cost, and the budgets that hold before the model is
+  called.
 """

@@ -65,6 +65,10 @@ def sqs_client(settings: Settings) -> Any:
     return _quick("sqs", settings.region)
 
 
+def sns_client(settings: Settings) -> Any:
+    return _quick("sns", settings.region)
+
+
 # Job records and queue messages are small and fast: short timeouts, botocore's retries.
 QUICK_CONNECT_S, QUICK_READ_S = 1.0, 3.0
 QUICK_ATTEMPT_S = QUICK_CONNECT_S + QUICK_READ_S  # one request of such a client, at most

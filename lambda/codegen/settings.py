@@ -51,6 +51,19 @@ class IdempotencySettings:
 
 
 @dataclass(frozen=True)
+class SpendSettings:
+    """Spend per caller (codegen.spend), as Terraform sets it for every stage."""
+
+    table: str  # the stage's spend table: counters per caller and period, budget overrides
+    default_budget: str  # the stage's budget for every caller, as JSON ("" for none)
+    retention_days: int  # counters are kept this long after their period ends
+    alert_share: float  # a caller crossing this share of a limit is notified, once a period
+    price_per_1000_input_tokens: float  # USD: the stage's prices (0 on local)
+    price_per_1000_output_tokens: float
+    alert_topic_arn: str  # where a soft budget alert is published (the alarm topic)
+
+
+@dataclass(frozen=True)
 class Settings:
     # Set by Terraform for every stage: required, so no default here can drift from its.
     model_id: str
@@ -62,6 +75,7 @@ class Settings:
     read_timeout: float  # the most a model call may wait; less when time is short
     jobs: JobSettings
     idempotency: IdempotencySettings
+    spend: SpendSettings
     stage: str  # the stage's name: a dimension of its metrics
     metrics_namespace: str  # where its metrics go (codegen.telemetry.metrics)
     system_prompt: str  # the stage's prompt template (codegen.generation.prompt)
@@ -119,6 +133,15 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             table=_required(env, "IDEMPOTENCY_TABLE"),
             window_seconds=_positive(env, "IDEMPOTENCY_WINDOW_SECONDS"),
         ),
+        spend=SpendSettings(
+            table=_required(env, "SPEND_TABLE"),
+            default_budget=env.get("SPEND_DEFAULT_BUDGET", "").strip(),
+            retention_days=_positive(env, "SPEND_RETENTION_DAYS"),
+            alert_share=_present(_float(env, "SPEND_ALERT_SHARE"), "SPEND_ALERT_SHARE"),
+            price_per_1000_input_tokens=_price(env, "PRICE_PER_1000_INPUT_TOKENS"),
+            price_per_1000_output_tokens=_price(env, "PRICE_PER_1000_OUTPUT_TOKENS"),
+            alert_topic_arn=_required(env, "ALERT_TOPIC_ARN"),
+        ),
         stage=_required(env, "STAGE"),
         metrics_namespace=_required(env, "METRICS_NAMESPACE"),
         system_prompt=_prompt_template(env),
@@ -132,6 +155,14 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         poll_after_seconds=_own(env, "POLL_AFTER_SECONDS", "poll_after_seconds", _int),
         log_prompts=env.get("LOG_PROMPTS", "false").strip().lower() in {"1", "true", "yes"},
     )
+    from codegen.spend.limits import parse_limits
+
+    try:
+        parse_limits(settings.spend.default_budget or None, "SPEND_DEFAULT_BUDGET")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if not 0 < settings.spend.alert_share <= 1:
+        raise ConfigError("SPEND_ALERT_SHARE must be in (0, 1]")
     if defaults.max_tokens > settings.max_tokens_limit:
         raise ConfigError("DEFAULT_MAX_TOKENS must not exceed MAX_TOKENS_LIMIT")
     if defaults.max_tokens > settings.jobs.max_tokens_limit:
@@ -155,6 +186,13 @@ def _positive(env: Mapping[str, str], name: str) -> int:
     value = _present(_int(env, name), name)
     if value < 1:
         raise ConfigError(f"{name}={value} must be at least 1")
+    return value
+
+
+def _price(env: Mapping[str, str], name: str) -> float:
+    value = _present(_float(env, name), name)
+    if value < 0:
+        raise ConfigError(f"{name}={value} must not be negative")
     return value
 
 

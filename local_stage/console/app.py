@@ -21,6 +21,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class Console:
             ("GET", "requests", self._requests),
             ("GET", "requests/{request_id}", self._request),
             ("GET", "jobs", self._jobs),
+            ("GET", "spend", self._spend),
             ("GET", "jobs/{job_id}", self._job),
             ("POST", "dead-letters/{message_id}/send-back", self._send_back),
             ("GET", "objects", self._objects),
@@ -236,6 +238,17 @@ class Console:
                 "logs": lines,
                 "object": stored,
             }
+        )
+
+    # -- spend per caller ------------------------------------------------------------------
+    async def _spend(self, request: web.Request) -> web.Response:
+        stage = await self._stage(request)
+        if not stage.spend_table:
+            return web.json_response({"callers": [], "table": None})
+        now = datetime.now(UTC)
+        callers = await _blocking(self.resources.spend, stage.spend_table, now)
+        return web.json_response(
+            {"callers": callers, "table": stage.spend_table, "day": f"{now:%Y-%m-%d}"}
         )
 
     # -- jobs and dead letters -------------------------------------------------------------

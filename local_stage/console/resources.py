@@ -5,6 +5,7 @@ finds them on AWS. Blocking calls (boto3): the console runs them in a thread."""
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -34,7 +35,8 @@ class Stage:
     bucket: str | None
     jobs_table: str | None
     queue_url: str | None
-    routes: dict[str, str]  # the API's route keys by method: "PUT" -> "/code-generation"
+    routes: dict[str, str]
+    spend_table: str | None = None  # the API's route keys by method: "PUT" -> "/code-generation"
 
     def path(self, method: str, job_id: str | None = None) -> str:
         """The stage's URL path of its route for `method` (a job's GET with its id)."""
@@ -91,6 +93,7 @@ class StageResources:
             environment.get("JOBS_TABLE"),
             environment.get("JOBS_QUEUE_URL"),
             routes,
+            environment.get("SPEND_TABLE"),
         )
 
     # -- logs ------------------------------------------------------------------------------
@@ -116,6 +119,39 @@ class StageResources:
                     named += [i for i in _lambda_ids(event["message"]) if i not in asked]
             pending = list(dict.fromkeys(named))
         return sorted(found.values(), key=lambda line: line["time"])
+
+    # -- spend -----------------------------------------------------------------------------
+    def spend(self, table: str, now: datetime) -> list[dict[str, Any]]:
+        """Each caller's use today and this month (UTC), as the function counts it in the
+        stage's spend table: requests, tokens, estimated cost, and what is reserved by
+        requests and jobs in flight; top spenders first."""
+        dynamodb = self.control.client("dynamodb", read_timeout=10)
+        day, month = f"day#{now:%Y-%m-%d}", f"month#{now:%Y-%m}"
+        callers: dict[str, dict[str, Any]] = {}
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            for item in page.get("Items", []):
+                period = item["period"]["S"]
+                if period not in (day, month):
+                    continue
+                record = {name: self._types.deserialize(value) for name, value in item.items()}
+                row = callers.setdefault(record["caller"], {"caller": record["caller"], "arn": ""})
+                row["arn"] = record.get("caller_arn") or row["arn"]
+                row["day" if period == day else "month"] = {
+                    "requests": int(record.get("requests", 0)),
+                    "input_tokens": int(record.get("input_tokens", 0)),
+                    "output_tokens": int(record.get("output_tokens", 0)),
+                    "cost_usd": float(record.get("used_micro", 0)) / 1_000_000,
+                    "reserved_tokens": int(record.get("reserved_tokens", 0)),
+                }
+        empty = {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+        rows = [{**{"day": empty, "month": empty}, **row} for row in callers.values()]
+
+        def spent(row: dict[str, Any]) -> tuple:
+            month_row = row["month"]
+            tokens = month_row["input_tokens"] + month_row["output_tokens"]
+            return (-month_row["cost_usd"], -tokens, row["caller"])
+
+        return sorted(rows, key=spent)
 
     # -- jobs ------------------------------------------------------------------------------
     def jobs(self, table: str) -> list[dict[str, Any]]:

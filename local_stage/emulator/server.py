@@ -22,6 +22,7 @@ from local_stage.contract import DEFAULT_CREDENTIALS, HEALTH_PATH, new_token
 from local_stage.emulator import (
     backends,
     fidelity_cloudwatch,
+    fidelity_dynamodb,
     fidelity_lambda,
     fidelity_s3,
     fidelity_sqs,
@@ -83,6 +84,7 @@ class Emulator:
         fidelity_sqs.install()
         fidelity_lambda.install()
         fidelity_cloudwatch.install()
+        fidelity_dynamodb.install()
         self.changes = ChangeCounter()
         self.faults = FaultTable()
         self.account = account or AccountFacts()

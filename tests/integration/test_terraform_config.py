@@ -126,3 +126,44 @@ def test_a_job_is_delivered_at_least_five_times(receives, refused, terraform_env
         return
     with pytest.raises(TerraformError, match="from 5 to 10"):
         runner.plan([values], tmp_path / "plan")
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        ({"spend_budget": {"tokens_per_day": 1000, "usd_per_month": 5}}, None),
+        ({"spend_budget": None}, None),
+        ({"spend_budget": {"tokens_per_dya": 1000}}, "spend_budget takes"),
+        ({"spend_budget": {"usd_per_day": -1}}, "spend_budget takes"),
+        ({"spend_budget_overrides": {"123456789012:AIDAX": {"tokens_per_day": 5}}}, None),
+        (
+            {"spend_budget_overrides": {"arn:aws:iam::123456789012:role/ci": {"usd_per_day": 2}}},
+            None,
+        ),
+        ({"spend_budget_overrides": {"alice": {"tokens_per_day": 5}}}, "spend_budget_overrides"),
+        ({"spend_budget_overrides": {"1234:X": {"tokens": 5}}}, "spend_budget_overrides"),
+    ],
+)
+def test_a_malformed_budget_is_refused_by_terraform_with_the_reason(
+    values, refused, terraform_env, tmp_path
+):
+    """The root's validation of spend_budget and spend_budget_overrides (their blocks, planned
+    on their own): a malformed budget never reaches a deploy."""
+    import json
+    import re
+
+    source = (TERRAFORM_DIR / "variables.tf").read_text()
+    blocks = [
+        re.search(rf'^variable "{name}" \{{\n.*?^\}}\n', source, re.M | re.S).group(0)
+        for name in ("spend_budget", "spend_budget_overrides")
+    ]
+    (tmp_path / "main.tf").write_text("\n".join(blocks))
+    given = tmp_path / "values.tfvars.json"
+    given.write_text(json.dumps({"spend_budget": None, "spend_budget_overrides": {}, **values}))
+    runner = TerraformRunner(tmp_path, terraform_env, sink=None)
+    runner.init(backend=False)
+    if refused is None:
+        runner.plan([given], tmp_path / "plan")
+        return
+    with pytest.raises(TerraformError, match=refused):
+        runner.plan([given], tmp_path / "plan")

@@ -2,7 +2,7 @@
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from codegen.generation.languages import Language, find_language
@@ -35,6 +35,14 @@ class GenerationRequest:
     sampling: Sampling
     # Answered later, through a job (202), rather than in this response.
     asynchronous: bool = False
+
+    @property
+    def max_tokens(self) -> int:
+        return self.sampling.max_tokens
+
+    def with_max_tokens(self, max_tokens: int) -> "GenerationRequest":
+        """The same request allowed fewer output tokens (what the caller's budget leaves)."""
+        return replace(self, sampling=replace(self.sampling, max_tokens=max_tokens))
 
 
 def parse_body(

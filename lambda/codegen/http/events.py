@@ -22,6 +22,7 @@ class HttpRequest:
     stage: str = "$default"
     caller: str = ANONYMOUS  # the verified IAM principal, as ACCOUNT:UNIQUE-ID (see _caller)
     route_key: str = ""  # the route API Gateway matched, e.g. "PUT /code-generation"
+    caller_arn: str = ""  # the principal's ARN as API Gateway reports it (for people to read)
 
     @property
     def stage_path(self) -> str:
@@ -54,6 +55,7 @@ def parse_event(event: Any) -> HttpRequest:
         str(context.get("stage") or "$default"),
         _caller(context),
         route_key,
+        _caller_arn(context),
     )
 
 
@@ -84,6 +86,13 @@ def _caller(context: dict[str, Any]) -> str:
         # API Gateway always sends both for an IAM caller: refuse rather than guess who it is.
         raise HttpError(403, "UnknownCaller", "the caller's IAM identity is incomplete")
     return f"{account}:{unique_id}"
+
+
+def _caller_arn(context: dict[str, Any]) -> str:
+    """The caller's ARN (a role session's names the session): what a report shows beside its
+    id, and how a budget by role finds every session of the role."""
+    iam = (context.get("authorizer") or {}).get("iam") or context.get("identity") or {}
+    return str(iam.get("userArn") or "") if isinstance(iam, dict) else ""
 
 
 _FEDERATED = re.compile(

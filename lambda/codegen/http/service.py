@@ -21,6 +21,8 @@ from codegen.http.responses import (
 from codegen.http.routes import GENERATE, READ_JOB, SUBMIT_JOB, Route, route_of
 from codegen.jobs.api import JobApi
 from codegen.settings import Settings
+from codegen.spend.ledger import SpendLedger
+from codegen.spend.request import spend_bound
 from codegen.telemetry.access_log import log_request
 from codegen.telemetry.metrics import OTHER_ROUTE, metrics_target
 
@@ -36,11 +38,13 @@ class CodeGenerationService:
         producer: Producer,
         jobs: JobApi,
         idempotent: IdempotentAnswers,
+        spend: SpendLedger,
     ) -> None:
         self.settings = settings
         self.producer = producer
         self.jobs = jobs
         self.idempotent = idempotent
+        self.spend = spend
         self.metrics = metrics_target(settings)
         self._handlers: dict[Route, Handler] = {
             GENERATE: self._generate,
@@ -138,7 +142,27 @@ class CodeGenerationService:
         log: dict[str, Any],
         budget: Budget,
     ) -> dict[str, Any]:
-        produced = self.producer.produce(request, request_id, budget, log)
+        # The caller's budget holds before the model is called: 429 when nothing is left, and
+        # a request that would cross it may use only what is left (its max_tokens capped).
+        grant = self.spend.reserve(
+            http.caller, http.caller_arn, spend_bound(request, self.settings), request.max_tokens
+        )
+        if grant.capped:
+            request = request.with_max_tokens(grant.max_tokens)
+            log.update(budget_capped_to=grant.max_tokens)
+        try:
+            produced = self.producer.produce(request, request_id, budget, log)
+        except BaseException:
+            self.spend.release(grant)  # a failed request counts nothing
+            raise
+        generated = produced.generated
+        self.spend.settle(
+            grant,
+            generated.input_tokens,
+            generated.output_tokens,
+            request.language.name,
+            generated.model_id,
+        )
         headers = {"X-Request-Id": request_id, "X-Model-Id": self.settings.model_id}
         if produced.stored:
             headers["X-Code-Location"] = produced.stored.uri
@@ -147,6 +171,8 @@ class CodeGenerationService:
         if prefers_text(http.headers):
             return proxy_result(200, produced.code, TEXT_TYPE, headers)
         payload = {**produced.fields(request), "request_id": request_id}
+        if (shown := grant.answer_field()) is not None:
+            payload["budget"] = shown
         return json_result(200, payload, headers)
 
 

@@ -20,6 +20,8 @@ from codegen.jobs.state import Job, JobError, JobStatus, new_job_id
 from codegen.jobs.store import JobStore
 from codegen.jobs.view import job_view
 from codegen.settings import Settings
+from codegen.spend.ledger import Grant, SpendLedger
+from codegen.spend.request import spend_bound
 
 logger = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -33,12 +35,16 @@ class JobApi:
         sqs: Any,
         s3: Any,
         clock: Callable[[], float] = time.time,
+        spend: SpendLedger | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.sqs = sqs
         self.s3 = s3  # where a finished job's code is read from
         self.clock = clock
+        # A job reserves its max_tokens in its caller's budget when submitted; the worker
+        # settles it to what the job used (or releases it when the job fails).
+        self.spend = spend
 
     def submit(
         self, http: HttpRequest, request: GenerationRequest, request_id: str, log: dict[str, Any]
@@ -66,13 +72,27 @@ class JobApi:
             )
         job_id = new_job_id()
         log.update(job_id=job_id)
+        grant = None
+        if self.spend is not None:
+            grant = self.spend.reserve(
+                http.caller,
+                http.caller_arn,
+                spend_bound(request, self.settings),
+                request.max_tokens,
+            )
+            if grant.capped:
+                request = request.with_max_tokens(grant.max_tokens)
+                log.update(budget_capped_to=grant.max_tokens)
         record = request_record(request)
+        if grant is not None:
+            record["spend"] = grant.record()
         try:
             job = self.store.create(
                 job_id, http.caller, record, request_id, jobs.ttl_days, jobs.deadline_seconds
             )
         except (ClientError, BotoCoreError) as exc:
             logger.error("cannot record job %s: %s", job_id, exc)
+            self._release(grant)
             raise self._unavailable() from exc
         try:
             self.sqs.send_message(
@@ -82,6 +102,7 @@ class JobApi:
             logger.error("cannot queue job %s: %s", job_id, exc)
             try:
                 self.store.discard(job_id)
+                self._release(grant)
             except (ClientError, BotoCoreError):
                 # Its deadline fails it (JobOverdue), the first time anyone looks after that.
                 logger.exception("job %s stays queued without a message", job_id)
@@ -94,6 +115,10 @@ class JobApi:
             "X-Request-Id": request_id,
         }
         return json_result(202, job_view(job, location), headers)
+
+    def _release(self, grant: Grant | None) -> None:
+        if grant is not None and self.spend is not None:
+            self.spend.release(grant)
 
     def read(self, http: HttpRequest, request_id: str, log: dict[str, Any]) -> dict[str, Any]:
         job_id = http.path_parameters.get("id") or http.path.rstrip("/").rsplit("/", 1)[-1]

@@ -28,9 +28,10 @@ from codegen.generation.producer import Budget, Produced, Producer, answer_field
 from codegen.generation.request import GenerationRequest, request_from_record
 from codegen.http.errors import HttpError
 from codegen.jobs.progress_recorder import ProgressRecorder
-from codegen.jobs.state import JobError, Take
+from codegen.jobs.state import Job, JobError, Take
 from codegen.jobs.store import JobStore
 from codegen.settings import Settings
+from codegen.spend.ledger import Grant, SpendLedger
 from codegen.telemetry.access_log import log_request
 from codegen.telemetry.metrics import JOB_ROUTE, metrics_target
 
@@ -67,10 +68,12 @@ class JobWorker:
         producer: Producer,
         store: JobStore,
         progress_writer: Executor | None = None,
+        spend: SpendLedger | None = None,
     ) -> None:
         self.settings = settings
         self.producer = producer
         self.store = store
+        self.spend = spend  # settles a job's reservation when the job ends
         self.metrics = metrics_target(settings)
         # Writes a job's progress beside its stream (codegen.jobs.progress_recorder): one at a time.
         self.progress_writer = progress_writer or ThreadPoolExecutor(1, "job-progress")
@@ -113,6 +116,7 @@ class JobWorker:
         if take is Take.STARTED and job is not None and self.store.clock() >= job.ends_by:
             # Taken past its deadline: this delivery holds it, and fails it unrun.
             self.store.fail(job_id, attempt, JobError.overdue(self.settings.jobs.deadline_seconds))
+            self._release(job)
             self._log(log, started, outcome="overdue")
             return Delivery.DONE
         if take is not Take.STARTED or job is None:
@@ -136,11 +140,15 @@ class JobWorker:
             passing = error.status in _RETRYABLE_STATUSES or error.code in _RETRYABLE_502S
             retry = passing and not last
             delivery = self._stop(job_id, attempt, JobError.of(error), retry, last)
+            if not retry:
+                self._release(job)
             self._log(log, started, outcome=_outcome(delivery), error=error.code)
             return delivery
         except Exception:
             logger.exception("job %s failed unexpectedly", job_id)
             delivery = self._stop(job_id, attempt, JobError.internal(job_id), not last, last)
+            if last:
+                self._release(job)
             self._log(log, started, outcome=_outcome(delivery), error="InternalError")
             return delivery
         try:
@@ -150,8 +158,30 @@ class JobWorker:
             logger.error("job %s: its record could not be finished: %s", job_id, exc)
             self._log(log, started, outcome="record-failed")
             return Delivery.AGAIN
+        if finished:
+            self._settle(job, result)
         self._log(log, started, outcome="succeeded" if finished else "lease-lost")
         return Delivery.DONE
+
+    def _settle(self, job: Job, result: dict[str, Any]) -> None:
+        """The job's reservation, settled to what its answer used (only the delivery that
+        finished the job settles it)."""
+        grant = _grant(job)
+        if grant is None or self.spend is None:
+            return
+        usage = result.get("usage") or {}
+        self.spend.settle(
+            grant,
+            int(usage.get("input_tokens", 0)),
+            int(usage.get("output_tokens", 0)),
+            str(result.get("language", "")),
+            str(result.get("model", "")),
+        )
+
+    def _release(self, job: Job) -> None:
+        grant = _grant(job)
+        if grant is not None and self.spend is not None:
+            self.spend.release(grant)
 
     def _adopted(
         self, request: GenerationRequest, job_id: str, log: dict[str, Any]
@@ -195,6 +225,11 @@ class JobWorker:
     def _log(self, log: dict[str, Any], started: float, **fields: Any) -> None:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         log_request(self.metrics, JOB_ROUTE, kind="job", latency_ms=latency_ms, **log, **fields)
+
+
+def _grant(job: Job) -> Grant | None:
+    record = job.request.get("spend")
+    return Grant.from_record(record) if isinstance(record, dict) else None
 
 
 def _outcome(stopped: Delivery) -> str:

@@ -64,6 +64,7 @@ function select(tab) {
   }
   if (tab.id === "tab-jobs") loadJobs();
   if (tab.id === "tab-objects") loadObjects(currentPrefix);
+  if (tab.id === "tab-spend") loadSpend();
 }
 tabs.forEach((tab, index) => {
   tab.addEventListener("click", () => select(tab));
@@ -162,6 +163,24 @@ function objectView(object) {
     el("p", { class: "meta" }, meta),
     code);
 }
+
+// -- spend per caller ---------------------------------------------------------------------
+async function loadSpend() {
+  try {
+    const answer = await api("spend");
+    $("spend").tBodies[0].replaceChildren(...answer.callers.map((row) => el("tr", { "data-caller": row.caller },
+      el("td", {}, el("code", {}, row.caller)),
+      el("td", {}, row.arn),
+      el("td", {}, row.day.requests),
+      el("td", {}, row.day.input_tokens + row.day.output_tokens),
+      el("td", {}, row.month.input_tokens + row.month.output_tokens),
+      el("td", {}, `$${row.month.cost_usd.toFixed(4)}`),
+      el("td", {}, row.day.reserved_tokens ? `${row.day.reserved_tokens} tokens` : ""))));
+  } catch (error) {
+    $("spend").tBodies[0].replaceChildren(el("tr", {}, el("td", { colspan: "7" }, error.message)));
+  }
+}
+$("spend-refresh").addEventListener("click", loadSpend);
 
 // -- jobs ---------------------------------------------------------------------------------
 async function loadJobs() {

@@ -8,6 +8,7 @@ from moto import mock_aws
 
 from deploy.paths import TERRAFORM_DIR
 from tests.unit.function.helpers import (
+    ALERT_TOPIC_ARN,
     BUCKET,
     FIXED_NOW,
     IDEMPOTENCY_TABLE,
@@ -15,6 +16,7 @@ from tests.unit.function.helpers import (
     JOBS_QUEUE_URL,
     JOBS_TABLE,
     MODEL,
+    SPEND_TABLE,
     build_service,
     create_jobs_backend,
 )
@@ -61,6 +63,13 @@ def stage_environment() -> dict[str, str]:
         "SYSTEM_PROMPT": defaults["system_prompt"],
         "SYNTAX_REPAIR": str(defaults["syntax_repair"]).lower(),
         "MODEL_REQUEST_FIELDS": json.dumps(defaults["model_request_fields"]),
+        "SPEND_DEFAULT_BUDGET": ""
+        if defaults["spend_budget"] is None
+        else json.dumps(defaults["spend_budget"]),
+        "SPEND_RETENTION_DAYS": text("spend_retention_days"),
+        "SPEND_ALERT_SHARE": text("spend_alert_share"),
+        "PRICE_PER_1000_INPUT_TOKENS": text("price_per_1000_input_tokens"),
+        "PRICE_PER_1000_OUTPUT_TOKENS": text("price_per_1000_output_tokens"),
     }
 
 
@@ -73,6 +82,8 @@ def env(monkeypatch):
         "JOBS_TABLE": JOBS_TABLE,
         "JOBS_QUEUE_URL": JOBS_QUEUE_URL,
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "SPEND_TABLE": SPEND_TABLE,
+        "ALERT_TOPIC_ARN": ALERT_TOPIC_ARN,
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -14,6 +14,9 @@ JOBS_TABLE = "codegen-test-jobs"
 JOBS_OWNER_INDEX = "owner-created"
 JOBS_QUEUE = "codegen-test-jobs"
 IDEMPOTENCY_TABLE = "codegen-test-idempotency"
+SPEND_TABLE = "codegen-test-spend"
+ALERT_TOPIC = "codegen-test-alarms"
+ALERT_TOPIC_ARN = f"arn:aws:sns:us-east-1:123456789012:{ALERT_TOPIC}"
 JOBS_QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/123456789012/{JOBS_QUEUE}"
 
 
@@ -33,6 +36,7 @@ def build_service(bedrock: Any, s3: Any, *, clock: Any = None, job_clock: Any = 
         s3=s3,
         dynamodb=boto3.client("dynamodb", region_name="us-east-1"),
         sqs=boto3.client("sqs", region_name="us-east-1"),
+        sns=boto3.client("sns", region_name="us-east-1"),
         clock=clock,
         job_clock=job_clock or time.time,
     )
@@ -53,6 +57,7 @@ def build_worker(bedrock: Any, s3: Any, *, job_clock: Any = None, progress_write
         bedrock=bedrock,
         s3=s3,
         dynamodb=boto3.client("dynamodb", region_name="us-east-1"),
+        sns=boto3.client("sns", region_name="us-east-1"),
         job_clock=job_clock or time.time,
         progress_writer=progress_writer or InlineExecutor(),
     )
@@ -92,6 +97,24 @@ def create_jobs_backend() -> None:
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    create_spend_table(dynamodb)
+    boto3.client("sns", region_name="us-east-1").create_topic(Name=ALERT_TOPIC)
+
+
+def create_spend_table(dynamodb) -> None:
+    """The spend table as terraform/modules/spend makes it, in the active moto mock."""
+    dynamodb.create_table(
+        TableName=SPEND_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "caller", "AttributeType": "S"},
+            {"AttributeName": "period", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "caller", "KeyType": "HASH"},
+            {"AttributeName": "period", "KeyType": "RANGE"},
+        ],
     )
 
 
