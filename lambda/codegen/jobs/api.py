@@ -20,7 +20,7 @@ from codegen.jobs.state import Job, JobError, JobStatus, new_job_id
 from codegen.jobs.store import JobStore
 from codegen.jobs.view import job_view
 from codegen.settings import Settings
-from codegen.spend.ledger import Grant, SpendLedger
+from codegen.spend.ledger import Grant, SpendLedger, grant_of
 from codegen.spend.request import spend_bound
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,8 @@ class JobApi:
             job.job_id, JobError.overdue(self.settings.jobs.deadline_seconds)
         ):
             logger.error("job %s overdue: failed (status was %s)", job.job_id, job.status.value)
+            # The read that failed it gives its reservation back (only one read can).
+            self._release(grant_of(job.request))
             return self.store.get(job.job_id) or job
         return self._settle_abandoned(job)
 
@@ -208,6 +210,7 @@ class JobApi:
             and self.store.abandon(job.job_id, job.attempt, JobError.abandoned())
         ):
             logger.error("job %s abandoned after %s deliveries", job.job_id, job.receive_count)
+            self._release(grant_of(job.request))
             return self.store.get(job.job_id) or job
         return job
 

@@ -31,7 +31,7 @@ from codegen.jobs.progress_recorder import ProgressRecorder
 from codegen.jobs.state import Job, JobError, Take
 from codegen.jobs.store import JobStore
 from codegen.settings import Settings
-from codegen.spend.ledger import Grant, SpendLedger
+from codegen.spend.ledger import SpendLedger, grant_of
 from codegen.telemetry.access_log import log_request
 from codegen.telemetry.metrics import JOB_ROUTE, metrics_target
 
@@ -166,7 +166,7 @@ class JobWorker:
     def _settle(self, job: Job, result: dict[str, Any]) -> None:
         """The job's reservation, settled to what its answer used (only the delivery that
         finished the job settles it)."""
-        grant = _grant(job)
+        grant = grant_of(job.request)
         if grant is None or self.spend is None:
             return
         usage = result.get("usage") or {}
@@ -179,7 +179,7 @@ class JobWorker:
         )
 
     def _release(self, job: Job) -> None:
-        grant = _grant(job)
+        grant = grant_of(job.request)
         if grant is not None and self.spend is not None:
             self.spend.release(grant)
 
@@ -225,11 +225,6 @@ class JobWorker:
     def _log(self, log: dict[str, Any], started: float, **fields: Any) -> None:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         log_request(self.metrics, JOB_ROUTE, kind="job", latency_ms=latency_ms, **log, **fields)
-
-
-def _grant(job: Job) -> Grant | None:
-    record = job.request.get("spend")
-    return Grant.from_record(record) if isinstance(record, dict) else None
 
 
 def _outcome(stopped: Delivery) -> str:

@@ -104,6 +104,12 @@ def _unavailable(exc: Exception) -> HttpError:
     )
 
 
+def grant_of(request_record: dict[str, Any]) -> Grant | None:
+    """A job's reservation, as its request record keeps it (None for a job without one)."""
+    record = request_record.get("spend")
+    return Grant.from_record(record) if isinstance(record, dict) else None
+
+
 class SpendLedger:
     def __init__(
         self,
@@ -156,7 +162,7 @@ class SpendLedger:
                 left = self._left(caller, limits, current)
                 wanted = min(wanted, self._affordable(left, input_estimate))
                 if wanted < 1:
-                    exhausted = self._exhausted(left, current)
+                    exhausted = self._exhausted(left, current, input_estimate)
                     raise budget_exceeded(exhausted, now, self._shown(left))
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from None
@@ -254,11 +260,13 @@ class SpendLedger:
                 fits.append(math.floor(room / (self.prices.output_per_1000 / 1000 * MICRO)))
         return min(fits) if fits else 0
 
-    @staticmethod
-    def _exhausted(left: dict[str, dict[str, int]], current: dict[str, Period]) -> Period:
-        """The period whose reset frees the caller: the month when it is spent, else the day."""
-        month = left.get("month", {})
-        if month and min(month.values()) <= 0:
+    def _exhausted(
+        self, left: dict[str, dict[str, int]], current: dict[str, Period], input_estimate: int
+    ) -> Period:
+        """The period whose reset frees the caller: the month when it cannot hold the
+        request's input any more, else the day."""
+        month = left.get("month")
+        if month is not None and self._affordable({"month": month}, input_estimate) < 1:
             return current["month"]
         return current["day"] if "day" in left else current["month"]
 
