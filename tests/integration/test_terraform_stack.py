@@ -24,12 +24,22 @@ pytestmark = [
 REGION = "us-east-1"
 
 
+OVERRIDDEN = "123456789012:AIDAOVERRIDDEN"  # a caller with a budget of its own
+
+
 @pytest.fixture(scope="module")
 def stack(moto_url, terraform_env, tmp_path_factory):
     root = tmp_path_factory.mktemp("stack")
     source = root / "lambda"
     shutil.copytree(LAMBDA_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
-    deployer = scratch_deployer(root, moto_url, source, base_env=terraform_env, kms_key="create")
+    deployer = scratch_deployer(
+        root,
+        moto_url,
+        source,
+        base_env=terraform_env,
+        kms_key="create",
+        spend_budget_overrides={OVERRIDDEN: {"tokens_per_day": 5000}},
+    )
     report = deployer.deploy()
     return deployer, report, source
 
@@ -154,7 +164,28 @@ def test_the_job_roles_may_do_only_their_part(stack, aws):
         "ReadJobsCode",
         "ConsumeOwnQueue",
         "UseStageKeyThroughItsServices",
+        "CountSpend",
+        "AnnounceBudgetAlerts",
+        "EncryptBudgetAlerts",
     }
+    # Every function counts its callers' spend in the spend table alone, and may announce a
+    # caller near its budget on the alarm topic alone (with the topic's key, through SNS).
+    jobs_role = role_statements(iam, "codegen-local-jobs-role")
+    for role in (api, worker, jobs_role):
+        assert sorted(_list(role["CountSpend"]["Action"])) == [
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+        ]
+        assert _list(role["CountSpend"]["Resource"]) == [
+            "arn:aws:dynamodb:us-east-1:123456789012:table/codegen-local-spend"
+        ]
+        assert _list(role["AnnounceBudgetAlerts"]["Action"]) == ["sns:Publish"]
+        assert _list(role["AnnounceBudgetAlerts"]["Resource"]) == [
+            "arn:aws:sns:us-east-1:123456789012:codegen-local-alarms"
+        ]
+        condition = role["EncryptBudgetAlerts"]["Condition"]["StringEquals"]["kms:ViaService"]
+        assert _list(condition) == ["sns.us-east-1.amazonaws.com"]
     # Both read back only jobs' code (the worker to adopt it, the API to answer it).
     jobs_code = "arn:aws:s3:::codegen-local-123456789012-us-east-1/code-output/jobs/*"
     for role in (api, worker):
@@ -398,6 +429,23 @@ def test_http_api_route_integration_stage_and_permission(stack, aws):
         f"{api_arn}/local/POST/code-generation/jobs",
         f"{api_arn}/local/GET/code-generation/jobs/*",
     }
+
+
+def test_spend_is_counted_in_a_table_of_the_stage_with_its_overrides(stack, aws):
+    """The spend table: per caller and period, expiring, encrypted with the stage's key, and
+    holding the budget overrides the stage file names (written by Terraform)."""
+    _, report, _ = stack
+    dynamodb = aws("dynamodb")
+    table = dynamodb.describe_table(TableName=report.outputs["spend_table"])["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["caller", "period"]
+    assert table["SSEDescription"]["KMSMasterKeyArn"] == report.outputs["kms_key_arn"]
+    ttl = dynamodb.describe_time_to_live(TableName=report.outputs["spend_table"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+    item = dynamodb.get_item(
+        TableName=report.outputs["spend_table"],
+        Key={"caller": {"S": OVERRIDDEN}, "period": {"S": "budget"}},
+    )["Item"]
+    assert json.loads(item["limits"]["S"]) == {"tokens_per_day": 5000}
 
 
 def test_the_job_routes_function_submits_and_reads_jobs_and_writes_no_code(stack, aws):
