@@ -170,21 +170,43 @@ module "jobs" {
   kms_key_arn                = local.kms_key_arn
 }
 
-module "spend" {
-  source = "./modules/spend"
+# The answers kept for Idempotency-Key retries: one item per caller and key, removed by TTL
+# once its window ends.
+module "idempotency" {
+  source = "./modules/dynamodb_table"
 
-  name                = local.name
-  budget_overrides    = var.spend_budget_overrides
+  name                = "${local.name}-idempotency"
+  hash_key            = "id"
+  ttl_attribute       = "expiration" # Powertools' attribute
   deletion_protection = var.protected_stage
   kms_key_arn         = local.kms_key_arn
 }
 
-module "idempotency" {
-  source = "./modules/idempotency"
+# Spend per caller and period (lambda/codegen/spend), and each caller's budget override.
+module "spend" {
+  source = "./modules/dynamodb_table"
 
-  name                = local.name
+  name                = "${local.name}-spend"
+  hash_key            = "caller"
+  range_key           = "period"
+  ttl_attribute       = "expires_at"
   deletion_protection = var.protected_stage
   kms_key_arn         = local.kms_key_arn
+}
+
+# A caller's own budget over the stage's default, by owner id or by a role's ARN (every
+# session of the role): the function reads it with the caller's counters.
+resource "aws_dynamodb_table_item" "budget" {
+  for_each = var.spend_budget_overrides
+
+  table_name = module.spend.table_name
+  hash_key   = "caller"
+  range_key  = "period"
+  item = jsonencode({
+    caller = { S = each.key }
+    period = { S = "budget" }
+    limits = { S = jsonencode(each.value) }
+  })
 }
 
 # The API function records jobs and queues them, and reads them back for their owners; it

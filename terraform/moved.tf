@@ -33,3 +33,20 @@ moved {
   from = module.monitoring.aws_kms_alias.alarms[0]
   to   = module.alarm_topic_key[0].aws_kms_alias.this
 }
+
+# The idempotency table's module became the stage's one table module (modules/dynamodb_table).
+moved {
+  from = module.idempotency.aws_dynamodb_table.answers
+  to   = module.idempotency.aws_dynamodb_table.this
+}
+
+# The spend table and its overrides were a module of their own for a while.
+moved {
+  from = module.spend.aws_dynamodb_table.spend
+  to   = module.spend.aws_dynamodb_table.this
+}
+
+moved {
+  from = module.spend.aws_dynamodb_table_item.budget
+  to   = aws_dynamodb_table_item.budget
+}

@@ -191,6 +191,17 @@ def test_many_concurrent_requests_of_one_caller_stay_within_its_budget(budgeted)
     day = counters(stage, crowd_caller)
     assert day["committed_tokens"] == used and day["reserved_tokens"] == 0
     assert day["requests"] == len(served)
+    # `invoke usage`'s report of this caller (its only requests) is the sum of the answers'.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    client = stage.deployer().target.client("dynamodb")
+    (row,) = [
+        r
+        for r in read_usage(client, stage.outputs["spend_table"], start=today)
+        if r.key == crowd_caller
+    ]
+    assert row.tokens == used and row.requests == len(served)
+    assert row.input_tokens == sum(answer["usage"]["input_tokens"] for answer in served)
+    assert row.arn.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/crowd/")
 
 
 def test_a_replayed_answer_costs_nothing(budgeted):

@@ -25,6 +25,9 @@ from deploy.evaluation.suite import TASKS
 from tests.system_packages import require, require_node
 
 QUICK = Limits(cpu_seconds=2, memory_bytes=256 * 2**20, wall_seconds=4.0)
+# Where the limit under test is not the clock: a loaded machine only takes longer to reach it
+# (ci33 saw a sandboxed Python reach its 1,000th file after the 4 s clock of QUICK).
+ROOMY = Limits(cpu_seconds=10, memory_bytes=256 * 2**20, wall_seconds=30.0)
 
 
 @contextmanager
@@ -152,10 +155,10 @@ def mode(request, monkeypatch) -> Confinement:
     return alone
 
 
-def run(language: str, code: str, tests: str = "") -> Outcome:
+def run(language: str, code: str, tests: str = "", limits: Limits = QUICK) -> Outcome:
     if language == "javascript":
         require_node()
-    return run_tests(code, tests, QUICK, language)
+    return run_tests(code, tests, limits, language)
 
 
 def survivors(token: str) -> list[psutil.Process]:
@@ -289,7 +292,7 @@ MANY_FILES = {
 
 @pytest.mark.parametrize("language", ["python", "javascript"])
 def test_ten_thousand_small_files_are_stopped(mode, language):
-    outcome = run(language, MANY_FILES[language])
+    outcome = run(language, MANY_FILES[language], limits=ROOMY)
     assert not outcome.passed
     if language == "python":  # node's permission model refuses the first write
         assert outcome.reason == "files", outcome

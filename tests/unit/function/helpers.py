@@ -103,7 +103,7 @@ def create_jobs_backend() -> None:
 
 
 def create_spend_table(dynamodb) -> None:
-    """The spend table as terraform/modules/spend makes it, in the active moto mock."""
+    """The spend table as terraform/main.tf makes it (module.spend), in the active moto mock."""
     dynamodb.create_table(
         TableName=SPEND_TABLE,
         BillingMode="PAY_PER_REQUEST",

@@ -1,7 +1,0 @@
-terraform {
-  required_version = ">= 1.5.0"
-
-  required_providers {
-    aws = { source = "hashicorp/aws", version = ">= 5.0, < 7.0" }
-  }
-}
