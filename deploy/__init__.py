@@ -8,8 +8,9 @@
   `scratch` deploys the local stage into directories of a test's or bench's own);
 - first contact with an account, read before anything is created: `preflight`, `account`,
   `capacity`, `bedrock_models`, and `model_enable` (the model's first call);
-- the signed HTTP client (`call`, with `job_poll_display` for `invoke call --async`);
-- operating a stage: `logs`, `status`;
+- the one HTTP client, signed or not, of the tooling, the console, the tests and the benches
+  (`call`, with `job_poll_display` for `invoke call --async`);
+- operating a stage: `logs`, `status`, `usage`;
 - `evaluation/` (behind `invoke eval`), `tools` (the pinned tools' venvs) and `errors` (the
   expected errors, whose messages say what to do).
 """

@@ -21,17 +21,16 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from deploy.call import call as send
 from local_stage.access.guard import is_json
 from local_stage.console.feed import RequestFeed
 from local_stage.console.highlight import as_html, stylesheet
@@ -84,6 +83,7 @@ class Console:
     ) -> None:
         self.resources = StageResources(control)
         self._credentials = Credentials(*credentials)  # the stack's: "try it" signs with them
+        self._senders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-try")
         self.feed = feed
         self.runtime = runtime
         self.pollers = pollers
@@ -346,31 +346,38 @@ class Console:
     async def _through_gateway(
         self, request: web.Request, method: str, path: str, body: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """Send a request to this gateway as a caller would: SigV4-signed with the local
-        stack's credentials (the route's authorization is the gateway's to check)."""
+        """Send a request to this gateway as a caller would, through the tooling's client
+        (deploy.call): SigV4-signed with the local stack's credentials (the route's
+        authorization is the gateway's to check). On threads of the console's own: a "try it"
+        waits on the model for up to a minute, and the gateway it calls needs the event loop's
+        default threads to cold-start the function that answers it."""
         url = f"http://{request.host}{path}"
         data = json.dumps(body).encode() if body is not None else b""
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        signed = AWSRequest(method=method, url=url, data=data, headers=headers)
-        SigV4Auth(self._credentials, "execute-api", self.region).add_auth(signed)
         started = time.perf_counter()
-        timeout = aiohttp.ClientTimeout(total=60)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.request(method, url, data=data, headers=dict(signed.headers)) as answer,
-        ):
-            text = await answer.text()
-            try:
-                payload: Any = json.loads(text)
-            except ValueError:
-                payload = text
-            return {
-                "status": answer.status,
-                "request_id": answer.headers.get("apigw-requestid"),
-                "location": answer.headers.get("Location"),
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                "body": payload,
-            }
+        sent = partial(
+            send,
+            url,
+            data,
+            region=self.region,
+            credentials=self._credentials,
+            method=method,
+            timeout=60.0,
+        )
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(self._senders, sent)
+        except OSError as exc:
+            raise ConsoleError(502, f"the gateway did not answer: {exc}") from exc
+        try:
+            payload: Any = answer.json()
+        except ValueError:
+            payload = answer.body.decode(errors="replace")
+        return {
+            "status": answer.status,
+            "request_id": answer.header("apigw-requestid"),
+            "location": answer.header("Location"),
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "body": payload,
+        }
 
 
 def _answering_errors(handler: Handler) -> Handler:
